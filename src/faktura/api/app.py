@@ -1,0 +1,89 @@
+"""The ASGI application: `create_app(settings)` wires controllers, errors and the pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import msgspec
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.config.app import AppConfig
+from litestar.exceptions import HTTPException
+from litestar.openapi.config import OpenAPIConfig
+
+from faktura import __version__
+from faktura.api.contacts import ContactController
+from faktura.api.errors import ApiError, handle_api_error, handle_http_exception, handle_internal
+from faktura.api.invoices import InvoiceController
+from faktura.api.schema import openapi_document
+from faktura.api.series import NumberSeriesController
+from faktura.api.tenants import TenantController
+from faktura.settings import Settings
+
+CONTROLLERS = [TenantController, ContactController, InvoiceController, NumberSeriesController]
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typ in ("jsonb", "json"):
+        await conn.set_type_codec(
+            typ, encoder=lambda v: msgspec.json.encode(v).decode(), decoder=msgspec.json.decode, schema="pg_catalog"
+        )
+
+
+async def create_pool(settings: Settings) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        settings.app_dsn(),
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        statement_cache_size=settings.statement_cache_size,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool
+
+
+@get("/health", operation_id="health", include_in_schema=False)
+async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
+    async with request.app.state.pool.acquire() as conn:
+        await conn.fetchval("SELECT 1")
+    return Response(b'{"status":"ok"}', media_type=MediaType.JSON)
+
+
+@get("/schema/openapi.json", operation_id="openapi", include_in_schema=False)
+async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
+    return Response(msgspec.json.encode(openapi_document(request.app)), media_type=MediaType.JSON)
+
+
+def create_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(settings)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    def on_app_init(config: AppConfig) -> AppConfig:
+        config.state["settings"] = settings
+        return config
+
+    return Litestar(
+        route_handlers=[*CONTROLLERS, health, openapi_json],
+        lifespan=[lifespan],
+        on_app_init=[on_app_init],
+        exception_handlers={
+            ApiError: handle_api_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_internal,
+        },
+        openapi_config=OpenAPIConfig(title="Faktura", version=__version__, path="/schema/litestar"),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Factory for `uvicorn --factory` (several worker processes)."""
+    return create_app(Settings.from_env())

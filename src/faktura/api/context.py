@@ -1,0 +1,72 @@
+"""Authentication and the per-request transaction.
+
+Every request runs in one transaction on the app role's pool. Its first statement checks
+the platform key (and the account token) through a SECURITY DEFINER function that also
+sets `app.platform_id` / `app.tenant_id` with `set_config(..., true)` — local to the
+transaction, so nothing leaks to the next user of a pooled connection (also behind
+pgbouncer in transaction mode). Row-level security does the rest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from litestar import Request
+
+from faktura.api.errors import ApiError, problem
+from faktura.db.platforms import secret_hash
+from faktura.settings import Settings
+
+
+@dataclass(frozen=True)
+class Scope:
+    conn: asyncpg.Connection
+    platform_id: uuid.UUID | None
+    tenant_id: uuid.UUID | None
+    settings: Settings
+
+
+def _unauthorized(detail: str) -> ApiError:
+    return ApiError(401, [problem("Unauthorized", detail, "UNAUTHORIZED", "")])
+
+
+def _bearer(request: Request[Any, Any, Any]) -> bytes:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise _unauthorized("Send the platform key as `Authorization: Bearer <key>`.")
+    return secret_hash(key.strip())
+
+
+def pool(request: Request[Any, Any, Any]) -> asyncpg.Pool:
+    return request.app.state.pool  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def platform_scope(request: Request[Any, Any, Any]) -> AsyncIterator[Scope]:
+    """A transaction for platform-level routes (tenants): platform key only."""
+    key_hash = _bearer(request)
+    async with pool(request).acquire() as conn, conn.transaction():
+        platform_id = await conn.fetchval("SELECT faktura_auth_platform($1)", key_hash)
+        if platform_id is None:
+            raise _unauthorized("Unknown or revoked platform key.")
+        yield Scope(conn, platform_id, None, request.app.state.settings)
+
+
+@asynccontextmanager
+async def tenant_scope(request: Request[Any, Any, Any]) -> AsyncIterator[Scope]:
+    """A transaction for tenant routes: platform key + `X-Account-Token`."""
+    key_hash = _bearer(request)
+    token = request.headers.get("x-account-token", "").strip()
+    if not token:
+        raise _unauthorized("Select the tenant with the `X-Account-Token` header.")
+    async with pool(request).acquire() as conn, conn.transaction():
+        tenant_id = await conn.fetchval("SELECT faktura_auth_tenant($1, $2)", key_hash, secret_hash(token))
+        if tenant_id is None:
+            raise _unauthorized("Unknown or revoked platform key or account token.")
+        yield Scope(conn, None, tenant_id, request.app.state.settings)

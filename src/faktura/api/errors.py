@@ -1,0 +1,112 @@
+"""One error shape for every 4xx/5xx: the seed's `{"model", "warnings", "errors"}` envelope.
+
+Each error object has `title`, `detail`, `problem_type`, `source.pointer` (JSON Pointer into
+the request) and, for compliance findings, `rule_id`. Unexpected exceptions become a
+generic 500 without internals; everything a client can cause is a 4xx.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException
+
+from faktura.compliance.findings import Finding, Severity, error_object
+
+log = logging.getLogger("faktura.api")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, errors: Sequence[dict[str, Any]], warnings: Sequence[dict[str, Any]] = ()):
+        super().__init__(status, errors)
+        self.status = status
+        self.errors = list(errors)
+        self.warnings = list(warnings)
+
+
+def problem(title: str, detail: str, problem_type: str, ptr: str = "") -> dict[str, Any]:
+    return {"title": title, "detail": detail, "problem_type": problem_type, "source": {"pointer": ptr}}
+
+
+def not_found(what: str = "Resource") -> ApiError:
+    return ApiError(404, [problem("Not Found", f"{what} not found.", "NOT_FOUND")])
+
+
+def conflict(detail: str, ptr: str = "") -> ApiError:
+    return ApiError(409, [problem("Conflict", detail, "CONFLICT", ptr)])
+
+
+def findings_error(findings: Sequence[Finding], status: int = 422) -> ApiError:
+    errors = [error_object(f) for f in findings if f.severity is Severity.FATAL]
+    warnings = [error_object(f) for f in findings if f.severity is not Severity.FATAL]
+    return ApiError(status, errors, warnings)
+
+
+def envelope(model: Any, *, errors: Sequence[Any] = (), warnings: Sequence[Any] = ()) -> dict[str, Any]:
+    return {"model": model, "warnings": list(warnings), "errors": list(errors)}
+
+
+_PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def json_path_to_pointer(path: str) -> str:
+    """msgspec's `$.model.line_items[0].unit_price` → `/model/line_items/0/unit_price`."""
+    return "".join("/" + (m.group(1) or m.group(2)) for m in _PATH_PART.finditer(path.removeprefix("$")))
+
+
+def decode_error(exc: msgspec.MsgspecError, prefix: str = "") -> ApiError:
+    """A 400 for unparseable JSON, a 422 pointing at the field for a schema violation."""
+    message = str(exc)
+    if isinstance(exc, msgspec.ValidationError):
+        text, _, path = message.rpartition(" - at `")
+        ptr = json_path_to_pointer(path.rstrip("`")) if text else ""
+        text = text or message
+        m = re.match(r"Object contains unknown field `([^`]*)`", text)
+        if m:
+            ptr = ptr + "/" + m.group(1).replace("~", "~0").replace("/", "~1")
+            return ApiError(422, [problem("Unrecognized Field", text, "UNRECOGNIZED_FIELD", prefix + ptr)])
+        m = re.match(r"Object missing required field `([^`]*)`", text)
+        if m:
+            ptr = ptr + "/" + m.group(1)
+            return ApiError(422, [problem("Missing Required Field", text, "MISSING_REQUIRED_FIELD", prefix + ptr)])
+        return ApiError(422, [problem("Invalid Field", text, "INVALID_FIELD", prefix + ptr)])
+    return ApiError(400, [problem("Malformed JSON", message, "MALFORMED_JSON", "")])
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[bytes]:
+    return Response(
+        content=msgspec.json.encode(body), status_code=status, media_type=MediaType.JSON, headers=headers
+    )
+
+
+def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[bytes]:
+    return _json(exc.status, envelope(None, errors=exc.errors, warnings=exc.warnings))
+
+
+_HTTP_PROBLEMS = {
+    400: ("Bad Request", "BAD_REQUEST"),
+    401: ("Unauthorized", "UNAUTHORIZED"),
+    404: ("Not Found", "NOT_FOUND"),
+    405: ("Method Not Allowed", "METHOD_NOT_ALLOWED"),
+    413: ("Request Entity Too Large", "REQUEST_TOO_LARGE"),
+    415: ("Unsupported Media Type", "UNSUPPORTED_MEDIA_TYPE"),
+}
+
+
+def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    title, ptype = _HTTP_PROBLEMS.get(exc.status_code, ("Error", "ERROR"))
+    if exc.status_code >= 500:
+        return handle_internal(_, exc)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
+    return _json(exc.status_code, envelope(None, errors=[problem(title, detail, ptype)]), exc.headers)
+
+
+def handle_internal(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.exception("unhandled error", exc_info=exc)
+    body = envelope(None, errors=[problem("Internal Error", "An unexpected error occurred.", "INTERNAL_ERROR")])
+    return _json(500, body)

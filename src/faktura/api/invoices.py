@@ -1,0 +1,364 @@
+"""`/v1/invoices`: drafts, issuing, the issued XML, and the seed's list filters."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
+
+from faktura.api.common import merge_patch, parse_id
+from faktura.api.context import Scope, tenant_scope
+from faktura.api.contacts import contact_view
+from faktura.api.errors import ApiError, conflict, findings_error, not_found, problem
+from faktura.api.pagination import Query, fetch_page, parse_date, parse_datetime, parse_page_size, parse_uuid
+from faktura.api.wire import idempotent, json_response, read_model
+from faktura.compliance.basic import Checks, check_numbers
+from faktura.compliance.findings import error_object
+from faktura.domain.invoice import InvoiceInput
+from faktura.domain.totals import compute
+from faktura.issuing import IssueRefused, issue, prepare
+
+COLUMNS = (
+    "id, document_type, status, series, number, issue_date, due_date, paid_on_date, contact_id, remote_id,"
+    " currency, model, issued, total_amount, balance, created_at, modified_at, issued_at"
+)
+LIST_COLUMNS = COLUMNS
+STATUSES = {"DRAFT", "OPEN", "SUBMITTED", "PARTIALLY_PAID", "PAID", "VOID"}
+DECLARED_TOTALS = ("sub_total", "total_discount", "total_tax_amount", "total_amount")
+
+
+def _totals_of(row: Any) -> dict[str, Any] | None:
+    if row["issued"] is not None:
+        return row["issued"]["totals"]  # type: ignore[no-any-return]
+    try:
+        inv = msgspec.convert(row["model"], InvoiceInput)
+        c = Checks()
+        if not check_numbers(c, inv, ()):
+            return None
+        return msgspec.to_builtins(compute(inv))  # type: ignore[no-any-return]
+    except (msgspec.MsgspecError, ArithmeticError):
+        return None
+
+
+def invoice_view(row: Any, *, lines: bool = True, contact: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The seed's invoice object, with the EN 16931 terms and our computed totals."""
+    model = {k: v for k, v in row["model"].items() if k not in DECLARED_TOTALS}
+    totals = _totals_of(row)
+    line_items = model.pop("line_items", [])
+    issued = row["issued"]
+    out: dict[str, Any] = {
+        "id": str(row["id"]),
+        "type": "ACCOUNTS_RECEIVABLE",
+        "status": row["status"],
+        "number": row["number"],
+        "series": row["series"],
+        "paid_on_date": row["paid_on_date"],
+        **model,
+        "document_type": row["document_type"],
+        "type_code": model.get("type_code") or ("381" if row["document_type"] == "CREDIT_NOTE" else "380"),
+        "contact": contact if contact is not None else (str(row["contact_id"]) if row["contact_id"] else None),
+        "created_at": row["created_at"],
+        "modified_at": row["modified_at"],
+        "issued_at": row["issued_at"],
+    }
+    if totals is not None:
+        out |= {
+            "sub_total": totals["line_extension_amount"],
+            "total_discount": totals["allowance_total"],
+            "total_charges": totals["charge_total"],
+            "tax_exclusive_amount": totals["tax_exclusive_amount"],
+            "total_tax_amount": totals["tax_amount"],
+            "total_amount": totals["tax_inclusive_amount"],
+            "prepaid_amount": totals["prepaid_amount"],
+            "rounding_amount": totals["rounding_amount"],
+            "payable_amount": totals["payable_amount"],
+            "tax_breakdown": totals["breakdown"],
+        }
+        if totals.get("tax_amount_in_tax_currency") is not None:
+            out["tax_currency_total_tax_amount"] = totals["tax_amount_in_tax_currency"]
+    out["balance"] = row["balance"] if row["balance"] is not None else (totals or {}).get("payable_amount")
+    if lines:
+        computed = totals["lines"] if totals else [None] * len(line_items)
+        out["line_items"] = [
+            {**li, "total_amount": lt["net_amount"] if lt else li.get("total_amount")}
+            for li, lt in zip(line_items, computed, strict=False)
+        ]
+    if issued is not None:
+        out["profile"] = issued["profile"]
+        out["rule_versions"] = issued["rule_versions"]
+        out["xml"] = {**issued["xml"], "url": f"/v1/invoices/{row['id']}/xml"}
+        if not row["model"].get("buyer"):
+            out["buyer"] = issued["buyer"]
+    return out
+
+
+def _expand(value: str | None) -> set[str]:
+    fields = {f.strip() for f in (value or "").split(",") if f.strip()}
+    unknown = fields - {"contact", "line_items"}
+    if unknown:
+        raise ApiError(400, [problem("Invalid Parameter", f"Cannot expand {sorted(unknown)}.", "INVALID_PARAMETER", "/expand")])
+    return fields
+
+
+async def _contacts(scope: Scope, ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = await scope.conn.fetch(
+        "SELECT id, data, created_at, modified_at FROM contacts WHERE tenant_id = $1 AND id = ANY($2)",
+        scope.tenant_id,
+        list(ids),
+    )
+    return {r["id"]: contact_view(r) for r in rows}
+
+
+def _reject_bad_numbers(model: InvoiceInput) -> None:
+    c = Checks()
+    if not check_numbers(c, model, ("model",)):
+        raise findings_error(c.findings)
+
+
+async def _contact_id(scope: Scope, model: InvoiceInput) -> uuid.UUID | None:
+    if model.contact is None:
+        return None
+    try:
+        cid = uuid.UUID(model.contact)
+    except ValueError:
+        cid = None
+    if cid is None or not await scope.conn.fetchval(
+        "SELECT EXISTS (SELECT FROM contacts WHERE tenant_id = $1 AND id = $2)", scope.tenant_id, cid
+    ):
+        raise ApiError(422, [problem("Not Found", "No contact with this id.", "NOT_FOUND", "/model/contact")])
+    return cid
+
+
+async def _fetch(scope: Scope, invoice_id: uuid.UUID, *, lock: bool = False) -> Any:
+    row = await scope.conn.fetchrow(
+        f"SELECT {COLUMNS} FROM invoices WHERE tenant_id = $1 AND id = $2" + (" FOR UPDATE" if lock else ""),
+        scope.tenant_id,
+        invoice_id,
+    )
+    if row is None:
+        raise not_found("Invoice")
+    return row
+
+
+async def _issue_locked(scope: Scope, row: Any) -> tuple[Any, list[dict[str, Any]]]:
+    if row["status"] != "DRAFT":
+        raise conflict("The invoice is already issued; correct it with a credit note.")
+    model = msgspec.convert(row["model"], InvoiceInput)
+    try:
+        doc, warnings = await issue(scope.conn, scope.settings, scope.tenant_id, row["id"], model)  # type: ignore[arg-type]
+    except IssueRefused as refused:
+        raise findings_error(refused.findings) from None
+    return await _fetch(scope, row["id"]), [error_object(f) for f in warnings]
+
+
+CODE_LIST_RULES = ("BR-CL-", "PEPPOL-EN16931-CL")
+
+
+async def _draft_findings(scope: Scope, model: InvoiceInput) -> list[dict[str, Any]]:
+    """A draft may be incomplete (missing fields come back as warnings), but a value
+    outside its code list is wrong input at any stage: 422."""
+    prepared = await prepare(scope.conn, scope.tenant_id, model)  # type: ignore[arg-type]
+    wrong = [
+        f for f in prepared.findings if f.fatal and f.rule_id and f.rule_id.startswith(CODE_LIST_RULES) and f.pointer.startswith("/model")
+    ]
+    if wrong:
+        raise findings_error(wrong)
+    return [error_object(f) for f in prepared.findings]
+
+
+def _with_contact(row: Any, contacts: dict[uuid.UUID, dict[str, Any]] | None) -> dict[str, Any] | None:
+    if contacts is None or row["contact_id"] is None:
+        return None
+    return contacts.get(row["contact_id"])
+
+
+class InvoiceController(Controller):
+    path = "/v1/invoices"
+    tags = ["invoices"]
+
+    @post("/", operation_id="invoices_create", status_code=201)
+    async def create(self, request: Request[Any, Any, Any], issue: bool = False) -> Response[bytes]:
+        """Create a draft; with `?issue=true` create and issue it in one transaction."""
+        model, body = await read_model(request, InvoiceInput)
+        _reject_bad_numbers(model)
+        async with tenant_scope(request) as scope:
+
+            async def work() -> Response[bytes]:
+                contact_id = await _contact_id(scope, model)
+                row = await scope.conn.fetchrow(
+                    "INSERT INTO invoices (tenant_id, id, document_type, status, contact_id, remote_id, issue_date,"
+                    f" due_date, currency, model) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}",
+                    scope.tenant_id,
+                    uuid.uuid4(),
+                    model.document_type,
+                    contact_id,
+                    model.remote_id,
+                    model.issue_date,
+                    model.due_date,
+                    model.currency,
+                    msgspec.to_builtins(model),
+                )
+                if issue:
+                    row, warnings = await _issue_locked(scope, row)
+                else:
+                    warnings = await _draft_findings(scope, model)
+                return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
+
+            return await idempotent(request, scope, body, work)
+
+    @get("/", operation_id="invoices_list")
+    async def list_invoices(
+        self,
+        request: Request[Any, Any, Any],
+        cursor: str | None = None,
+        page_size: str | None = None,
+        contact_id: str | None = None,
+        created_after: str | None = None,
+        created_before: str | None = None,
+        modified_after: str | None = None,
+        modified_before: str | None = None,
+        issue_date_after: str | None = None,
+        issue_date_before: str | None = None,
+        status: str | None = None,
+        number: str | None = None,
+        remote_id: str | None = None,
+        type: str | None = None,  # noqa: A002  (the seed's parameter name)
+        expand: str | None = None,
+    ) -> Response[bytes]:
+        """Newest first; `expand=contact,line_items` inlines the contact and the lines."""
+        size = parse_page_size(page_size)
+        expanded = _expand(expand)
+        async with tenant_scope(request) as scope:
+            q = Query("invoices", LIST_COLUMNS, ["tenant_id = $1"], [scope.tenant_id])
+            if (cid := parse_uuid(contact_id, "contact_id")) is not None:
+                q.add("contact_id = ?", cid)
+            for col, op, value, label in (
+                ("created_at", ">", created_after, "created_after"),
+                ("created_at", "<", created_before, "created_before"),
+                ("modified_at", ">", modified_after, "modified_after"),
+                ("modified_at", "<", modified_before, "modified_before"),
+            ):
+                if (v := parse_datetime(value, label)) is not None:
+                    q.add(f"{col} {op} ?", v)
+            if (d := parse_date(issue_date_after, "issue_date_after")) is not None:
+                q.add("issue_date > ?", d)
+            if (d := parse_date(issue_date_before, "issue_date_before")) is not None:
+                q.add("issue_date < ?", d)
+            if status is not None:
+                if status not in STATUSES:
+                    raise ApiError(400, [problem("Invalid Parameter", f"status must be one of {sorted(STATUSES)}.", "INVALID_PARAMETER", "/status")])
+                q.add("status = ?", status)
+            if number is not None:
+                q.add("number = ?", number)
+            if remote_id is not None:
+                q.add("remote_id = ?", remote_id)
+            if type is not None:
+                if type in ("INVOICE", "CREDIT_NOTE"):
+                    q.add("document_type = ?", type)
+                elif type != "ACCOUNTS_RECEIVABLE":
+                    q.add("false")
+            rows, nxt, prev = await fetch_page(scope.conn, q, cursor, size)
+            contacts = None
+            if "contact" in expanded:
+                contacts = await _contacts(scope, {r["contact_id"] for r in rows if r["contact_id"]})
+        results = [invoice_view(r, lines="line_items" in expanded, contact=_with_contact(r, contacts)) for r in rows]
+        return json_response({"next": nxt, "previous": prev, "results": results})
+
+    @get("/{invoice_id:str}", operation_id="invoices_retrieve")
+    async def retrieve(self, request: Request[Any, Any, Any], invoice_id: str, expand: str | None = None) -> Response[bytes]:
+        iid = parse_id(invoice_id, "Invoice")
+        expanded = _expand(expand)
+        async with tenant_scope(request) as scope:
+            row = await _fetch(scope, iid)
+            contacts = None
+            if "contact" in expanded and row["contact_id"]:
+                contacts = await _contacts(scope, {row["contact_id"]})
+        return json_response({"model": invoice_view(row, contact=_with_contact(row, contacts)), "warnings": [], "errors": []})
+
+    @patch("/{invoice_id:str}", operation_id="invoices_partial_update")
+    async def update(self, request: Request[Any, Any, Any], invoice_id: str) -> Response[bytes]:
+        """JSON merge patch of a draft. An issued invoice is immutable: 409."""
+        iid = parse_id(invoice_id, "Invoice")
+        body = await request.body()
+        async with tenant_scope(request) as scope:
+            row = await _fetch(scope, iid, lock=True)
+            if row["status"] != "DRAFT":
+                raise conflict("An issued invoice cannot be changed; issue a credit note instead.")
+            model, data = merge_patch(row["model"], body, InvoiceInput)
+            _reject_bad_numbers(model)
+            contact_id = await _contact_id(scope, model)
+            row = await scope.conn.fetchrow(
+                "UPDATE invoices SET model = $3, document_type = $4, contact_id = $5, remote_id = $6, issue_date = $7,"
+                " due_date = $8, currency = $9, modified_at = clock_timestamp()"
+                f" WHERE tenant_id = $1 AND id = $2 RETURNING {COLUMNS}",
+                scope.tenant_id,
+                iid,
+                data,
+                model.document_type,
+                contact_id,
+                model.remote_id,
+                model.issue_date,
+                model.due_date,
+                model.currency,
+            )
+            warnings = await _draft_findings(scope, model)
+        return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []})
+
+    @delete("/{invoice_id:str}", operation_id="invoices_destroy", status_code=204)
+    async def destroy(self, request: Request[Any, Any, Any], invoice_id: str) -> None:
+        """Only drafts can be deleted; issued invoices are kept for good."""
+        iid = parse_id(invoice_id, "Invoice")
+        async with tenant_scope(request) as scope:
+            row = await _fetch(scope, iid, lock=True)
+            if row["status"] != "DRAFT":
+                raise conflict("An issued invoice cannot be deleted.")
+            await scope.conn.execute("DELETE FROM invoices WHERE tenant_id = $1 AND id = $2", scope.tenant_id, iid)
+
+    @post("/{invoice_id:str}/issue", operation_id="invoices_issue", status_code=200)
+    async def issue_invoice(self, request: Request[Any, Any, Any], invoice_id: str) -> Response[bytes]:
+        """Validate, number, total, render and store — all or nothing."""
+        iid = parse_id(invoice_id, "Invoice")
+        body = await request.body()
+        async with tenant_scope(request) as scope:
+
+            async def work() -> Response[bytes]:
+                row = await _fetch(scope, iid, lock=True)
+                row, warnings = await _issue_locked(scope, row)
+                return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []})
+
+            return await idempotent(request, scope, body, work)
+
+    @get("/{invoice_id:str}/xml", operation_id="invoices_xml")
+    async def xml(self, request: Request[Any, Any, Any], invoice_id: str) -> Response[bytes]:
+        """The stored UBL bytes, exactly as issued."""
+        iid = parse_id(invoice_id, "Invoice")
+        async with tenant_scope(request) as scope:
+            row = await scope.conn.fetchrow(
+                "SELECT i.number, d.content, d.sha256, d.media_type FROM invoices i"
+                " JOIN invoice_documents d ON d.tenant_id = i.tenant_id AND d.invoice_id = i.id AND d.kind = 'ubl'"
+                " WHERE i.tenant_id = $1 AND i.id = $2",
+                scope.tenant_id,
+                iid,
+            )
+            if row is None:
+                exists = await scope.conn.fetchval(
+                    "SELECT EXISTS (SELECT FROM invoices WHERE tenant_id = $1 AND id = $2)", scope.tenant_id, iid
+                )
+                if exists:
+                    raise conflict("The invoice is a draft; it has no XML until it is issued.")
+                raise not_found("Invoice")
+        etag = f'"{row["sha256"]}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(b"", status_code=304, headers={"ETag": etag})
+        filename = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in row["number"]) + ".xml"
+        return Response(
+            bytes(row["content"]),
+            media_type=row["media_type"],
+            headers={"ETag": etag, "Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+

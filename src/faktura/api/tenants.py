@@ -1,0 +1,119 @@
+"""`/v1/tenants`: the seller legal entities of a platform (platform key only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, patch, post
+
+from faktura.api.common import merge_patch, parse_id, timestamps
+from faktura.api.context import platform_scope
+from faktura.api.errors import not_found
+from faktura.api.pagination import Query, fetch_page, parse_datetime, parse_page_size
+from faktura.api.wire import idempotent, json_response, model_response, read_model, to_builtins
+from faktura.db.platforms import ACCOUNT_TOKEN_PREFIX, new_secret, secret_hash
+from faktura.domain.parties import TenantInput
+
+COLUMNS = "id, data, created_at, modified_at"
+
+
+def tenant_view(row: Any) -> dict[str, Any]:
+    return {"id": str(row["id"]), **row["data"], **timestamps(row)}
+
+
+async def _new_token(conn: Any, tenant_id: uuid.UUID, *, revoke_others: bool) -> str:
+    token = new_secret(ACCOUNT_TOKEN_PREFIX)
+    ok = await conn.fetchval(
+        "SELECT faktura_add_tenant_token($1, $2, $3, $4)", tenant_id, secret_hash(token), token[:10], revoke_others
+    )
+    if ok is None:
+        raise not_found("Tenant")
+    return token
+
+
+class TenantController(Controller):
+    path = "/v1/tenants"
+    tags = ["tenants"]
+
+    @post("/", operation_id="tenants_create", status_code=201)
+    async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Create a tenant (the seller); the response carries its account token, shown once."""
+        model, body = await read_model(request, TenantInput)
+        async with platform_scope(request) as scope:
+
+            async def work() -> Response[bytes]:
+                tenant_id = uuid.uuid4()
+                row = await scope.conn.fetchrow(
+                    f"INSERT INTO tenants (id, platform_id, data) VALUES ($1, $2, $3) RETURNING {COLUMNS}",
+                    tenant_id,
+                    scope.platform_id,
+                    to_builtins(model),
+                )
+                token = await _new_token(scope.conn, tenant_id, revoke_others=False)
+                return model_response({**tenant_view(row), "account_token": token}, 201)
+
+            return await idempotent(request, scope, body, work)
+
+    @get("/", operation_id="tenants_list")
+    async def list_tenants(
+        self,
+        request: Request[Any, Any, Any],
+        cursor: str | None = None,
+        page_size: str | None = None,
+        created_after: str | None = None,
+        created_before: str | None = None,
+        remote_id: str | None = None,
+    ) -> Response[bytes]:
+        """The platform's tenants, newest first, cursor-paginated."""
+        size = parse_page_size(page_size)
+        async with platform_scope(request) as scope:
+            q = Query("tenants", COLUMNS, ["platform_id = $1"], [scope.platform_id])
+            if (v := parse_datetime(created_after, "created_after")) is not None:
+                q.add("created_at > ?", v)
+            if (v := parse_datetime(created_before, "created_before")) is not None:
+                q.add("created_at < ?", v)
+            if remote_id is not None:
+                q.add("data->>'remote_id' = ?", remote_id)
+            rows, nxt, prev = await fetch_page(scope.conn, q, cursor, size)
+        return json_response({"next": nxt, "previous": prev, "results": [tenant_view(r) for r in rows]})
+
+    @get("/{tenant_id:str}", operation_id="tenants_retrieve")
+    async def retrieve(self, request: Request[Any, Any, Any], tenant_id: str) -> Response[bytes]:
+        tid = parse_id(tenant_id, "Tenant")
+        async with platform_scope(request) as scope:
+            row = await scope.conn.fetchrow(
+                f"SELECT {COLUMNS} FROM tenants WHERE id = $1 AND platform_id = $2", tid, scope.platform_id
+            )
+        if row is None:
+            raise not_found("Tenant")
+        return model_response(tenant_view(row))
+
+    @patch("/{tenant_id:str}", operation_id="tenants_partial_update")
+    async def update(self, request: Request[Any, Any, Any], tenant_id: str) -> Response[bytes]:
+        """JSON merge patch of the tenant; issued invoices keep the seller as it was."""
+        tid = parse_id(tenant_id, "Tenant")
+        body = await request.body()
+        async with platform_scope(request) as scope:
+            row = await scope.conn.fetchrow(
+                "SELECT data FROM tenants WHERE id = $1 AND platform_id = $2 FOR UPDATE", tid, scope.platform_id
+            )
+            if row is None:
+                raise not_found("Tenant")
+            _, data = merge_patch(row["data"], body, TenantInput)
+            row = await scope.conn.fetchrow(
+                f"UPDATE tenants SET data = $2, modified_at = clock_timestamp() WHERE id = $1 RETURNING {COLUMNS}",
+                tid,
+                data,
+            )
+        return model_response(tenant_view(row))
+
+    @post("/{tenant_id:str}/rotate-token", operation_id="tenants_rotate_token", status_code=200)
+    async def rotate_token(self, request: Request[Any, Any, Any], tenant_id: str) -> Response[bytes]:
+        """A new account token; every earlier token of the tenant is revoked at once."""
+        tid = parse_id(tenant_id, "Tenant")
+        async with platform_scope(request) as scope:
+            token = await _new_token(scope.conn, tid, revoke_others=True)
+        return model_response({"id": str(tid), "account_token": token})
+
+

@@ -1,0 +1,133 @@
+"""Request decoding and response encoding shared by the controllers."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import MediaType, Request, Response
+
+from faktura.api.context import Scope
+from faktura.api.errors import ApiError, decode_error, envelope, problem
+
+T = TypeVar("T")
+
+
+def _dec_hook(type_: type, obj: Any) -> Any:
+    raise NotImplementedError
+
+
+async def read_model(request: Request[Any, Any, Any], model_type: type[T]) -> tuple[T, bytes]:
+    """Decode `{"model": {...}}` into `model_type`; errors point into the request."""
+    body = await request.body()
+    return decode_model(body, model_type), body
+
+
+def decode_model(body: bytes, model_type: type[T]) -> T:
+    raw = decode_json(body)
+    if not isinstance(raw, dict) or "model" not in raw:
+        raise ApiError(
+            422, [problem("Missing Required Field", "The body must be {\"model\": {...}}.", "MISSING_REQUIRED_FIELD", "/model")]
+        )
+    extra = [k for k in raw if k != "model"]
+    if extra:
+        raise ApiError(422, [problem("Unrecognized Field", f"Unknown field `{extra[0]}`.", "UNRECOGNIZED_FIELD", f"/{extra[0]}")])
+    return convert(raw["model"], model_type, "/model")
+
+
+def decode_json(body: bytes) -> Any:
+    if not body.strip():
+        raise ApiError(400, [problem("Malformed JSON", "The request body is empty.", "MALFORMED_JSON")])
+    try:
+        return msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise decode_error(exc) from None
+
+
+def convert(raw: Any, model_type: type[T], prefix: str) -> T:
+    try:
+        return msgspec.convert(raw, model_type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise decode_error(exc, prefix) from None
+
+
+def to_builtins(value: Any) -> Any:
+    return msgspec.to_builtins(value)
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
+    return Response(msgspec.json.encode(payload), status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def model_response(model: Any, status: int = 200, warnings: list[Any] | None = None) -> Response[bytes]:
+    return json_response(envelope(model, warnings=warnings or []), status)
+
+
+# -- idempotency ---------------------------------------------------------------------------
+
+MAX_KEY_LENGTH = 255
+
+
+async def idempotent(
+    request: Request[Any, Any, Any],
+    scope: Scope,
+    body: bytes,
+    work: Callable[[], Awaitable[Response[bytes]]],
+) -> Response[bytes]:
+    """Run `work` once per `Idempotency-Key`: the same key with the same body replays the
+    first response; with another body it is a 422. The key row is written in the same
+    transaction as the work, so a crash or rollback leaves no half-recorded key, and a
+    concurrent duplicate waits on the key's row lock and then replays."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return await work()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ApiError(400, [problem("Invalid Header", "Idempotency-Key must be 1..255 characters.", "INVALID_HEADER")])
+    digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).digest()
+    if scope.tenant_id is not None:
+        table, owner_col, owner = "idempotency_keys", "tenant_id", scope.tenant_id
+    else:
+        table, owner_col, owner = "platform_idempotency_keys", "platform_id", scope.platform_id
+    conn = scope.conn
+    inserted = await conn.fetchval(
+        f"INSERT INTO {table} ({owner_col}, key, request_hash) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        owner,
+        key,
+        digest,
+    )
+    if not inserted:
+        row = await conn.fetchrow(
+            f"SELECT request_hash, status_code, response FROM {table} WHERE {owner_col} = $1 AND key = $2",
+            owner,
+            key,
+        )
+        if row["request_hash"] != digest:
+            raise ApiError(
+                422,
+                [
+                    problem(
+                        "Idempotency Key Reused",
+                        "This Idempotency-Key was used with a different request.",
+                        "IDEMPOTENCY_KEY_REUSED",
+                        "",
+                    )
+                ],
+            )
+        return Response(
+            bytes(row["response"]),
+            status_code=row["status_code"],
+            media_type=MediaType.JSON,
+            headers={"Idempotent-Replayed": "true"},
+        )
+    response = await work()
+    await conn.execute(
+        f"UPDATE {table} SET status_code = $3, response = $4 WHERE {owner_col} = $1 AND key = $2",
+        owner,
+        key,
+        response.status_code,
+        response.content,
+    )
+    return response

@@ -1,0 +1,279 @@
+"""The invoice input model: what a platform sends for one invoice or credit note.
+
+Field names follow the seed (Merge "Invoice" common model) where one fits; everything a
+Peppol BIS Billing 3.0 invoice needs beyond that is named after its EN 16931 business term
+(the BT-/BG- number is in each field's description, and so in the published JSON Schema).
+
+Structs are plain values: no I/O, no framework. `forbid_unknown_fields` makes a typo a
+4xx instead of silently dropped data. Money and quantities are `Decimal` end to end: msgspec
+decodes JSON numbers and numeric strings into Decimal without passing through float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+# -- reusable field types ---------------------------------------------------------------
+
+Text = Annotated[str, Meta(min_length=1, max_length=1000)]
+ShortText = Annotated[str, Meta(min_length=1, max_length=200)]
+LongText = Annotated[str, Meta(min_length=1, max_length=10000)]
+CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code")]
+CurrencyCode = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 alpha-3 currency code")]
+LanguageCode = Annotated[str, Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="BCP 47 language, e.g. de")]
+UnitCode = Annotated[str, Meta(pattern=r"^[A-Za-z0-9]{1,3}$", description="UN/ECE Rec 20 (+21) unit code")]
+VatCategory = Annotated[
+    str, Meta(pattern=r"^[A-Z]{1,2}$", description="UNCL 5305 VAT category code (S, Z, E, AE, K, G, O, L, M)")
+]
+SchemeId = Annotated[str, Meta(pattern=r"^[0-9A-Z]{1,10}$", description="Identifier scheme (ISO 6523 ICD / EAS)")]
+
+# Amounts are exact decimals. Ranges (no negative prices, nothing absurd) are checked by
+# `faktura.compliance.basic` so that every violation is reported at once, with its pointer.
+Amount = Annotated[Decimal, Meta(description="Exact decimal amount; JSON number or numeric string")]
+NonNegativeAmount = Annotated[Decimal, Meta(description="Exact decimal amount, >= 0")]
+Quantity = Annotated[Decimal, Meta(description="Exact decimal quantity")]
+Percent = Annotated[Decimal, Meta(description="Percentage, e.g. 19 for 19 %")]
+PositiveDecimal = Annotated[Decimal, Meta(description="Exact decimal, > 0")]
+
+
+class Model(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    """Base of every wire struct: unknown fields are rejected, unset fields are omitted."""
+
+
+# -- parties ----------------------------------------------------------------------------
+
+
+class Identifier(Model, kw_only=True):
+    """An identifier with an optional scheme (ISO 6523 ICD, EAS, or a free scheme)."""
+
+    value: Text
+    scheme: SchemeId | None = None
+
+
+class Address(Model, kw_only=True):
+    """BG-5 / BG-8 / BG-15 postal address."""
+
+    line1: Text | None = None
+    line2: Text | None = None
+    line3: Text | None = None
+    city: Text | None = None
+    postal_code: ShortText | None = None
+    subdivision: Text | None = None
+    country: CountryCode
+
+
+class ContactPoint(Model, kw_only=True):
+    """BG-6 / BG-9 contact."""
+
+    name: Text | None = None
+    phone: ShortText | None = None
+    email: ShortText | None = None
+
+
+class Party(Model, kw_only=True):
+    """A seller or buyer legal entity (BG-4 / BG-7)."""
+
+    name: Text
+    trading_name: Text | None = None
+    vat_id: ShortText | None = None
+    tax_registration_id: ShortText | None = None
+    legal_id: Identifier | None = None
+    legal_form: Text | None = None
+    identifiers: list[Identifier] = []
+    endpoint: Identifier | None = None
+    address: Address
+    contact: ContactPoint | None = None
+
+
+# -- lines, allowances, charges -------------------------------------------------------
+
+
+class AllowanceCharge(Model, kw_only=True):
+    """A line- or document-level allowance (discount) or charge (BG-20/21, BG-27/28).
+
+    Either `amount` or `percentage` (with `base_amount`, or the line's net as base) is given.
+    Document-level ones also carry a VAT category and rate; line-level ones must not.
+    """
+
+    amount: NonNegativeAmount | None = None
+    base_amount: NonNegativeAmount | None = None
+    percentage: Percent | None = None
+    reason: Text | None = None
+    reason_code: ShortText | None = None
+    tax_category: VatCategory | None = None
+    tax_rate: Percent | None = None
+    tax_exemption_reason: Text | None = None
+    tax_exemption_reason_code: ShortText | None = None
+
+
+class Classification(Model, kw_only=True):
+    """BT-158 item classification (e.g. UNSPSC `STI`, CPV `CV`)."""
+
+    code: ShortText
+    list_id: ShortText
+    list_version: ShortText | None = None
+
+
+class ItemAttribute(Model, kw_only=True):
+    """BG-32 item attribute."""
+
+    name: Text
+    value: Text
+
+
+class Item(Model, kw_only=True):
+    """BG-31 item information."""
+
+    name: Text
+    description: LongText | None = None
+    seller_id: ShortText | None = None
+    buyer_id: ShortText | None = None
+    standard_id: Identifier | None = None
+    classifications: list[Classification] = []
+    origin_country: CountryCode | None = None
+    attributes: list[ItemAttribute] = []
+
+
+class Period(Model, kw_only=True):
+    """BG-14 / BG-26 invoicing period."""
+
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    description_code: ShortText | None = None
+
+
+class LineItem(Model, kw_only=True):
+    """BG-25 invoice line. `unit_price` is the net price (BT-146) unless the invoice is
+    `inclusive_of_tax`; `total_amount` (BT-131), when sent, is checked against our math."""
+
+    id: ShortText | None = None
+    remote_id: ShortText | None = None
+    description: LongText | None = None
+    item: Item
+    quantity: Quantity
+    unit_code: UnitCode = "C62"
+    unit_price: NonNegativeAmount
+    base_quantity: PositiveDecimal | None = None
+    gross_unit_price: NonNegativeAmount | None = None
+    total_amount: Amount | None = None
+    tax_category: VatCategory = "S"
+    tax_rate: Percent | None = None
+    tax_exemption_reason: Text | None = None
+    tax_exemption_reason_code: ShortText | None = None
+    allowances: list[AllowanceCharge] = []
+    charges: list[AllowanceCharge] = []
+    note: LongText | None = None
+    object_id: Identifier | None = None
+    order_line_reference: ShortText | None = None
+    accounting_cost: ShortText | None = None
+    period: Period | None = None
+
+
+# -- payment ------------------------------------------------------------------------------
+
+
+class PayeeAccount(Model, kw_only=True):
+    """BG-17 credit transfer account."""
+
+    iban: Annotated[str, Meta(min_length=5, max_length=40)]
+    name: Text | None = None
+    bic: Annotated[str, Meta(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")] | None = None
+
+
+class Card(Model, kw_only=True):
+    """BG-18 payment card (only the last digits; never a full PAN)."""
+
+    account_number: Annotated[str, Meta(pattern=r"^[0-9]{4,6}$", description="last 4 to 6 digits")]
+    network: ShortText | None = None
+    holder: Text | None = None
+
+
+class Mandate(Model, kw_only=True):
+    """BG-19 direct debit."""
+
+    reference: ShortText
+    creditor_id: ShortText | None = None
+    debited_account: Annotated[str, Meta(min_length=5, max_length=40)] | None = None
+
+
+class PaymentMeans(Model, kw_only=True):
+    """BG-16. `code` is UNCL 4461 (30/58 credit transfer, 48/54/55 card, 49/59 direct debit)."""
+
+    code: Annotated[str, Meta(pattern=r"^[0-9A-Z]{1,3}$")] = "58"
+    name: Text | None = None
+    payment_id: ShortText | None = None
+    account: PayeeAccount | None = None
+    card: Card | None = None
+    mandate: Mandate | None = None
+
+
+class DocumentReference(Model, kw_only=True):
+    """BG-3 preceding invoice reference."""
+
+    number: ShortText
+    issue_date: dt.date | None = None
+
+
+class Delivery(Model, kw_only=True):
+    """BG-13 delivery information."""
+
+    date: dt.date | None = None
+    location_id: Identifier | None = None
+    party_name: Text | None = None
+    address: Address | None = None
+
+
+DocumentType = Literal["INVOICE", "CREDIT_NOTE"]
+
+
+class InvoiceInput(Model, kw_only=True):
+    """An invoice or credit note as a platform sends it (`{"model": {...}}`)."""
+
+    document_type: DocumentType = "INVOICE"
+    type_code: Annotated[str, Meta(pattern=r"^[0-9]{1,3}$", description="UNTDID 1001; default 380/381")] | None = (
+        None
+    )
+    series: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")] | None = None
+    remote_id: ShortText | None = None
+    issue_date: dt.date | None = None
+    due_date: dt.date | None = None
+    tax_point_date: dt.date | None = None
+    memo: LongText | None = None
+    currency: CurrencyCode | None = None
+    tax_currency: CurrencyCode | None = None
+    exchange_rate: PositiveDecimal | None = None
+    tax_currency_total_tax_amount: Amount | None = None
+    inclusive_of_tax: bool = False
+    buyer_reference: ShortText | None = None
+    order_reference: ShortText | None = None
+    sales_order_reference: ShortText | None = None
+    contract_reference: ShortText | None = None
+    project_reference: ShortText | None = None
+    despatch_reference: ShortText | None = None
+    receiving_advice_reference: ShortText | None = None
+    tender_reference: ShortText | None = None
+    accounting_cost: ShortText | None = None
+    preceding_invoices: list[DocumentReference] = []
+    notes: list[LongText] = []
+    contact: Annotated[str, Meta(description="id of a stored contact (the buyer)")] | None = None
+    buyer: Party | None = None
+    payee: Party | None = None
+    line_items: list[LineItem] = []
+    allowances: list[AllowanceCharge] = []
+    charges: list[AllowanceCharge] = []
+    invoicing_period: Period | None = None
+    delivery: Delivery | None = None
+    payment_means: list[PaymentMeans] = []
+    payment_terms: LongText | None = None
+    prepaid_amount: Amount | None = None
+    rounding_amount: Amount | None = None
+    # Client-declared totals: optional; checked against the computed ones (BR-CO-*).
+    total_discount: Amount | None = None
+    sub_total: Amount | None = None
+    total_tax_amount: Amount | None = None
+    total_amount: Amount | None = None

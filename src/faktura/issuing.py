@@ -1,0 +1,170 @@
+"""Issuing: validate → number → totals → UBL → store, in the caller's transaction.
+
+Either all of it happens or nothing: the caller's transaction holds the invoice row lock,
+the series counter lock and the document insert, and a fatal finding raises before any
+write. The seller and buyer are snapshotted into the invoice, so later edits of the
+tenant or contact never change an issued document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from faktura.compliance.basic import check_invoice
+from faktura.compliance.findings import Finding, Severity
+from faktura.domain.codelists import EN16931_VERSION, PEPPOL_BIS_VERSION
+from faktura.domain.document import Document, build_document
+from faktura.domain.invoice import InvoiceInput, Party
+from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
+from faktura.numbering import DEFAULT_SERIES, ensure_default_series, next_number
+from faktura.render.ubl import render_ubl
+from faktura.settings import Settings
+
+UBL_MEDIA_TYPE = "application/xml"
+
+
+class IssueRefused(Exception):
+    """Fatal findings: nothing was numbered or stored."""
+
+    def __init__(self, findings: list[Finding]):
+        super().__init__(findings)
+        self.findings = findings
+
+
+class Prepared(msgspec.Struct, kw_only=True):
+    invoice: InvoiceInput
+    tenant: TenantInput
+    seller: Party
+    buyer: Party | None
+    findings: list[Finding]
+
+
+async def load_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> TenantInput:
+    data = await conn.fetchval("SELECT data FROM tenants WHERE id = $1", tenant_id)
+    return msgspec.convert(data, TenantInput)
+
+
+async def prepare(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, invoice: InvoiceInput, *, today: dt.date | None = None
+) -> Prepared:
+    """Resolve the buyer and the tenant's defaults, then run every basic check."""
+    tenant = await load_tenant(conn, tenant_id)
+    currency = invoice.currency or tenant.default_currency
+    invoice = msgspec.structs.replace(
+        invoice,
+        currency=currency,
+        issue_date=invoice.issue_date or today or dt.datetime.now(dt.UTC).date(),
+        payment_means=invoice.payment_means or default_payment_means(tenant, currency),
+    )
+    buyer: Party | None = invoice.buyer
+    buyer_ptr = "/model/buyer"
+    missing: list[Finding] = []
+    if invoice.contact is not None:
+        buyer_ptr = "/model/contact"
+        row = None
+        try:
+            row = await conn.fetchrow(
+                "SELECT data FROM contacts WHERE tenant_id = $1 AND id = $2", tenant_id, uuid.UUID(invoice.contact)
+            )
+        except ValueError:
+            pass
+        if row is None:
+            missing.append(
+                Finding(
+                    rule_id=None,
+                    severity=Severity.FATAL,
+                    title="Not Found",
+                    detail="No contact with this id.",
+                    pointer="/model/contact",
+                    problem_type="NOT_FOUND",
+                )
+            )
+        else:
+            buyer = buyer_party(msgspec.convert(row["data"], ContactInput))
+    seller = seller_party(tenant)
+    findings, _ = check_invoice(invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_ptr)
+    return Prepared(invoice=invoice, tenant=tenant, seller=seller, buyer=buyer, findings=missing + findings)
+
+
+async def issue(
+    conn: asyncpg.Connection, settings: Settings, tenant_id: uuid.UUID, invoice_id: uuid.UUID, invoice: InvoiceInput
+) -> tuple[Document, list[Finding]]:
+    """Issue a locked draft. Raises IssueRefused on any fatal finding (nothing written)."""
+    prepared = await prepare(conn, tenant_id, invoice)
+    if any(f.fatal for f in prepared.findings) or prepared.buyer is None:
+        raise IssueRefused(prepared.findings)
+    inv = prepared.invoice
+    assert inv.issue_date is not None and inv.currency is not None
+    series = inv.series or DEFAULT_SERIES[inv.document_type]
+    if inv.series is None:
+        fmt = (
+            settings.default_credit_note_series_format
+            if inv.document_type == "CREDIT_NOTE"
+            else settings.default_invoice_series_format
+        )
+        await ensure_default_series(conn, tenant_id, series, fmt)
+    number = await next_number(conn, tenant_id, series, inv.issue_date)
+    if number is None:
+        raise IssueRefused(
+            [
+                Finding(
+                    rule_id=None,
+                    severity=Severity.FATAL,
+                    title="Unknown Series",
+                    detail=f"No number series {series!r}; create it under /v1/number-series.",
+                    pointer="/model/series",
+                    problem_type="INVALID_FIELD",
+                )
+            ]
+        )
+    doc = build_document(
+        inv,
+        number=number,
+        issue_date=inv.issue_date,
+        seller=prepared.seller,
+        buyer=prepared.buyer,
+        currency=inv.currency,
+    )
+    xml = render_ubl(doc)
+    digest = hashlib.sha256(xml).hexdigest()
+    await conn.execute(
+        "INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
+        " VALUES ($1, $2, 'ubl', $3, $4, $5, $6)",
+        tenant_id,
+        invoice_id,
+        UBL_MEDIA_TYPE,
+        xml,
+        digest,
+        len(xml),
+    )
+    issued: dict[str, Any] = {
+        "profile": doc.profile,
+        "rule_versions": {"en16931": EN16931_VERSION, "peppol_bis": PEPPOL_BIS_VERSION},
+        "seller": msgspec.to_builtins(doc.seller),
+        "buyer": msgspec.to_builtins(doc.buyer),
+        "totals": msgspec.to_builtins(doc.totals),
+        "payment_means": msgspec.to_builtins(inv.payment_means),
+        "xml": {"sha256": digest, "size": len(xml)},
+    }
+    await conn.execute(
+        "UPDATE invoices SET status = 'OPEN', series = $3, number = $4, issue_date = $5, currency = $6,"
+        " issued = $7, total_amount = $8, balance = $9, issued_at = clock_timestamp(), modified_at = clock_timestamp(),"
+        " model = $10 WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        invoice_id,
+        series,
+        number,
+        inv.issue_date,
+        inv.currency,
+        issued,
+        doc.totals.tax_inclusive_amount,
+        doc.totals.payable_amount,
+        msgspec.to_builtins(doc.invoice),
+    )
+    return doc, [f for f in prepared.findings if not f.fatal]

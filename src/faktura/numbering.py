@@ -1,0 +1,65 @@
+"""Gapless numbering per tenant and series.
+
+The next number is taken inside the issuing transaction by an UPSERT on the series'
+counter row; the row stays locked until that transaction ends, so concurrent issuers queue
+and a rolled-back issue returns its number. Formats are `str.format` templates with
+`{year}` and `{seq}` (e.g. `INV-{year}-{seq:05}`); a yearly series restarts at 1 each year.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+
+import asyncpg
+
+DEFAULT_SERIES = {"INVOICE": "INV", "CREDIT_NOTE": "CN"}
+ALLOWED_FIELDS = {"year", "seq"}
+
+
+def format_problems(fmt: str) -> str | None:
+    """Why a format is unusable, or None."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(fmt) if f is not None]
+        fmt.format(year=2026, seq=1)
+    except (ValueError, KeyError, IndexError) as exc:
+        return f"invalid format: {exc}"
+    if "seq" not in fields:
+        return "the format must contain {seq}"
+    unknown = set(fields) - ALLOWED_FIELDS
+    if unknown:
+        return f"unknown placeholders: {', '.join(sorted(unknown))}"
+    return None
+
+
+def render_number(fmt: str, year: int, seq: int) -> str:
+    return fmt.format(year=year, seq=seq)
+
+
+async def ensure_default_series(conn: asyncpg.Connection, tenant_id: object, code: str, fmt: str) -> None:
+    await conn.execute(
+        "INSERT INTO number_series (tenant_id, code, format, yearly_reset) VALUES ($1, $2, $3, true)"
+        " ON CONFLICT DO NOTHING",
+        tenant_id,
+        code,
+        fmt,
+    )
+
+
+async def next_number(conn: asyncpg.Connection, tenant_id: object, series: str, issue_date: dt.date) -> str | None:
+    """The next number of `series` (None when the series does not exist)."""
+    row = await conn.fetchrow(
+        "SELECT format, yearly_reset FROM number_series WHERE tenant_id = $1 AND code = $2", tenant_id, series
+    )
+    if row is None:
+        return None
+    period = issue_date.year if row["yearly_reset"] else 0
+    seq = await conn.fetchval(
+        "INSERT INTO number_counters (tenant_id, series, period, last_value) VALUES ($1, $2, $3, 1)"
+        " ON CONFLICT (tenant_id, series, period)"
+        " DO UPDATE SET last_value = number_counters.last_value + 1 RETURNING last_value",
+        tenant_id,
+        series,
+        period,
+    )
+    return render_number(row["format"], issue_date.year, seq)
