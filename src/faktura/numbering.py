@@ -21,14 +21,17 @@ def format_problems(fmt: str) -> str | None:
     """Why a format is unusable, or None."""
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(fmt) if f is not None]
-        fmt.format(year=2026, seq=1)
-    except (ValueError, KeyError, IndexError) as exc:
+    except ValueError as exc:
         return f"invalid format: {exc}"
-    if "seq" not in fields:
-        return "the format must contain {seq}"
     unknown = set(fields) - ALLOWED_FIELDS
     if unknown:
         return f"unknown placeholders: {', '.join(sorted(unknown))}"
+    if "seq" not in fields:
+        return "the format must contain {seq}"
+    try:
+        fmt.format(year=2026, seq=1)
+    except (ValueError, KeyError, IndexError) as exc:
+        return f"invalid format: {exc}"
     return None
 
 

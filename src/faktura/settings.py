@@ -36,6 +36,8 @@ class Settings:
     #: Default number format of new series; `{year}` and `{seq:05}` are filled at issue.
     default_invoice_series_format: str = "INV-{year}-{seq:05}"
     default_credit_note_series_format: str = "CN-{year}-{seq:05}"
+    #: Mounts `POST /bench/baseline` (a bare INSERT of the body) for bench/issue.py only.
+    bench_baseline: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -56,6 +58,7 @@ class Settings:
             pool_max_size=get_int("FAKTURA_DB_POOL_MAX", 10),
             statement_cache_size=get_int("FAKTURA_DB_STATEMENT_CACHE_SIZE", 100),
             max_body_bytes=get_int("FAKTURA_MAX_BODY_BYTES", 2 * 1024 * 1024),
+            bench_baseline=e.get("FAKTURA_BENCH_BASELINE") == "1",
         )
 
     def with_database(self, database_url: str) -> Settings:

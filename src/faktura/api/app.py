@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import Litestar, MediaType, Request, Response, get
+from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.config.app import AppConfig
 from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
@@ -56,6 +56,15 @@ async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(msgspec.json.encode(openapi_document(request.app)), media_type=MediaType.JSON)
 
 
+@post("/bench/baseline", operation_id="bench_baseline", include_in_schema=False, status_code=201)
+async def bench_baseline(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The benchmark's baseline: the same stack, but only one INSERT of the request JSON."""
+    body = await request.body()
+    async with request.app.state.pool.acquire() as conn:
+        await conn.execute("INSERT INTO bench_baseline (body) VALUES ($1::text::jsonb)", body.decode())
+    return Response(b'{"model":null,"warnings":[],"errors":[]}', media_type=MediaType.JSON, status_code=201)
+
+
 def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -70,7 +79,7 @@ def create_app(settings: Settings) -> Litestar:
         return config
 
     return Litestar(
-        route_handlers=[*CONTROLLERS, health, openapi_json],
+        route_handlers=[*CONTROLLERS, health, openapi_json, *([bench_baseline] if settings.bench_baseline else [])],
         lifespan=[lifespan],
         on_app_init=[on_app_init],
         exception_handlers={

@@ -83,7 +83,10 @@ def rate_key(category: str, rate: Decimal | None) -> Decimal | None:
         return None
     if rate is None:
         return ZERO if category in ZERO_TAX_CATEGORIES else None
-    return rate.normalize() if rate != 0 else ZERO
+    if rate == 0:
+        return ZERO
+    plain = rate.normalize()  # 19.00 and 19 are one breakdown; keep 20, not 2E+1
+    return plain.quantize(Decimal(1)) if plain.as_tuple().exponent > 0 else plain  # type: ignore[operator]
 
 
 def _resolve(ac: AllowanceCharge, *, charge: bool, default_base: Decimal) -> ResolvedAllowanceCharge:

@@ -1,0 +1,44 @@
+"""Allowances and charges: document level (BG-20/21), line level (BG-27/28), price discount.
+
+Amounts and bases come resolved from `Totals` (percentage × base already worked out), so
+PEPPOL-EN16931-R040 and BR-CO-11/12 hold by construction.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from faktura.domain.invoice import AllowanceCharge
+from faktura.domain.totals import ResolvedAllowanceCharge, rate_key
+from faktura.render.ubl.common import Element, amount, cac, cbc, decimal_text, price_text
+from faktura.render.ubl.tax import tax_category
+
+
+def allowance_charge(
+    res: ResolvedAllowanceCharge, currency: str, source: AllowanceCharge | None = None
+) -> Element:
+    """One `cac:AllowanceCharge`. `source` is given at document level only, where the
+    allowance or charge carries its own VAT category (BT-95/BT-102); line ones must not."""
+    el = cac(None, "AllowanceCharge")
+    cbc(el, "ChargeIndicator", "true" if res.charge else "false")
+    cbc(el, "AllowanceChargeReasonCode", res.reason_code)
+    cbc(el, "AllowanceChargeReason", res.reason)
+    if res.percentage is not None:
+        cbc(el, "MultiplierFactorNumeric", decimal_text(res.percentage))
+    amount(el, "Amount", res.amount, currency)
+    if res.base_amount is not None:
+        amount(el, "BaseAmount", res.base_amount, currency)
+    if source is not None:
+        category = source.tax_category or "S"  # the default the totals engine groups under
+        tax_category(el, "TaxCategory", category, rate_key(category, source.tax_rate))
+    return el
+
+
+def price_discount(parent: Element, gross: Decimal, net: Decimal, currency: str) -> Element:
+    """BT-147/148 inside `cac:Price`. BT-147 is by definition gross − net (PEPPOL-EN16931-R046
+    compares them exactly), so both prices are written unrounded."""
+    el = cac(parent, "AllowanceCharge")
+    cbc(el, "ChargeIndicator", "false")
+    cbc(el, "Amount", price_text(gross - net), currencyID=currency)
+    cbc(el, "BaseAmount", price_text(gross), currencyID=currency)
+    return el

@@ -1,0 +1,101 @@
+"""Seller (BG-4), buyer (BG-7) and payee (BG-10) parties.
+
+Peppol BIS mapping: the registered name goes to `PartyLegalEntity/RegistrationName`, the
+trading name to `PartyName/Name`, the VAT id to a `PartyTaxScheme` with scheme VAT and a
+non-VAT tax registration (BT-32) to a second `PartyTaxScheme` with another scheme id.
+"""
+
+from __future__ import annotations
+
+from faktura.domain.invoice import ContactPoint, Identifier, InvoiceInput, Party
+from faktura.render.ubl.common import Element, address, cac, cbc, identifier
+
+#: TaxScheme/ID of the seller tax registration (BT-32). "FC" (fiscal code) unless the
+#: seller's country has its own convention: Norway's "Foretaksregisteret" statement is
+#: expected under "TAX" (Peppol NO-R-002).
+TAX_REGISTRATION_SCHEME = {"NO": "TAX"}
+DEFAULT_TAX_REGISTRATION_SCHEME = "FC"
+SEPA = "SEPA"
+
+
+def creditor_id(invoice: InvoiceInput) -> str | None:
+    """BT-90 from the first direct debit mandate; UBL puts it on the seller or payee (UBL-SR-29: once)."""
+    for pm in invoice.payment_means:
+        if pm.mandate is not None and pm.mandate.creditor_id:
+            return pm.mandate.creditor_id
+    return None
+
+
+def _party_identification(parent: Element, ident: Identifier) -> None:
+    identifier(cac(parent, "PartyIdentification"), "ID", ident.value, ident.scheme)
+
+
+def _contact(parent: Element, contact: ContactPoint | None) -> None:
+    if contact is None or not (contact.name or contact.phone or contact.email):
+        return
+    el = cac(parent, "Contact")
+    cbc(el, "Name", contact.name)
+    cbc(el, "Telephone", contact.phone)
+    cbc(el, "ElectronicMail", contact.email)
+
+
+def _party(party: Party, *, seller: bool, sepa_creditor_id: str | None = None) -> Element:
+    el = cac(None, "Party")
+    if party.endpoint is not None:
+        identifier(el, "EndpointID", party.endpoint.value, party.endpoint.scheme)
+    for ident in party.identifiers:
+        _party_identification(el, ident)
+    if sepa_creditor_id:
+        _party_identification(el, Identifier(value=sepa_creditor_id, scheme=SEPA))
+    if party.trading_name:
+        cbc(cac(el, "PartyName"), "Name", party.trading_name)
+    address(el, "PostalAddress", party.address)
+    if party.vat_id:
+        scheme = cac(el, "PartyTaxScheme")
+        cbc(scheme, "CompanyID", party.vat_id)
+        cbc(cac(scheme, "TaxScheme"), "ID", "VAT")
+    # BT-32 exists for the seller only; the buyer has no tax registration term in EN 16931.
+    if seller and party.tax_registration_id:
+        scheme = cac(el, "PartyTaxScheme")
+        cbc(scheme, "CompanyID", party.tax_registration_id)
+        scheme_id = TAX_REGISTRATION_SCHEME.get(party.address.country, DEFAULT_TAX_REGISTRATION_SCHEME)
+        cbc(cac(scheme, "TaxScheme"), "ID", scheme_id)
+    legal = cac(el, "PartyLegalEntity")
+    cbc(legal, "RegistrationName", party.name)
+    if party.legal_id is not None:
+        identifier(legal, "CompanyID", party.legal_id.value, party.legal_id.scheme)
+    if seller:  # BT-33 seller additional legal information; no buyer counterpart
+        cbc(legal, "CompanyLegalForm", party.legal_form)
+    _contact(el, party.contact)
+    return el
+
+
+def supplier_party(seller: Party, invoice: InvoiceInput) -> Element:
+    wrapper = cac(None, "AccountingSupplierParty")
+    sepa = creditor_id(invoice) if invoice.payee is None else None
+    wrapper.append(_party(seller, seller=True, sepa_creditor_id=sepa))
+    return wrapper
+
+
+def customer_party(buyer: Party) -> Element:
+    wrapper = cac(None, "AccountingCustomerParty")
+    wrapper.append(_party(buyer, seller=False))
+    return wrapper
+
+
+def payee_party(invoice: InvoiceInput) -> Element | None:
+    """BG-10: name (BT-59), identifier (BT-60), legal registration id (BT-61), and the
+    creditor id (BT-90) when the payee, not the seller, collects the direct debit."""
+    payee = invoice.payee
+    if payee is None:
+        return None
+    el = cac(None, "PayeeParty")
+    for ident in payee.identifiers:
+        _party_identification(el, ident)
+    sepa = creditor_id(invoice)
+    if sepa:
+        _party_identification(el, Identifier(value=sepa, scheme=SEPA))
+    cbc(cac(el, "PartyName"), "Name", payee.name)
+    if payee.legal_id is not None:
+        identifier(cac(el, "PartyLegalEntity"), "CompanyID", payee.legal_id.value, payee.legal_id.scheme)
+    return el
