@@ -58,7 +58,9 @@ class Client:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
@@ -76,7 +78,9 @@ class Client:
         return status, payload
 
 
-async def drive(port: int, path: str, body: bytes, headers: dict[str, str], seconds: float, concurrency: int) -> dict[str, float]:
+async def drive(
+    port: int, path: str, body: bytes, headers: dict[str, str], seconds: float, concurrency: int
+) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -112,8 +116,12 @@ async def setup(dsn: str) -> tuple[str, str]:
 
     await migrate(dsn)
     conn = await asyncpg.connect(dsn)
-    await conn.execute("CREATE TABLE IF NOT EXISTS bench_baseline (id bigserial PRIMARY KEY, body jsonb NOT NULL)")
-    await conn.execute("GRANT INSERT ON bench_baseline TO faktura_app; GRANT USAGE ON SEQUENCE bench_baseline_id_seq TO faktura_app")
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS bench_baseline (id bigserial PRIMARY KEY, body jsonb NOT NULL)"
+    )
+    await conn.execute(
+        "GRANT INSERT ON bench_baseline TO faktura_app; GRANT USAGE ON SEQUENCE bench_baseline_id_seq TO faktura_app"
+    )
     _, key = await create_platform(conn, "bench")
     await conn.close()
     return dsn, key
@@ -136,7 +144,16 @@ async def main() -> None:
         dsn, key = await setup(dsn)
         env = {**os.environ, "DATABASE_URL": dsn, "FAKTURA_BENCH_BASELINE": "1", "FAKTURA_DB_POOL_MAX": "20"}
         server = subprocess.Popen(
-            [sys.executable, "-m", "faktura.cli", "serve", "--port", str(port), "--workers", str(args.workers)],
+            [
+                sys.executable,
+                "-m",
+                "faktura.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -151,14 +168,20 @@ async def main() -> None:
                 await asyncio.sleep(0.1)
         c = Client(port)
         tenant_body = (ROOT / "docs/examples/tenant.json").read_bytes()
-        status, payload = await c.request("POST", "/v1/tenants", tenant_body, {"Authorization": f"Bearer {key}"})
+        status, payload = await c.request(
+            "POST", "/v1/tenants", tenant_body, {"Authorization": f"Bearer {key}"}
+        )
         token = json.loads(payload)["model"]["account_token"]
         headers = {"Authorization": f"Bearer {key}", "X-Account-Token": token}
-        status, payload = await c.request("POST", "/v1/contacts", (ROOT / "docs/examples/contact.json").read_bytes(), headers)
+        status, payload = await c.request(
+            "POST", "/v1/contacts", (ROOT / "docs/examples/contact.json").read_bytes(), headers
+        )
         contact = json.loads(payload)["model"]["id"]
         invoice = json.dumps(ten_line_invoice(contact)).encode()
 
-        print(f"# bench/issue.py: {args.workers} server workers, concurrency {args.concurrency}, {args.seconds:.0f} s each, loopback")
+        print(
+            f"# bench/issue.py: {args.workers} server workers, concurrency {args.concurrency}, {args.seconds:.0f} s each, loopback"
+        )
         await drive(port, "/bench/baseline", invoice, headers, 2, args.concurrency)  # warm-up
         await drive(port, "/v1/invoices?issue=true", invoice, headers, 2, args.concurrency)
         base = await drive(port, "/bench/baseline", invoice, headers, args.seconds, args.concurrency)

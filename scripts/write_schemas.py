@@ -1,6 +1,6 @@
 """Write `schemas/openapi.json` and `schemas/invoice-input.schema.json` from the code.
 
-    python scripts/write_schemas.py
+python scripts/write_schemas.py
 """
 
 from __future__ import annotations

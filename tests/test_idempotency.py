@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-
 from tests.conftest import Tenant, invoice_body, make_contact
 
 
@@ -36,19 +35,25 @@ async def test_concurrent_duplicates_create_one(client: httpx.AsyncClient, tenan
     contact = await make_contact(client, tenant)
     body = invoice_body(contact)
     h = {**tenant.headers, "Idempotency-Key": "burst"}
-    rs = await asyncio.gather(*[client.post("/v1/invoices?issue=true", json=body, headers=h) for _ in range(8)])
+    rs = await asyncio.gather(
+        *[client.post("/v1/invoices?issue=true", json=body, headers=h) for _ in range(8)]
+    )
     assert {r.status_code for r in rs} == {201}
     assert len({r.json()["model"]["id"] for r in rs}) == 1
     assert len((await client.get("/v1/invoices", headers=tenant.headers)).json()["results"]) == 1
 
 
-async def test_keys_are_per_tenant_and_failed_requests_do_not_burn_them(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_keys_are_per_tenant_and_failed_requests_do_not_burn_them(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     contact = await make_contact(client, tenant)
     h = {**tenant.headers, "Idempotency-Key": "k"}
     bad = invoice_body(contact)
     bad["model"]["line_items"] = []
     assert (await client.post("/v1/invoices?issue=true", json=bad, headers=h)).status_code == 422
-    assert (await client.post("/v1/invoices?issue=true", json=invoice_body(contact), headers=h)).status_code == 201
+    assert (
+        await client.post("/v1/invoices?issue=true", json=invoice_body(contact), headers=h)
+    ).status_code == 201
 
 
 async def test_platform_level_post_is_idempotent(client: httpx.AsyncClient, tenant: Tenant) -> None:

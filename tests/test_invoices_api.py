@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import httpx
 from lxml import etree
-
 from tests.conftest import Tenant, invoice_body, make_contact
 
 NS = {
@@ -65,7 +64,9 @@ async def test_issued_invoice_is_immutable(client: httpx.AsyncClient, tenant: Te
     assert r.status_code == 409
 
 
-async def test_issue_refused_with_all_findings_and_nothing_consumed(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_issue_refused_with_all_findings_and_nothing_consumed(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     contact = await make_contact(client, tenant)
     body = invoice_body(contact)
     body["model"]["line_items"][0]["tax_rate"] = None

@@ -6,18 +6,22 @@ from __future__ import annotations
 import asyncpg
 import httpx
 import pytest
+from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant
 
 from faktura.settings import Settings
-from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant
 
 
 @pytest.fixture
-async def two_tenants(client: httpx.AsyncClient, owner: asyncpg.Connection) -> tuple[Tenant, Tenant, dict[str, str]]:
+async def two_tenants(
+    client: httpx.AsyncClient, owner: asyncpg.Connection
+) -> tuple[Tenant, Tenant, dict[str, str]]:
     """A (with a contact, a draft and an issued invoice) and B on another platform."""
     a = await make_tenant(client, await make_platform(owner))
     b = await make_tenant(client, await make_platform(owner))
     contact = await make_contact(client, a)
-    draft = (await client.post("/v1/invoices", json=invoice_body(contact), headers=a.headers)).json()["model"]["id"]
+    draft = (await client.post("/v1/invoices", json=invoice_body(contact), headers=a.headers)).json()[
+        "model"
+    ]["id"]
     r = await client.post("/v1/invoices?issue=true", json=invoice_body(contact), headers=a.headers)
     assert r.status_code == 201, r.text
     issued = r.json()["model"]["id"]
@@ -45,7 +49,11 @@ PLATFORM_ROUTES = [
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
 async def test_foreign_tenant_gets_404(
-    client: httpx.AsyncClient, two_tenants: tuple[Tenant, Tenant, dict[str, str]], method: str, path: str, body: object
+    client: httpx.AsyncClient,
+    two_tenants: tuple[Tenant, Tenant, dict[str, str]],
+    method: str,
+    path: str,
+    body: object,
 ) -> None:
     a, b, ids = two_tenants
     r = await client.request(method, path.format(**ids), json=body, headers=b.headers)
@@ -56,9 +64,15 @@ async def test_foreign_tenant_gets_404(
         assert (await client.get(path.format(**ids), headers=a.headers)).status_code == 200
 
 
-@pytest.mark.parametrize(("method", "path", "body"), PLATFORM_ROUTES, ids=[f"{m} {p}" for m, p, _ in PLATFORM_ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), PLATFORM_ROUTES, ids=[f"{m} {p}" for m, p, _ in PLATFORM_ROUTES]
+)
 async def test_foreign_platform_gets_404(
-    client: httpx.AsyncClient, two_tenants: tuple[Tenant, Tenant, dict[str, str]], method: str, path: str, body: object
+    client: httpx.AsyncClient,
+    two_tenants: tuple[Tenant, Tenant, dict[str, str]],
+    method: str,
+    path: str,
+    body: object,
 ) -> None:
     _, b, ids = two_tenants
     r = await client.request(method, path.format(**ids), json=body, headers=b.platform_headers)
@@ -69,11 +83,15 @@ async def test_token_of_another_platforms_tenant_is_rejected(
     client: httpx.AsyncClient, two_tenants: tuple[Tenant, Tenant, dict[str, str]]
 ) -> None:
     a, b, _ = two_tenants
-    r = await client.get("/v1/invoices", headers={"Authorization": f"Bearer {b.platform_key}", "X-Account-Token": a.token})
+    r = await client.get(
+        "/v1/invoices", headers={"Authorization": f"Bearer {b.platform_key}", "X-Account-Token": a.token}
+    )
     assert r.status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/v1/contacts", "/v1/invoices", "/v1/invoices?expand=contact,line_items", "/v1/number-series"])
+@pytest.mark.parametrize(
+    "path", ["/v1/contacts", "/v1/invoices", "/v1/invoices?expand=contact,line_items", "/v1/number-series"]
+)
 async def test_lists_never_show_foreign_rows(
     client: httpx.AsyncClient, two_tenants: tuple[Tenant, Tenant, dict[str, str]], path: str
 ) -> None:
@@ -85,7 +103,7 @@ async def test_lists_never_show_foreign_rows(
 async def test_tenant_list_is_per_platform(
     client: httpx.AsyncClient, two_tenants: tuple[Tenant, Tenant, dict[str, str]]
 ) -> None:
-    a, b, _ = two_tenants
+    _, b, _ = two_tenants
     ids_b = [t["id"] for t in (await client.get("/v1/tenants", headers=b.platform_headers)).json()["results"]]
     assert ids_b == [b.id]
 
@@ -99,7 +117,15 @@ async def test_invoice_cannot_reference_foreign_contact(
     assert r.json()["errors"][0]["source"]["pointer"] == "/model/contact"
 
 
-TENANT_TABLES = ["contacts", "invoices", "invoice_documents", "number_series", "number_counters", "idempotency_keys", "tenants"]
+TENANT_TABLES = [
+    "contacts",
+    "invoices",
+    "invoice_documents",
+    "number_series",
+    "number_counters",
+    "idempotency_keys",
+    "tenants",
+]
 
 
 async def test_app_role_without_tenant_sees_no_rows(
@@ -127,7 +153,8 @@ async def test_app_role_without_tenant_sees_no_rows(
             await conn.execute("SELECT set_config('app.tenant_id', $1, true)", a_id)
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute(
-                    "INSERT INTO contacts (tenant_id, id, data) VALUES ($1, gen_random_uuid(), '{}')", two_tenants[1].id
+                    "INSERT INTO contacts (tenant_id, id, data) VALUES ($1, gen_random_uuid(), '{}')",
+                    two_tenants[1].id,
                 )
     finally:
         await conn.close()

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from tests.conftest import ADMIN_DSN, _dsn_for
 
 from faktura.db.migrate import available, migrate_connection
-from tests.conftest import ADMIN_DSN, _dsn_for
 
 CATALOG = {
     "columns": "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns"

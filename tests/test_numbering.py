@@ -5,26 +5,36 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from tests.conftest import Tenant, invoice_body, make_contact
 
 from faktura.numbering import format_problems, render_number
-from tests.conftest import Tenant, invoice_body, make_contact
 
 
 async def test_200_concurrent_issues_are_gapless(client: httpx.AsyncClient, tenant: Tenant) -> None:
     contact = await make_contact(client, tenant)
     r = await client.post(
-        "/v1/number-series", json={"model": {"code": "RUSH", "format": "R{seq}", "yearly_reset": False}}, headers=tenant.headers
+        "/v1/number-series",
+        json={"model": {"code": "RUSH", "format": "R{seq}", "yearly_reset": False}},
+        headers=tenant.headers,
     )
     assert r.status_code == 201, r.text
     body = invoice_body(contact, series="RUSH")
-    drafts = await asyncio.gather(*[client.post("/v1/invoices", json=body, headers=tenant.headers) for _ in range(200)])
+    drafts = await asyncio.gather(
+        *[client.post("/v1/invoices", json=body, headers=tenant.headers) for _ in range(200)]
+    )
     ids = [d.json()["model"]["id"] for d in drafts]
     # a few failing issues in the middle must not leave holes
     bad = invoice_body(contact, series="RUSH")
     bad["model"]["line_items"][0]["tax_rate"] = "0"
-    failing = [(await client.post("/v1/invoices", json=bad, headers=tenant.headers)).json()["model"]["id"] for _ in range(5)]
+    failing = [
+        (await client.post("/v1/invoices", json=bad, headers=tenant.headers)).json()["model"]["id"]
+        for _ in range(5)
+    ]
     results = await asyncio.gather(
-        *[client.post(f"/v1/invoices/{i}/issue", headers=tenant.headers) for i in ids[:100] + failing + ids[100:]]
+        *[
+            client.post(f"/v1/invoices/{i}/issue", headers=tenant.headers)
+            for i in ids[:100] + failing + ids[100:]
+        ]
     )
     ok = [r for r in results if r.status_code == 200]
     assert len(ok) == 200, {r.status_code for r in results}
@@ -44,12 +54,20 @@ async def test_yearly_reset_and_bad_series(client: httpx.AsyncClient, tenant: Te
     contact = await make_contact(client, tenant)
     nums = []
     for date in ["2025-12-31", "2026-01-01", "2026-01-02"]:
-        r = await client.post("/v1/invoices?issue=true", json=invoice_body(contact, issue_date=date, due_date="2027-01-31"), headers=tenant.headers)
+        r = await client.post(
+            "/v1/invoices?issue=true",
+            json=invoice_body(contact, issue_date=date, due_date="2027-01-31"),
+            headers=tenant.headers,
+        )
         assert r.status_code == 201, r.text
         nums.append(r.json()["model"]["number"])
     assert nums == ["INV-2025-00001", "INV-2026-00001", "INV-2026-00002"]
-    r = await client.post("/v1/invoices?issue=true", json=invoice_body(contact, series="NOPE"), headers=tenant.headers)
+    r = await client.post(
+        "/v1/invoices?issue=true", json=invoice_body(contact, series="NOPE"), headers=tenant.headers
+    )
     assert r.status_code == 422
     assert r.json()["errors"][0]["source"]["pointer"] == "/model/series"
-    r = await client.post("/v1/number-series", json={"model": {"code": "X", "format": "{year}"}}, headers=tenant.headers)
+    r = await client.post(
+        "/v1/number-series", json={"model": {"code": "X", "format": "{year}"}}, headers=tenant.headers
+    )
     assert r.status_code == 422

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-
 from tests.conftest import Tenant, invoice_body, make_contact
 
 
@@ -19,7 +18,9 @@ async def _walk(client: httpx.AsyncClient, tenant: Tenant, query: str) -> list[s
     return seen
 
 
-async def test_pages_cover_everything_once_even_with_concurrent_inserts(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_pages_cover_everything_once_even_with_concurrent_inserts(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     contact = await make_contact(client, tenant)
     ids = []
     for _ in range(23):
@@ -41,10 +42,14 @@ async def test_pages_cover_everything_once_even_with_concurrent_inserts(client: 
 
 async def test_previous_goes_back(client: httpx.AsyncClient, tenant: Tenant) -> None:
     contact = await make_contact(client, tenant)
-    await asyncio.gather(*[client.post("/v1/invoices", json=invoice_body(contact), headers=tenant.headers) for _ in range(7)])
+    await asyncio.gather(
+        *[client.post("/v1/invoices", json=invoice_body(contact), headers=tenant.headers) for _ in range(7)]
+    )
     p1 = (await client.get("/v1/invoices?page_size=3", headers=tenant.headers)).json()
     p2 = (await client.get(f"/v1/invoices?page_size=3&cursor={p1['next']}", headers=tenant.headers)).json()
-    back = (await client.get(f"/v1/invoices?page_size=3&cursor={p2['previous']}", headers=tenant.headers)).json()
+    back = (
+        await client.get(f"/v1/invoices?page_size=3&cursor={p2['previous']}", headers=tenant.headers)
+    ).json()
     assert [r["id"] for r in back["results"]] == [r["id"] for r in p1["results"]]
     assert back["previous"] is None
 
@@ -52,8 +57,12 @@ async def test_previous_goes_back(client: httpx.AsyncClient, tenant: Tenant) -> 
 async def test_filters(client: httpx.AsyncClient, tenant: Tenant) -> None:
     c1 = await make_contact(client, tenant)
     c2 = await make_contact(client, tenant, name="Other Buyer BV")
-    d = (await client.post("/v1/invoices", json=invoice_body(c1, remote_id="r-1"), headers=tenant.headers)).json()["model"]
-    cn = invoice_body(c2, document_type="CREDIT_NOTE", issue_date="2026-01-15", preceding_invoices=[{"number": "INV-1"}])
+    d = (
+        await client.post("/v1/invoices", json=invoice_body(c1, remote_id="r-1"), headers=tenant.headers)
+    ).json()["model"]
+    cn = invoice_body(
+        c2, document_type="CREDIT_NOTE", issue_date="2026-01-15", preceding_invoices=[{"number": "INV-1"}]
+    )
     o = (await client.post("/v1/invoices?issue=true", json=cn, headers=tenant.headers)).json()["model"]
     assert o["status"] == "OPEN", o
 
@@ -72,7 +81,9 @@ async def test_filters(client: httpx.AsyncClient, tenant: Tenant) -> None:
     assert await ids("issue_date_after=2026-01-01&issue_date_before=2026-02-01") == [o["id"]]
     assert await ids(f"created_after={d['created_at']}") == [o["id"]]
     assert await ids(f"created_before={o['created_at']}") == [d["id"]]
-    page = (await client.get("/v1/invoices?expand=contact,line_items", headers=tenant.headers)).json()["results"]
+    page = (await client.get("/v1/invoices?expand=contact,line_items", headers=tenant.headers)).json()[
+        "results"
+    ]
     assert {p["contact"]["id"] for p in page} == {c1, c2}
     assert all(len(p["line_items"]) == 2 for p in page)
     plain = (await client.get("/v1/invoices", headers=tenant.headers)).json()["results"]

@@ -8,6 +8,7 @@ tenant or contact never change an issued document.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import uuid
@@ -68,12 +69,12 @@ async def prepare(
     if invoice.contact is not None:
         buyer_ptr = "/model/contact"
         row = None
-        try:
+        with contextlib.suppress(ValueError):  # a malformed id is simply not found
             row = await conn.fetchrow(
-                "SELECT data FROM contacts WHERE tenant_id = $1 AND id = $2", tenant_id, uuid.UUID(invoice.contact)
+                "SELECT data FROM contacts WHERE tenant_id = $1 AND id = $2",
+                tenant_id,
+                uuid.UUID(invoice.contact),
             )
-        except ValueError:
-            pass
         if row is None:
             missing.append(
                 Finding(
@@ -93,7 +94,11 @@ async def prepare(
 
 
 async def issue(
-    conn: asyncpg.Connection, settings: Settings, tenant_id: uuid.UUID, invoice_id: uuid.UUID, invoice: InvoiceInput
+    conn: asyncpg.Connection,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    invoice: InvoiceInput,
 ) -> tuple[Document, list[Finding]]:
     """Issue a locked draft. Raises IssueRefused on any fatal finding (nothing written)."""
     prepared = await prepare(conn, tenant_id, invoice)

@@ -49,7 +49,9 @@ async def ensure_default_series(conn: asyncpg.Connection, tenant_id: object, cod
     )
 
 
-async def next_number(conn: asyncpg.Connection, tenant_id: object, series: str, issue_date: dt.date) -> str | None:
+async def next_number(
+    conn: asyncpg.Connection, tenant_id: object, series: str, issue_date: dt.date
+) -> str | None:
     """The next number of `series` (None when the series does not exist)."""
     row = await conn.fetchrow(
         "SELECT format, yearly_reset FROM number_series WHERE tenant_id = $1 AND code = $2", tenant_id, series

@@ -28,7 +28,10 @@ CONTROLLERS = [TenantController, ContactController, InvoiceController, NumberSer
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typ in ("jsonb", "json"):
         await conn.set_type_codec(
-            typ, encoder=lambda v: msgspec.json.encode(v).decode(), decoder=msgspec.json.decode, schema="pg_catalog"
+            typ,
+            encoder=lambda v: msgspec.json.encode(v).decode(),
+            decoder=msgspec.json.decode,
+            schema="pg_catalog",
         )
 
 
@@ -79,7 +82,12 @@ def create_app(settings: Settings) -> Litestar:
         return config
 
     return Litestar(
-        route_handlers=[*CONTROLLERS, health, openapi_json, *([bench_baseline] if settings.bench_baseline else [])],
+        route_handlers=[
+            *CONTROLLERS,
+            health,
+            openapi_json,
+            *([bench_baseline] if settings.bench_baseline else []),
+        ],
         lifespan=[lifespan],
         on_app_init=[on_app_init],
         exception_handlers={

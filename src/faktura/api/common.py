@@ -27,11 +27,25 @@ def merge_patch(stored: dict[str, Any], body: bytes, model_type: type[T]) -> tup
     if not isinstance(raw, dict) or not isinstance(raw.get("model"), dict):
         raise ApiError(
             422,
-            [problem("Missing Required Field", 'The body must be {"model": {...}}.', "MISSING_REQUIRED_FIELD", "/model")],
+            [
+                problem(
+                    "Missing Required Field",
+                    'The body must be {"model": {...}}.',
+                    "MISSING_REQUIRED_FIELD",
+                    "/model",
+                )
+            ],
         )
     extra = [k for k in raw if k != "model"]
     if extra:
-        raise ApiError(422, [problem("Unrecognized Field", f"Unknown field `{extra[0]}`.", "UNRECOGNIZED_FIELD", f"/{extra[0]}")])
+        raise ApiError(
+            422,
+            [
+                problem(
+                    "Unrecognized Field", f"Unknown field `{extra[0]}`.", "UNRECOGNIZED_FIELD", f"/{extra[0]}"
+                )
+            ],
+        )
     merged = _merge(stored, raw["model"])
     model = convert(merged, model_type, "/model")
     return model, msgspec.to_builtins(model)

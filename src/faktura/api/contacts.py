@@ -78,7 +78,9 @@ class ContactController(Controller):
     async def retrieve(self, request: Request[Any, Any, Any], contact_id: str) -> Response[bytes]:
         cid = parse_id(contact_id, "Contact")
         async with tenant_scope(request) as scope:
-            row = await scope.conn.fetchrow(f"SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1 AND id = $2", scope.tenant_id, cid)
+            row = await scope.conn.fetchrow(
+                f"SELECT {COLUMNS} FROM contacts WHERE tenant_id = $1 AND id = $2", scope.tenant_id, cid
+            )
         if row is None:
             raise not_found("Contact")
         return model_response(contact_view(row))

@@ -22,7 +22,9 @@ log = logging.getLogger("faktura.api")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, errors: Sequence[dict[str, Any]], warnings: Sequence[dict[str, Any]] = ()):
+    def __init__(
+        self, status: int, errors: Sequence[dict[str, Any]], warnings: Sequence[dict[str, Any]] = ()
+    ):
         super().__init__(status, errors)
         self.status = status
         self.errors = list(errors)
@@ -73,7 +75,9 @@ def decode_error(exc: msgspec.MsgspecError, prefix: str = "") -> ApiError:
         m = re.match(r"Object missing required field `([^`]*)`", text)
         if m:
             ptr = ptr + "/" + m.group(1)
-            return ApiError(422, [problem("Missing Required Field", text, "MISSING_REQUIRED_FIELD", prefix + ptr)])
+            return ApiError(
+                422, [problem("Missing Required Field", text, "MISSING_REQUIRED_FIELD", prefix + ptr)]
+            )
         return ApiError(422, [problem("Invalid Field", text, "INVALID_FIELD", prefix + ptr)])
     return ApiError(400, [problem("Malformed JSON", message, "MALFORMED_JSON", "")])
 
@@ -108,5 +112,7 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
 
 def handle_internal(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error", exc_info=exc)
-    body = envelope(None, errors=[problem("Internal Error", "An unexpected error occurred.", "INTERNAL_ERROR")])
+    body = envelope(
+        None, errors=[problem("Internal Error", "An unexpected error occurred.", "INTERNAL_ERROR")]
+    )
     return _json(500, body)

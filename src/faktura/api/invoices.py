@@ -9,8 +9,8 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 
 from faktura.api.common import merge_patch, parse_id
-from faktura.api.context import Scope, tenant_scope
 from faktura.api.contacts import contact_view
+from faktura.api.context import Scope, tenant_scope
 from faktura.api.errors import ApiError, conflict, findings_error, not_found, problem
 from faktura.api.pagination import Query, fetch_page, parse_date, parse_datetime, parse_page_size, parse_uuid
 from faktura.api.wire import idempotent, json_response, read_model
@@ -58,7 +58,9 @@ def invoice_view(row: Any, *, lines: bool = True, contact: dict[str, Any] | None
         **model,
         "document_type": row["document_type"],
         "type_code": model.get("type_code") or ("381" if row["document_type"] == "CREDIT_NOTE" else "380"),
-        "contact": contact if contact is not None else (str(row["contact_id"]) if row["contact_id"] else None),
+        "contact": contact
+        if contact is not None
+        else (str(row["contact_id"]) if row["contact_id"] else None),
         "created_at": row["created_at"],
         "modified_at": row["modified_at"],
         "issued_at": row["issued_at"],
@@ -98,7 +100,14 @@ def _expand(value: str | None) -> set[str]:
     fields = {f.strip() for f in (value or "").split(",") if f.strip()}
     unknown = fields - {"contact", "line_items"}
     if unknown:
-        raise ApiError(400, [problem("Invalid Parameter", f"Cannot expand {sorted(unknown)}.", "INVALID_PARAMETER", "/expand")])
+        raise ApiError(
+            400,
+            [
+                problem(
+                    "Invalid Parameter", f"Cannot expand {sorted(unknown)}.", "INVALID_PARAMETER", "/expand"
+                )
+            ],
+        )
     return fields
 
 
@@ -149,7 +158,7 @@ async def _issue_locked(scope: Scope, row: Any) -> tuple[Any, list[dict[str, Any
         raise conflict("The invoice is already issued; correct it with a credit note.")
     model = msgspec.convert(row["model"], InvoiceInput)
     try:
-        doc, warnings = await issue(scope.conn, scope.settings, scope.tenant_id, row["id"], model)  # type: ignore[arg-type]
+        _, warnings = await issue(scope.conn, scope.settings, scope.tenant_id, row["id"], model)  # type: ignore[arg-type]
     except IssueRefused as refused:
         raise findings_error(refused.findings) from None
     return await _fetch(scope, row["id"]), [error_object(f) for f in warnings]
@@ -163,7 +172,9 @@ async def _draft_findings(scope: Scope, model: InvoiceInput) -> list[dict[str, A
     outside its code list is wrong input at any stage: 422."""
     prepared = await prepare(scope.conn, scope.tenant_id, model)  # type: ignore[arg-type]
     wrong = [
-        f for f in prepared.findings if f.fatal and f.rule_id and f.rule_id.startswith(CODE_LIST_RULES) and f.pointer.startswith("/model")
+        f
+        for f in prepared.findings
+        if f.fatal and f.rule_id and f.rule_id.startswith(CODE_LIST_RULES) and f.pointer.startswith("/model")
     ]
     if wrong:
         raise findings_error(wrong)
@@ -226,7 +237,7 @@ class InvoiceController(Controller):
         status: str | None = None,
         number: str | None = None,
         remote_id: str | None = None,
-        type: str | None = None,  # noqa: A002  (the seed's parameter name)
+        type: str | None = None,
         expand: str | None = None,
     ) -> Response[bytes]:
         """Newest first; `expand=contact,line_items` inlines the contact and the lines."""
@@ -250,7 +261,17 @@ class InvoiceController(Controller):
                 q.add("issue_date < ?", d)
             if status is not None:
                 if status not in STATUSES:
-                    raise ApiError(400, [problem("Invalid Parameter", f"status must be one of {sorted(STATUSES)}.", "INVALID_PARAMETER", "/status")])
+                    raise ApiError(
+                        400,
+                        [
+                            problem(
+                                "Invalid Parameter",
+                                f"status must be one of {sorted(STATUSES)}.",
+                                "INVALID_PARAMETER",
+                                "/status",
+                            )
+                        ],
+                    )
                 q.add("status = ?", status)
             if number is not None:
                 q.add("number = ?", number)
@@ -265,11 +286,15 @@ class InvoiceController(Controller):
             contacts = None
             if "contact" in expanded:
                 contacts = await _contacts(scope, {r["contact_id"] for r in rows if r["contact_id"]})
-        results = [invoice_view(r, lines="line_items" in expanded, contact=_with_contact(r, contacts)) for r in rows]
+        results = [
+            invoice_view(r, lines="line_items" in expanded, contact=_with_contact(r, contacts)) for r in rows
+        ]
         return json_response({"next": nxt, "previous": prev, "results": results})
 
     @get("/{invoice_id:str}", operation_id="invoices_retrieve")
-    async def retrieve(self, request: Request[Any, Any, Any], invoice_id: str, expand: str | None = None) -> Response[bytes]:
+    async def retrieve(
+        self, request: Request[Any, Any, Any], invoice_id: str, expand: str | None = None
+    ) -> Response[bytes]:
         iid = parse_id(invoice_id, "Invoice")
         expanded = _expand(expand)
         async with tenant_scope(request) as scope:
@@ -277,7 +302,9 @@ class InvoiceController(Controller):
             contacts = None
             if "contact" in expanded and row["contact_id"]:
                 contacts = await _contacts(scope, {row["contact_id"]})
-        return json_response({"model": invoice_view(row, contact=_with_contact(row, contacts)), "warnings": [], "errors": []})
+        return json_response(
+            {"model": invoice_view(row, contact=_with_contact(row, contacts)), "warnings": [], "errors": []}
+        )
 
     @patch("/{invoice_id:str}", operation_id="invoices_partial_update")
     async def update(self, request: Request[Any, Any, Any], invoice_id: str) -> Response[bytes]:
@@ -316,7 +343,9 @@ class InvoiceController(Controller):
             row = await _fetch(scope, iid, lock=True)
             if row["status"] != "DRAFT":
                 raise conflict("An issued invoice cannot be deleted.")
-            await scope.conn.execute("DELETE FROM invoices WHERE tenant_id = $1 AND id = $2", scope.tenant_id, iid)
+            await scope.conn.execute(
+                "DELETE FROM invoices WHERE tenant_id = $1 AND id = $2", scope.tenant_id, iid
+            )
 
     @post("/{invoice_id:str}/issue", operation_id="invoices_issue", status_code=200)
     async def issue_invoice(self, request: Request[Any, Any, Any], invoice_id: str) -> Response[bytes]:
@@ -346,7 +375,9 @@ class InvoiceController(Controller):
             )
             if row is None:
                 exists = await scope.conn.fetchval(
-                    "SELECT EXISTS (SELECT FROM invoices WHERE tenant_id = $1 AND id = $2)", scope.tenant_id, iid
+                    "SELECT EXISTS (SELECT FROM invoices WHERE tenant_id = $1 AND id = $2)",
+                    scope.tenant_id,
+                    iid,
                 )
                 if exists:
                     raise conflict("The invoice is a draft; it has no XML until it is issued.")
@@ -360,5 +391,3 @@ class InvoiceController(Controller):
             media_type=row["media_type"],
             headers={"ETag": etag, "Content-Disposition": f'attachment; filename="{filename}"'},
         )
-
-

@@ -27,7 +27,11 @@ class _Cursor(msgspec.Struct, array_like=True):
 
 
 def encode_cursor(direction: str, created_at: dt.datetime, id_: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(msgspec.json.encode(_Cursor(direction, created_at, id_))).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(msgspec.json.encode(_Cursor(direction, created_at, id_)))
+        .decode()
+        .rstrip("=")
+    )
 
 
 def decode_cursor(text: str) -> _Cursor:
@@ -38,7 +42,9 @@ def decode_cursor(text: str) -> _Cursor:
             raise ValueError
         return cur
     except (ValueError, msgspec.MsgspecError):
-        raise ApiError(400, [problem("Invalid Cursor", "The cursor is not valid.", "INVALID_CURSOR", "/cursor")]) from None
+        raise ApiError(
+            400, [problem("Invalid Cursor", "The cursor is not valid.", "INVALID_CURSOR", "/cursor")]
+        ) from None
 
 
 def parse_page_size(value: str | None) -> int:
@@ -50,7 +56,15 @@ def parse_page_size(value: str | None) -> int:
         n = 0
     if not 1 <= n <= MAX_PAGE_SIZE:
         raise ApiError(
-            400, [problem("Invalid Parameter", f"page_size must be 1..{MAX_PAGE_SIZE}.", "INVALID_PARAMETER", "/page_size")]
+            400,
+            [
+                problem(
+                    "Invalid Parameter",
+                    f"page_size must be 1..{MAX_PAGE_SIZE}.",
+                    "INVALID_PARAMETER",
+                    "/page_size",
+                )
+            ],
         )
     return n
 
@@ -86,7 +100,9 @@ class Query:
         return text, q.args, backwards
 
 
-async def fetch_page(conn: Any, query: Query, cursor_text: str | None, size: int) -> tuple[list[Any], str | None, str | None]:
+async def fetch_page(
+    conn: Any, query: Query, cursor_text: str | None, size: int
+) -> tuple[list[Any], str | None, str | None]:
     cursor = decode_cursor(cursor_text) if cursor_text else None
     text, args, backwards = query.sql(cursor, size)
     rows = list(await conn.fetch(text, *args))
@@ -110,7 +126,17 @@ def parse_datetime(value: str | None, name: str) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ApiError(400, [problem("Invalid Parameter", f"{name} must be an ISO 8601 datetime.", "INVALID_PARAMETER", f"/{name}")]) from None
+        raise ApiError(
+            400,
+            [
+                problem(
+                    "Invalid Parameter",
+                    f"{name} must be an ISO 8601 datetime.",
+                    "INVALID_PARAMETER",
+                    f"/{name}",
+                )
+            ],
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -120,7 +146,14 @@ def parse_date(value: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value[:10])
     except ValueError:
-        raise ApiError(400, [problem("Invalid Parameter", f"{name} must be an ISO 8601 date.", "INVALID_PARAMETER", f"/{name}")]) from None
+        raise ApiError(
+            400,
+            [
+                problem(
+                    "Invalid Parameter", f"{name} must be an ISO 8601 date.", "INVALID_PARAMETER", f"/{name}"
+                )
+            ],
+        ) from None
 
 
 def parse_uuid(value: str | None, name: str) -> uuid.UUID | None:
@@ -129,4 +162,6 @@ def parse_uuid(value: str | None, name: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise ApiError(400, [problem("Invalid Parameter", f"{name} must be a UUID.", "INVALID_PARAMETER", f"/{name}")]) from None
+        raise ApiError(
+            400, [problem("Invalid Parameter", f"{name} must be a UUID.", "INVALID_PARAMETER", f"/{name}")]
+        ) from None

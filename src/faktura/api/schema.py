@@ -72,7 +72,12 @@ def openapi_document(app: Litestar) -> dict[str, Any]:
     doc.setdefault("components", {}).setdefault("schemas", {}).update(defs)
     doc["components"]["securitySchemes"] = {
         "platformKey": {"type": "http", "scheme": "bearer", "description": "Platform API key"},
-        "accountToken": {"type": "apiKey", "in": "header", "name": "X-Account-Token", "description": "Tenant token"},
+        "accountToken": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Account-Token",
+            "description": "Tenant token",
+        },
     }
     doc["security"] = [{"platformKey": [], "accountToken": []}]
     for path_item in doc.get("paths", {}).values():
@@ -105,4 +110,7 @@ def schema_files(app: Litestar) -> dict[str, str]:
     def dump(obj: Any) -> str:
         return json.dumps(msgspec.to_builtins(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
-    return {"openapi.json": dump(openapi_document(app)), "invoice-input.schema.json": dump(invoice_input_schema())}
+    return {
+        "openapi.json": dump(openapi_document(app)),
+        "invoice-input.schema.json": dump(invoice_input_schema()),
+    }

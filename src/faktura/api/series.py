@@ -22,7 +22,12 @@ class SeriesInput(Model, kw_only=True):
 
 
 def series_view(row: Any) -> dict[str, Any]:
-    return {"code": row["code"], "format": row["format"], "yearly_reset": row["yearly_reset"], "created_at": row["created_at"]}
+    return {
+        "code": row["code"],
+        "format": row["format"],
+        "yearly_reset": row["yearly_reset"],
+        "created_at": row["created_at"],
+    }
 
 
 class NumberSeriesController(Controller):
@@ -61,5 +66,3 @@ class NumberSeriesController(Controller):
                 scope.tenant_id,
             )
         return json_response({"next": None, "previous": None, "results": [series_view(r) for r in rows]})
-
-

@@ -25,7 +25,11 @@ def tenant_view(row: Any) -> dict[str, Any]:
 async def _new_token(conn: Any, tenant_id: uuid.UUID, *, revoke_others: bool) -> str:
     token = new_secret(ACCOUNT_TOKEN_PREFIX)
     ok = await conn.fetchval(
-        "SELECT faktura_add_tenant_token($1, $2, $3, $4)", tenant_id, secret_hash(token), token[:10], revoke_others
+        "SELECT faktura_add_tenant_token($1, $2, $3, $4)",
+        tenant_id,
+        secret_hash(token),
+        token[:10],
+        revoke_others,
     )
     if ok is None:
         raise not_found("Tenant")
@@ -96,7 +100,9 @@ class TenantController(Controller):
         body = await request.body()
         async with platform_scope(request) as scope:
             row = await scope.conn.fetchrow(
-                "SELECT data FROM tenants WHERE id = $1 AND platform_id = $2 FOR UPDATE", tid, scope.platform_id
+                "SELECT data FROM tenants WHERE id = $1 AND platform_id = $2 FOR UPDATE",
+                tid,
+                scope.platform_id,
             )
             if row is None:
                 raise not_found("Tenant")
@@ -115,5 +121,3 @@ class TenantController(Controller):
         async with platform_scope(request) as scope:
             token = await _new_token(scope.conn, tid, revoke_others=True)
         return model_response({"id": str(tid), "account_token": token})
-
-

@@ -29,11 +29,26 @@ def decode_model(body: bytes, model_type: type[T]) -> T:
     raw = decode_json(body)
     if not isinstance(raw, dict) or "model" not in raw:
         raise ApiError(
-            422, [problem("Missing Required Field", "The body must be {\"model\": {...}}.", "MISSING_REQUIRED_FIELD", "/model")]
+            422,
+            [
+                problem(
+                    "Missing Required Field",
+                    'The body must be {"model": {...}}.',
+                    "MISSING_REQUIRED_FIELD",
+                    "/model",
+                )
+            ],
         )
     extra = [k for k in raw if k != "model"]
     if extra:
-        raise ApiError(422, [problem("Unrecognized Field", f"Unknown field `{extra[0]}`.", "UNRECOGNIZED_FIELD", f"/{extra[0]}")])
+        raise ApiError(
+            422,
+            [
+                problem(
+                    "Unrecognized Field", f"Unknown field `{extra[0]}`.", "UNRECOGNIZED_FIELD", f"/{extra[0]}"
+                )
+            ],
+        )
     return convert(raw["model"], model_type, "/model")
 
 
@@ -58,7 +73,9 @@ def to_builtins(value: Any) -> Any:
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
-    return Response(msgspec.json.encode(payload), status_code=status, media_type=MediaType.JSON, headers=headers)
+    return Response(
+        msgspec.json.encode(payload), status_code=status, media_type=MediaType.JSON, headers=headers
+    )
 
 
 def model_response(model: Any, status: int = 200, warnings: list[Any] | None = None) -> Response[bytes]:
@@ -84,8 +101,13 @@ async def idempotent(
     if key is None:
         return await work()
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ApiError(400, [problem("Invalid Header", "Idempotency-Key must be 1..255 characters.", "INVALID_HEADER")])
-    digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).digest()
+        raise ApiError(
+            400, [problem("Invalid Header", "Idempotency-Key must be 1..255 characters.", "INVALID_HEADER")]
+        )
+    digest = hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+    ).digest()
+    owner: object
     if scope.tenant_id is not None:
         table, owner_col, owner = "idempotency_keys", "tenant_id", scope.tenant_id
     else:

@@ -22,7 +22,15 @@ from faktura.domain.totals import NO_RATE_CATEGORIES, ZERO_TAX_CATEGORIES, Total
 MAX_ABS = Decimal("1e12")  # no invoice amount, price or quantity is larger than this
 MAX_EXPONENT = -10  # at most 10 decimal places on any number
 
-_CATEGORY_FAMILY = {"S": "BR-S", "Z": "BR-Z", "E": "BR-E", "AE": "BR-AE", "K": "BR-IC", "G": "BR-G", "O": "BR-O"}
+_CATEGORY_FAMILY = {
+    "S": "BR-S",
+    "Z": "BR-Z",
+    "E": "BR-E",
+    "AE": "BR-AE",
+    "K": "BR-IC",
+    "G": "BR-G",
+    "O": "BR-O",
+}
 _CATEGORY_FAMILY |= {"L": "BR-IG", "M": "BR-IP"}
 
 
@@ -106,7 +114,9 @@ def check_party(c: Checks, party: Party | None, base: str, role: str) -> None:
         return
     if party.address.country not in cl.COUNTRY_CODES:
         c.add("BR-CL-14", f"{base}/address/country", "Country must be an ISO 3166-1 alpha-2 code.")
-    if party.endpoint is None:
+    if role == "payee":  # the payee (BG-10) has no electronic address
+        pass
+    elif party.endpoint is None:
         c.missing(
             "PEPPOL-EN16931-R020" if seller else "PEPPOL-EN16931-R010",
             f"{base}/endpoint",
@@ -118,12 +128,20 @@ def check_party(c: Checks, party: Party | None, base: str, role: str) -> None:
     elif party.endpoint.scheme not in cl.PEPPOL_EAS_SCHEMES:
         c.add("PEPPOL-EN16931-CL008", f"{base}/endpoint/scheme", "Scheme must be from the EAS code list.")
     if party.legal_id and party.legal_id.scheme and party.legal_id.scheme not in cl.ICD_SCHEMES:
-        c.add("BR-CL-11", f"{base}/legal_id/scheme", "Legal registration scheme must be an ISO 6523 ICD code.")
+        c.add(
+            "BR-CL-11", f"{base}/legal_id/scheme", "Legal registration scheme must be an ISO 6523 ICD code."
+        )
     for i, ident in enumerate(party.identifiers):
         if ident.scheme and ident.scheme not in cl.ICD_SCHEMES and ident.scheme != "SEPA":
-            c.add("BR-CL-10", f"{base}/identifiers/{i}/scheme", "Identifier scheme must be an ISO 6523 ICD code.")
+            c.add(
+                "BR-CL-10",
+                f"{base}/identifiers/{i}/scheme",
+                "Identifier scheme must be an ISO 6523 ICD code.",
+            )
     if party.vat_id and party.vat_id[:2].upper() not in cl.COUNTRY_CODES | {"EL"}:
-        c.add("BR-CO-09", f"{base}/vat_id", "The VAT identifier must start with an ISO 3166-1 country prefix.")
+        c.add(
+            "BR-CO-09", f"{base}/vat_id", "The VAT identifier must start with an ISO 3166-1 country prefix."
+        )
 
 
 def _check_allowance_charge(
@@ -135,7 +153,12 @@ def _check_allowance_charge(
     if ac.amount is not None and ac.amount < 0:
         c.add(None, f"{base}/amount", "Must not be negative.")
     if not ac.reason and not ac.reason_code:
-        rule = {(False, False): "BR-33", (True, False): "BR-38", (False, True): "BR-42", (True, True): "BR-44"}
+        rule = {
+            (False, False): "BR-33",
+            (True, False): "BR-38",
+            (False, True): "BR-42",
+            (True, True): "BR-44",
+        }
         c.missing(rule[(charge, line_level)], f"{base}/reason", f"A {kind} reason or reason code")
     if ac.reason_code:
         codes = cl.CHARGE_REASON_CODES if charge else cl.ALLOWANCE_REASON_CODES
@@ -144,20 +167,30 @@ def _check_allowance_charge(
     if ac.amount is not None and ac.percentage is not None and ac.base_amount is not None:
         expected = ac.base_amount * ac.percentage / 100
         if abs(expected - ac.amount) > Decimal("0.02"):
-            c.add("PEPPOL-EN16931-R040", f"{base}/amount", "Amount must equal base amount × percentage / 100.")
+            c.add(
+                "PEPPOL-EN16931-R040", f"{base}/amount", "Amount must equal base amount × percentage / 100."
+            )
     if line_level:
         if ac.tax_category or ac.tax_rate is not None:
-            c.add(None, f"{base}/tax_category", "Line-level allowances and charges take the line's VAT category.")
+            c.add(
+                None,
+                f"{base}/tax_category",
+                "Line-level allowances and charges take the line's VAT category.",
+            )
         return
     if not ac.tax_category:
-        c.missing("BR-37" if charge else "BR-32", f"{base}/tax_category", f"The document-level {kind} VAT category")
+        c.missing(
+            "BR-37" if charge else "BR-32", f"{base}/tax_category", f"The document-level {kind} VAT category"
+        )
         return
     check_category(c, ac.tax_category, ac.tax_rate, base)
 
 
 def check_category(c: Checks, category: str, rate: Decimal | None, base: str) -> None:
     if category not in cl.PEPPOL_VAT_CATEGORY_CODES:
-        c.add("BR-CL-18", f"{base}/tax_category", "VAT category must be a UNCL 5305 code (S Z E AE K G O L M).")
+        c.add(
+            "BR-CL-18", f"{base}/tax_category", "VAT category must be a UNCL 5305 code (S Z E AE K G O L M)."
+        )
         return
     family = _CATEGORY_FAMILY[category]
     if category in NO_RATE_CATEGORIES:
@@ -196,21 +229,34 @@ def check_invoice(
             and invoice.exchange_rate is None
             and invoice.tax_currency_total_tax_amount is None
         ):
-            c.missing("BR-53", f"{base}/exchange_rate", "An exchange rate (or the VAT total in the tax currency)")
+            c.missing(
+                "BR-53", f"{base}/exchange_rate", "An exchange rate (or the VAT total in the tax currency)"
+            )
     if invoice.exchange_rate is not None and invoice.exchange_rate <= 0:
         c.add(None, f"{base}/exchange_rate", "The exchange rate must be greater than zero.")
     if invoice.type_code:
         codes = cl.CREDIT_NOTE_TYPE_CODES if invoice.document_type == "CREDIT_NOTE" else cl.INVOICE_TYPE_CODES
         if invoice.type_code not in codes:
-            c.add("BR-CL-01", f"{base}/type_code", "Type code is not an UNTDID 1001 code for this document type.")
+            c.add(
+                "BR-CL-01",
+                f"{base}/type_code",
+                "Type code is not an UNTDID 1001 code for this document type.",
+            )
     if invoice.issue_date and invoice.due_date and invoice.due_date < invoice.issue_date:
         c.add("FK-DUE-DATE", f"{base}/due_date", "The due date must not be before the issue date.")
     if not invoice.buyer_reference and not invoice.order_reference:
-        c.missing("PEPPOL-EN16931-R003", f"{base}/buyer_reference", "A buyer reference or an order reference", "BT-10")
+        c.missing(
+            "PEPPOL-EN16931-R003",
+            f"{base}/buyer_reference",
+            "A buyer reference or an order reference",
+            "BT-10",
+        )
     if invoice.invoicing_period:
         p = invoice.invoicing_period
         if p.start_date and p.end_date and p.end_date < p.start_date:
-            c.add("BR-29", f"{base}/invoicing_period/end_date", "The period end must not be before its start.")
+            c.add(
+                "BR-29", f"{base}/invoicing_period/end_date", "The period end must not be before its start."
+            )
         if p.description_code and p.description_code not in cl.PERIOD_DESCRIPTION_CODES:
             c.add("BR-CL-06", f"{base}/invoicing_period/description_code", "Unknown UNTDID 2005 code.")
 
@@ -236,14 +282,22 @@ def check_invoice(
         if li.unit_code not in cl.UNIT_CODES:
             c.add("BR-CL-23", f"{lp}/unit_code", "Unit must be a UN/ECE Recommendation 20 or 21 code.")
         check_category(c, li.tax_category, li.tax_rate, lp)
-        if li.tax_exemption_reason_code and li.tax_exemption_reason_code.upper() not in cl.VAT_EXEMPTION_REASON_CODES:
+        if (
+            li.tax_exemption_reason_code
+            and li.tax_exemption_reason_code.upper() not in cl.VAT_EXEMPTION_REASON_CODES
+        ):
             c.add("BR-CL-22", f"{lp}/tax_exemption_reason_code", "Unknown VATEX exemption reason code.")
         if li.item.origin_country and li.item.origin_country not in cl.COUNTRY_CODES:
             c.add("BR-CL-15", f"{lp}/item/origin_country", "Country must be an ISO 3166-1 alpha-2 code.")
         for j, cls in enumerate(li.item.classifications):
             if cls.list_id not in cl.ITEM_CLASSIFICATION_SCHEMES:
                 c.add("BR-CL-13", f"{lp}/item/classifications/{j}/list_id", "Unknown UNTDID 7143 list id.")
-        if li.period and li.period.start_date and li.period.end_date and li.period.end_date < li.period.start_date:
+        if (
+            li.period
+            and li.period.start_date
+            and li.period.end_date
+            and li.period.end_date < li.period.start_date
+        ):
             c.add("BR-30", f"{lp}/period/end_date", "The period end must not be before its start.")
         for j, a in enumerate(li.allowances):
             _check_allowance_charge(c, a, f"{lp}/allowances/{j}", charge=False, line_level=True)
@@ -275,7 +329,16 @@ def check_invoice(
     if totals is not None:
         _check_declared_totals(c, invoice, totals, base)
         if totals.payable_amount > 0 and invoice.due_date is None and not invoice.payment_terms:
-            c.missing("BR-CO-25", f"{base}/due_date", "A due date or payment terms (the amount due is positive)")
+            # EN 16931 states this as BR-CO-25, but the 1.3.16 UBL Schematron does not
+            # enforce it; we warn so that a buyer is never left without a payment date.
+            c.add(
+                "FK-PAYMENT-DATE",
+                f"{base}/due_date",
+                "Give a due date or payment terms: the amount due is positive.",
+                severity=Severity.WARNING,
+                problem_type="MISSING_RECOMMENDED_FIELD",
+                title="Missing Recommended Field",
+            )
     return c.findings, totals
 
 
@@ -289,24 +352,40 @@ def _check_vat_parties(
     buyer_vat = buyer is not None and bool(buyer.vat_id)
     for cat in sorted(categories & {"S", "Z", "E", "AE", "K", "G", "L", "M"}):
         if seller is not None and not seller_vat:
-            c.missing(f"{_CATEGORY_FAMILY[cat]}-02", "/tenant/vat_id", f"The seller VAT id (category {cat} is used)")
+            c.missing(
+                f"{_CATEGORY_FAMILY[cat]}-02", "/tenant/vat_id", f"The seller VAT id (category {cat} is used)"
+            )
     if "AE" in categories and buyer is not None and not (buyer.vat_id or buyer.legal_id):
-        c.missing("BR-AE-02", f"{buyer_ptr}/vat_id", "The buyer VAT id or legal registration id (reverse charge)")
+        c.missing(
+            "BR-AE-02", f"{buyer_ptr}/vat_id", "The buyer VAT id or legal registration id (reverse charge)"
+        )
     if "K" in categories:
         if buyer is not None and not buyer_vat:
             c.missing("BR-IC-02", f"{buyer_ptr}/vat_id", "The buyer VAT id (intra-community supply)")
         d = invoice.delivery
         if not (d and d.date) and not invoice.invoicing_period:
-            c.missing("BR-IC-11", f"{base}/delivery/date", "The delivery date or invoicing period (category K)")
+            c.missing(
+                "BR-IC-11", f"{base}/delivery/date", "The delivery date or invoicing period (category K)"
+            )
         if not (d and d.address):
             c.missing("BR-IC-12", f"{base}/delivery/address", "The deliver-to country (category K)")
     if "O" in categories:
         if len(categories) > 1:
-            c.add("BR-O-11", f"{base}/line_items", "An invoice with category O must not use other VAT categories.")
+            c.add(
+                "BR-O-11",
+                f"{base}/line_items",
+                "An invoice with category O must not use other VAT categories.",
+            )
         if seller is not None and seller.vat_id:
-            c.add("BR-O-02", "/tenant/vat_id", "An invoice not subject to VAT must not carry the seller VAT id.")
+            c.add(
+                "BR-O-02", "/tenant/vat_id", "An invoice not subject to VAT must not carry the seller VAT id."
+            )
         if buyer is not None and buyer.vat_id:
-            c.add("BR-O-02", f"{buyer_ptr}/vat_id", "An invoice not subject to VAT must not carry the buyer VAT id.")
+            c.add(
+                "BR-O-02",
+                f"{buyer_ptr}/vat_id",
+                "An invoice not subject to VAT must not carry the buyer VAT id.",
+            )
     needs_reason = categories & {"E", "AE", "K", "G", "O"}
     for i, li in enumerate(invoice.line_items):
         if li.tax_category in needs_reason and not (li.tax_exemption_reason or li.tax_exemption_reason_code):
@@ -314,7 +393,11 @@ def _check_vat_parties(
             c.missing(rule, f"{base}/line_items/{i}/tax_exemption_reason", "A VAT exemption reason or code")
         if li.tax_category in ("S", "Z") and (li.tax_exemption_reason or li.tax_exemption_reason_code):
             rule = f"{_CATEGORY_FAMILY[li.tax_category]}-10"
-            c.add(rule, f"{base}/line_items/{i}/tax_exemption_reason", "Category S and Z take no exemption reason.")
+            c.add(
+                rule,
+                f"{base}/line_items/{i}/tax_exemption_reason",
+                "Category S and Z take no exemption reason.",
+            )
 
 
 def _check_declared_totals(c: Checks, invoice: InvoiceInput, t: Totals, base: str) -> None:
@@ -332,7 +415,9 @@ def _check_declared_totals(c: Checks, invoice: InvoiceInput, t: Totals, base: st
             )
 
     for i, (li, lt) in enumerate(zip(invoice.line_items, t.lines, strict=True)):
-        differ("PEPPOL-EN16931-R120", f"line_items/{i}/total_amount", li.total_amount, lt.net_amount, "BT-131")
+        differ(
+            "PEPPOL-EN16931-R120", f"line_items/{i}/total_amount", li.total_amount, lt.net_amount, "BT-131"
+        )
     differ("BR-CO-10", "sub_total", invoice.sub_total, t.line_extension_amount, "BT-106")
     differ("BR-CO-11", "total_discount", invoice.total_discount, t.allowance_total, "BT-107")
     differ("BR-CO-14", "total_tax_amount", invoice.total_tax_amount, t.tax_amount, "BT-110")

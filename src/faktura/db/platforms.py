@@ -53,7 +53,8 @@ async def rotate_platform_key(conn: asyncpg.Connection, platform_id: str, *, rev
             raise LookupError(f"no platform {platform_id}")
         if revoke_old:
             await conn.execute(
-                "UPDATE platform_keys SET revoked_at = now() WHERE platform_id = $1 AND revoked_at IS NULL", pid
+                "UPDATE platform_keys SET revoked_at = now() WHERE platform_id = $1 AND revoked_at IS NULL",
+                pid,
             )
         return await _add_key(conn, pid)
 

@@ -30,7 +30,9 @@ UnitCode = Annotated[str, Meta(pattern=r"^[A-Za-z0-9]{1,3}$", description="UN/EC
 VatCategory = Annotated[
     str, Meta(pattern=r"^[A-Z]{1,2}$", description="UNCL 5305 VAT category code (S, Z, E, AE, K, G, O, L, M)")
 ]
-SchemeId = Annotated[str, Meta(pattern=r"^[0-9A-Z]{1,10}$", description="Identifier scheme (ISO 6523 ICD / EAS)")]
+SchemeId = Annotated[
+    str, Meta(pattern=r"^[0-9A-Z]{1,10}$", description="Identifier scheme (ISO 6523 ICD / EAS)")
+]
 
 # Amounts are exact decimals. Ranges (no negative prices, nothing absurd) are checked by
 # `faktura.compliance.basic` so that every violation is reported at once, with its pointer.
@@ -235,9 +237,9 @@ class InvoiceInput(Model, kw_only=True):
     """An invoice or credit note as a platform sends it (`{"model": {...}}`)."""
 
     document_type: DocumentType = "INVOICE"
-    type_code: Annotated[str, Meta(pattern=r"^[0-9]{1,3}$", description="UNTDID 1001; default 380/381")] | None = (
-        None
-    )
+    type_code: (
+        Annotated[str, Meta(pattern=r"^[0-9]{1,3}$", description="UNTDID 1001; default 380/381")] | None
+    ) = None
     series: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")] | None = None
     remote_id: ShortText | None = None
     issue_date: dt.date | None = None

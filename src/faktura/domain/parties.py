@@ -37,6 +37,7 @@ class TenantInput(Model, kw_only=True):
     tax_registration_id: ShortText | None = None
     legal_id: Identifier | None = None
     legal_form: Text | None = None
+    identifiers: list[Identifier] = []
     address: Address
     endpoint: Identifier | None = None
     contact: ContactPoint | None = None
@@ -71,6 +72,7 @@ def seller_party(t: TenantInput) -> Party:
         tax_registration_id=t.tax_registration_id,
         legal_id=t.legal_id,
         legal_form=t.legal_form,
+        identifiers=t.identifiers,
         endpoint=t.endpoint,
         address=t.address,
         contact=t.contact,

@@ -148,18 +148,35 @@ def compute(invoice: InvoiceInput) -> Totals:
     groups: dict[tuple[str, Decimal | None], Decimal] = {}
     reasons: dict[tuple[str, Decimal | None], tuple[str | None, str | None]] = {}
 
-    def add(category: str, rate: Decimal | None, amount: Decimal, reason: tuple[str | None, str | None]) -> None:
+    def add(
+        category: str, rate: Decimal | None, amount: Decimal, reason: tuple[str | None, str | None]
+    ) -> None:
         key = (category, rate_key(category, rate))
         groups[key] = groups.get(key, ZERO) + amount
         if key not in reasons or reasons[key] == (None, None):
             reasons[key] = reason
 
     for li, lt in zip(invoice.line_items, lines, strict=True):
-        add(li.tax_category, li.tax_rate, lt.net_amount, (li.tax_exemption_reason, li.tax_exemption_reason_code))
+        add(
+            li.tax_category,
+            li.tax_rate,
+            lt.net_amount,
+            (li.tax_exemption_reason, li.tax_exemption_reason_code),
+        )
     for src, res in zip(invoice.allowances, allowances, strict=True):
-        add(src.tax_category or "S", src.tax_rate, -res.amount, (src.tax_exemption_reason, src.tax_exemption_reason_code))
+        add(
+            src.tax_category or "S",
+            src.tax_rate,
+            -res.amount,
+            (src.tax_exemption_reason, src.tax_exemption_reason_code),
+        )
     for src, res in zip(invoice.charges, charges, strict=True):
-        add(src.tax_category or "S", src.tax_rate, res.amount, (src.tax_exemption_reason, src.tax_exemption_reason_code))
+        add(
+            src.tax_category or "S",
+            src.tax_rate,
+            res.amount,
+            (src.tax_exemption_reason, src.tax_exemption_reason_code),
+        )
 
     breakdown = []
     for (category, rate), taxable in groups.items():
