@@ -22,7 +22,11 @@ async def two_tenants(
     draft = (await client.post("/v1/invoices", json=invoice_body(contact), headers=a.headers)).json()[
         "model"
     ]["id"]
-    r = await client.post("/v1/invoices?issue=true", json=invoice_body(contact), headers=a.headers)
+    r = await client.post(
+        "/v1/invoices?issue=true",
+        json=invoice_body(contact),
+        headers={**a.headers, "Idempotency-Key": "iso-1"},
+    )
     assert r.status_code == 201, r.text
     issued = r.json()["model"]["id"]
     return a, b, {"contact": contact, "draft": draft, "issued": issued, "tenant": a.id}

@@ -1,0 +1,237 @@
+"""The `faktura` command.
+
+Scripts depend on this contract:
+  faktura serve [--host H] [--port P] [--workers N]
+  faktura migrate                      prints each applied version, one a line
+  faktura platform create NAME         the new API key is the LAST line of stdout
+  faktura platform list                one JSON object a line
+  faktura platform rotate-key PLATFORM_ID   the new API key is the LAST line of stdout
+  faktura platform revoke-key KEY_ID
+  faktura worker
+
+Without `DATABASE_URL` every command uses the embedded PostgreSQL in `FAKTURA_DATA_DIR`
+(see `faktura.db.resolve`); only `serve` stops it on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from faktura.settings import Settings
+
+
+def _log(msg: str) -> None:
+    """Progress goes to stderr so stdout stays parseable (keys, versions)."""
+    print(f"faktura: {msg}", file=sys.stderr, flush=True)
+
+
+def _print_applied(applied: list[str], *, to_stderr: bool) -> None:
+    if to_stderr:
+        if applied:
+            _log("applied migrations: " + ", ".join(applied))
+        return
+    if not applied:
+        _log("no pending migrations")
+    for version in applied:
+        print(version, flush=True)
+
+
+async def _resolve_and_migrate(settings: Settings, *, to_stderr: bool) -> tuple[Settings, Any]:
+    from faktura.db.migrate import migrate
+    from faktura.db.resolve import resolve_database
+
+    settings, server = await resolve_database(settings)
+    if server is not None:
+        _log(f"embedded PostgreSQL on 127.0.0.1:{server.port} (data in {server.data_dir})")
+    assert settings.database_url is not None
+    applied = await migrate(settings.database_url, settings)
+    _print_applied(list(applied), to_stderr=to_stderr)
+    return settings, server
+
+
+# --- serve -----------------------------------------------------------------------------------
+
+
+def _exit_on_sigterm() -> None:
+    """Until uvicorn installs its handlers, turn SIGTERM into SystemExit so `finally` runs."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _start_job_worker(settings: Settings) -> Callable[[], None] | None:
+    """The one place where `serve` will start the job worker next to the API.
+
+    Returns a function that stops it, or None. Not implemented yet: `faktura worker`
+    is to be run separately until then.
+    """
+    return None
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings.from_env()
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    workers = args.workers if args.workers is not None else settings.workers
+    _exit_on_sigterm()
+
+    settings, server = asyncio.run(_resolve_and_migrate(settings, to_stderr=True))
+    stop_worker: Callable[[], None] | None = None
+    try:
+        stop_worker = _start_job_worker(settings)
+        if workers > 1:
+            # Worker processes build the app themselves from the environment.
+            assert settings.database_url is not None
+            os.environ["DATABASE_URL"] = settings.database_url
+            uvicorn.run("faktura.api.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+        else:
+            from faktura.api.app import create_app
+
+            uvicorn.run(create_app(settings), host=host, port=port)
+    finally:
+        if stop_worker is not None:
+            stop_worker()
+        if server is not None:
+            _log("stopping embedded PostgreSQL")
+            server.stop()
+    return 0
+
+
+# --- migrate ---------------------------------------------------------------------------------
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    asyncio.run(_resolve_and_migrate(Settings.from_env(), to_stderr=False))
+    return 0
+
+
+# --- platform --------------------------------------------------------------------------------
+
+
+async def _platform(args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from faktura.db import platforms
+
+    # Migrations first, so `platform create` works on a fresh database (idempotent).
+    settings, _server = await _resolve_and_migrate(Settings.from_env(), to_stderr=True)
+    func_name = {
+        "create": "create_platform",
+        "list": "list_platforms",
+        "rotate-key": "rotate_platform_key",
+        "revoke-key": "revoke_platform_key",
+    }[args.platform_command]
+    func = getattr(platforms, func_name, None)
+    if func is None:
+        _log(f"`platform {args.platform_command}` is not available in this version")
+        return 2
+
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await _run_platform_command(args, func, conn)
+    except (LookupError, ValueError) as e:  # unknown or malformed id
+        _log(f"platform {args.platform_command}: {e}")
+        return 1
+    finally:
+        await conn.close()
+
+
+def _json_row(row: dict[str, Any]) -> str:
+    # asyncpg returns json columns as text unless a codec is set; print them as JSON.
+    out = {k: json.loads(v) if k == "keys" and isinstance(v, str) else v for k, v in row.items()}
+    return json.dumps(out, default=str)
+
+
+async def _run_platform_command(args: argparse.Namespace, func: Callable[..., Any], conn: Any) -> int:
+    if args.platform_command == "create":
+        platform_id, key = await func(conn, args.name)
+        print(f"platform_id: {platform_id}")
+        print("api key (shown once; store it now):")
+        print(key, flush=True)
+    elif args.platform_command == "list":
+        for row in await func(conn):
+            print(_json_row(dict(row)), flush=True)
+    elif args.platform_command == "rotate-key":
+        key = await func(conn, args.platform_id)
+        print("new api key (shown once; store it now; older keys stay valid until revoked):")
+        print(key, flush=True)
+    else:
+        await func(conn, args.key_id)
+        print(f"revoked key {args.key_id}", flush=True)
+    return 0
+
+
+def _cmd_platform(args: argparse.Namespace) -> int:
+    return asyncio.run(_platform(args))
+
+
+# --- worker ----------------------------------------------------------------------------------
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    _log("the job worker is not implemented yet")
+    return 2
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faktura",
+        description="Faktura e-invoicing service. Without DATABASE_URL, an embedded PostgreSQL "
+        "in FAKTURA_DATA_DIR (default .faktura) is used.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="apply migrations and serve the HTTP API")
+    serve.add_argument("--host", help="bind address (default: FAKTURA_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: FAKTURA_PORT or 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: FAKTURA_WORKERS or 1)")
+    serve.set_defaults(func=_cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply pending migrations; print the versions applied")
+    migrate.set_defaults(func=_cmd_migrate)
+
+    platform = sub.add_parser("platform", help="manage platforms (tenants) and their API keys")
+    psub = platform.add_subparsers(dest="platform_command", required=True, metavar="ACTION")
+    create = psub.add_parser("create", help="create a platform; its API key is the last line printed")
+    create.add_argument("name")
+    psub.add_parser("list", help="list platforms, one JSON object a line")
+    rotate = psub.add_parser("rotate-key", help="issue a new API key; printed as the last line")
+    rotate.add_argument("platform_id")
+    revoke = psub.add_parser("revoke-key", help="revoke an API key")
+    revoke.add_argument("key_id")
+    platform.set_defaults(func=_cmd_platform)
+
+    worker = sub.add_parser("worker", help="run the background job worker (not implemented yet)")
+    worker.set_defaults(func=_cmd_worker)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from faktura.db.embedded import EmbeddedPostgresError
+
+    try:
+        return int(args.func(args))
+    except EmbeddedPostgresError as e:
+        _log(f"embedded PostgreSQL: {e}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
