@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -69,12 +70,23 @@ def _exit_on_sigterm() -> None:
 
 
 def _start_job_worker(settings: Settings) -> Callable[[], None] | None:
-    """The one place where `serve` will start the job worker next to the API.
+    """The one place where `serve` starts the job worker next to the API: a child process
+    running `faktura worker` on the same database. Returns a function that stops it."""
+    import subprocess
+    import sys
 
-    Returns a function that stops it, or None. Not implemented yet: `faktura worker`
-    is to be run separately until then.
-    """
-    return None
+    assert settings.database_url is not None
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    proc = subprocess.Popen([sys.executable, "-m", "faktura.cli", "worker"], env=env)
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    return stop
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -180,8 +192,15 @@ def _cmd_platform(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    _log("the job worker is not implemented yet")
-    return 2
+    """Run queued jobs. Needs DATABASE_URL (or the embedded database `serve` started)."""
+    from faktura.worker import run_worker
+
+    settings = Settings.from_env()
+    _exit_on_sigterm()
+    settings, _ = asyncio.run(_resolve_and_migrate(settings, to_stderr=True))
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        asyncio.run(run_worker(settings))
+    return 0
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -215,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     platform.set_defaults(func=_cmd_platform)
 
-    worker = sub.add_parser("worker", help="run the background job worker (not implemented yet)")
+    worker = sub.add_parser("worker", help="run the background job worker")
     worker.set_defaults(func=_cmd_worker)
     return parser
 

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import uuid
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import asyncpg
 import msgspec
@@ -23,7 +24,7 @@ from faktura.domain.codelists import EN16931_VERSION, PEPPOL_BIS_VERSION
 from faktura.domain.document import Document, build_document
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
-from faktura.numbering import DEFAULT_SERIES, ensure_default_series, next_number
+from faktura.numbering import DEFAULT_SERIES, ensure_default_series, series_spec, take_number
 from faktura.render.ubl import render_ubl
 from faktura.settings import Settings
 
@@ -107,15 +108,16 @@ async def issue(
     inv = prepared.invoice
     assert inv.issue_date is not None and inv.currency is not None
     series = inv.series or DEFAULT_SERIES[inv.document_type]
-    if inv.series is None:
+    spec = await series_spec(conn, tenant_id, series)
+    if spec is None and inv.series is None:
         fmt = (
             settings.default_credit_note_series_format
             if inv.document_type == "CREDIT_NOTE"
             else settings.default_invoice_series_format
         )
         await ensure_default_series(conn, tenant_id, series, fmt)
-    number = await next_number(conn, tenant_id, series, inv.issue_date)
-    if number is None:
+        spec = await series_spec(conn, tenant_id, series)
+    if spec is None:
         raise IssueRefused(
             [
                 Finding(
@@ -128,26 +130,20 @@ async def issue(
                 )
             ]
         )
+    # Everything expensive happens before the number is taken: the series' counter row stays
+    # locked from `take_number` until commit, so concurrent issuers on one series queue there.
+    placeholder = f"FAKTURA-NUMBER-{uuid.uuid4().hex}"
     doc = build_document(
         inv,
-        number=number,
+        number=placeholder,
         issue_date=inv.issue_date,
         seller=prepared.seller,
         buyer=prepared.buyer,
         currency=inv.currency,
     )
-    xml = render_ubl(doc)
-    digest = hashlib.sha256(xml).hexdigest()
-    await conn.execute(
-        "INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
-        " VALUES ($1, $2, 'ubl', $3, $4, $5, $6)",
-        tenant_id,
-        invoice_id,
-        UBL_MEDIA_TYPE,
-        xml,
-        digest,
-        len(xml),
-    )
+    draft_xml = render_ubl(doc)
+    if draft_xml.count(placeholder.encode()) != 1:  # the number must appear exactly once (BT-1)
+        raise RuntimeError("UBL renderer must write the invoice number exactly once")
     issued: dict[str, Any] = {
         "profile": doc.profile,
         "rule_versions": {"en16931": EN16931_VERSION, "peppol_bis": PEPPOL_BIS_VERSION},
@@ -155,10 +151,17 @@ async def issue(
         "buyer": msgspec.to_builtins(doc.buyer),
         "totals": msgspec.to_builtins(doc.totals),
         "payment_means": msgspec.to_builtins(inv.payment_means),
-        "xml": {"sha256": digest, "size": len(xml)},
     }
+    model = msgspec.to_builtins(doc.invoice)
+
+    number = await take_number(conn, tenant_id, series, spec, inv.issue_date)
+    xml = draft_xml.replace(placeholder.encode(), xml_escape(number).encode())
+    digest = hashlib.sha256(xml).hexdigest()
+    issued["xml"] = {"sha256": digest, "size": len(xml)}
     await conn.execute(
-        "UPDATE invoices SET status = 'OPEN', series = $3, number = $4, issue_date = $5, currency = $6,"
+        "WITH doc AS (INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
+        " VALUES ($1, $2, 'ubl', $11, $12, $13, $14))"
+        " UPDATE invoices SET status = 'OPEN', series = $3, number = $4, issue_date = $5, currency = $6,"
         " issued = $7, total_amount = $8, balance = $9, issued_at = clock_timestamp(), modified_at = clock_timestamp(),"
         " model = $10 WHERE tenant_id = $1 AND id = $2",
         tenant_id,
@@ -170,6 +173,11 @@ async def issue(
         issued,
         doc.totals.tax_inclusive_amount,
         doc.totals.payable_amount,
-        msgspec.to_builtins(doc.invoice),
+        model,
+        UBL_MEDIA_TYPE,
+        xml,
+        digest,
+        len(xml),
     )
+    doc = msgspec.structs.replace(doc, number=number)
     return doc, [f for f in prepared.findings if not f.fatal]

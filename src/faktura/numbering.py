@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+from typing import NamedTuple
 
 import asyncpg
 
@@ -49,16 +50,23 @@ async def ensure_default_series(conn: asyncpg.Connection, tenant_id: object, cod
     )
 
 
-async def next_number(
-    conn: asyncpg.Connection, tenant_id: object, series: str, issue_date: dt.date
-) -> str | None:
-    """The next number of `series` (None when the series does not exist)."""
+class SeriesSpec(NamedTuple):
+    format: str
+    yearly_reset: bool
+
+
+async def series_spec(conn: asyncpg.Connection, tenant_id: object, series: str) -> SeriesSpec | None:
     row = await conn.fetchrow(
         "SELECT format, yearly_reset FROM number_series WHERE tenant_id = $1 AND code = $2", tenant_id, series
     )
-    if row is None:
-        return None
-    period = issue_date.year if row["yearly_reset"] else 0
+    return None if row is None else SeriesSpec(row["format"], row["yearly_reset"])
+
+
+async def take_number(
+    conn: asyncpg.Connection, tenant_id: object, series: str, spec: SeriesSpec, issue_date: dt.date
+) -> str:
+    """The next number of the series; locks its counter row until the transaction ends."""
+    period = issue_date.year if spec.yearly_reset else 0
     seq = await conn.fetchval(
         "INSERT INTO number_counters (tenant_id, series, period, last_value) VALUES ($1, $2, $3, 1)"
         " ON CONFLICT (tenant_id, series, period)"
@@ -67,4 +75,4 @@ async def next_number(
         series,
         period,
     )
-    return render_number(row["format"], issue_date.year, seq)
+    return render_number(spec.format, issue_date.year, seq)

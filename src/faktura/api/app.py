@@ -25,14 +25,15 @@ from faktura.settings import Settings
 CONTROLLERS = [TenantController, ContactController, InvoiceController, NumberSeriesController]
 
 
+def _json_text(value: Any) -> str:
+    return value if isinstance(value, str) else msgspec.json.encode(value).decode()
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
+    # Python values go in as JSON; a str is taken as JSON text already (that is how pgqueuer
+    # passes its headers), so nothing is encoded twice.
     for typ in ("jsonb", "json"):
-        await conn.set_type_codec(
-            typ,
-            encoder=lambda v: msgspec.json.encode(v).decode(),
-            decoder=msgspec.json.decode,
-            schema="pg_catalog",
-        )
+        await conn.set_type_codec(typ, encoder=_json_text, decoder=msgspec.json.decode, schema="pg_catalog")
 
 
 async def create_pool(settings: Settings) -> asyncpg.Pool:
