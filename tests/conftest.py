@@ -3,9 +3,13 @@ by the real migrator; the app under test connects as the real non-owner role."""
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
+import shutil
+import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +26,32 @@ from faktura.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
-ADMIN_DSN = os.environ.get("FAKTURA_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DEFAULT_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _admin_dsn() -> str:
+    """The server the tests create their databases on: FAKTURA_TEST_DATABASE_URL, else the
+    local PostgreSQL on 5432, else (a machine without one) an embedded PostgreSQL."""
+    if dsn := os.environ.get("FAKTURA_TEST_DATABASE_URL"):
+        return dsn
+    try:
+        if os.environ.get("FAKTURA_TEST_EMBEDDED") != "1":
+            socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+            return DEFAULT_ADMIN_DSN
+    except OSError:
+        pass
+    from faktura.db.embedded import start_embedded
+
+    base = Path(tempfile.mkdtemp(prefix="faktura-test-pg-"))
+    base.chmod(0o711)  # reachable by the unprivileged user the server runs as under root
+    server = start_embedded(base / "data")
+    atexit.register(lambda: (server.stop(), shutil.rmtree(base, ignore_errors=True)))
+    dsn = server.dsn.rpartition("/")[0] + "/postgres"
+    os.environ["FAKTURA_TEST_DATABASE_URL"] = dsn
+    return dsn
+
+
+ADMIN_DSN = _admin_dsn()
 
 
 def _dsn_for(db: str) -> str:

@@ -22,10 +22,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from faktura.db.embedded import start_embedded
-
 #: A PostgreSQL where the test may create and drop a database (CI: local trust auth).
-ADMIN_DSN = os.environ.get("FAKTURA_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.conftest import ADMIN_DSN
+
+from faktura.db.embedded import start_embedded
 
 
 def _faktura(
