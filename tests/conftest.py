@@ -88,10 +88,20 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
     await application.state.pool.close()
 
 
+async def fail_on_server_error(response: httpx.Response) -> None:
+    """No request in the suite may end in a 5xx: every client-caused error is a 4xx."""
+    if response.status_code >= 500:
+        await response.aread()
+        raise AssertionError(
+            f"{response.request.method} {response.request.url} → {response.status_code}: {response.text}"
+        )
+
+
 @pytest.fixture(scope="session")
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://faktura.test") as c:
+    hooks = {"response": [fail_on_server_error]}
+    async with httpx.AsyncClient(transport=transport, base_url="http://faktura.test", event_hooks=hooks) as c:
         yield c
 
 

@@ -118,6 +118,11 @@ class TenantController(Controller):
     async def rotate_token(self, request: Request[Any, Any, Any], tenant_id: str) -> Response[bytes]:
         """A new account token; every earlier token of the tenant is revoked at once."""
         tid = parse_id(tenant_id, "Tenant")
+        body = await request.body()
         async with platform_scope(request) as scope:
-            token = await _new_token(scope.conn, tid, revoke_others=True)
-        return model_response({"id": str(tid), "account_token": token})
+
+            async def work() -> Response[bytes]:
+                token = await _new_token(scope.conn, tid, revoke_others=True)
+                return model_response({"id": str(tid), "account_token": token})
+
+            return await idempotent(request, scope, body, work)
