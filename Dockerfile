@@ -16,13 +16,16 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
+# The PDF designs (HTML/CSS) live outside the package, at the top level of the repo.
+COPY templates ./templates
 RUN pip install .
 
 RUN useradd --system --uid 10001 --create-home --home-dir /home/faktura faktura \
     && mkdir -p /data \
     && chown faktura /data
 USER faktura
-ENV FAKTURA_DATA_DIR=/data
+ENV FAKTURA_DATA_DIR=/data \
+    FAKTURA_TEMPLATES_DIR=/app/templates
 
 EXPOSE 8000
 CMD ["faktura", "serve", "--host", "0.0.0.0"]

@@ -74,8 +74,14 @@ async def database_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, pool_min_size=1, pool_max_size=20)
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # data_dir holds the filesystem archive: one per session, never the working tree's.
+    return Settings(
+        database_url=database_url,
+        pool_min_size=1,
+        pool_max_size=20,
+        data_dir=tmp_path_factory.mktemp("faktura-data"),
+    )
 
 
 @pytest.fixture(scope="session")

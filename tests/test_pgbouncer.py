@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 import pytest
+from tests.conftest import invoice_body, make_contact, make_platform, make_tenant
 
 from faktura.api.app import create_app, create_pool
 from faktura.settings import Settings
-from tests.conftest import invoice_body, make_contact, make_platform, make_tenant
 
 PGBOUNCER = shutil.which("pgbouncer") or (
     "/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None

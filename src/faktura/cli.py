@@ -8,6 +8,7 @@ Scripts depend on this contract:
   faktura platform rotate-key PLATFORM_ID   the new API key is the LAST line of stdout
   faktura platform revoke-key KEY_ID
   faktura worker
+  faktura archive verify [--tenant ID]   one `MISMATCH ...` line per problem; exit 1 if any
 
 Without `DATABASE_URL` every command uses the embedded PostgreSQL in `FAKTURA_DATA_DIR`
 (see `faktura.db.resolve`); only `serve` stops it on exit.
@@ -203,6 +204,20 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- archive -------------------------------------------------------------------------------
+
+
+async def _archive(args: argparse.Namespace) -> int:
+    from faktura.archive.audit import verify_all
+
+    settings, _server = await _resolve_and_migrate(Settings.from_env(), to_stderr=True)
+    return await verify_all(settings, tenant=args.tenant)
+
+
+def _cmd_archive(args: argparse.Namespace) -> int:
+    return asyncio.run(_archive(args))
+
+
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -236,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run the background job worker")
     worker.set_defaults(func=_cmd_worker)
+
+    archive = sub.add_parser("archive", help="check the document archive")
+    asub = archive.add_subparsers(dest="archive_command", required=True, metavar="ACTION")
+    verify = asub.add_parser("verify", help="re-read and re-hash every archived object, check the hash chains")
+    verify.add_argument("--tenant", help="only this tenant (id)")
+    archive.set_defaults(func=_cmd_archive)
     return parser
 
 

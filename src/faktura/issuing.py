@@ -20,7 +20,9 @@ import msgspec
 
 from faktura.compliance.basic import check_invoice
 from faktura.compliance.findings import Finding, Severity
-from faktura.domain.codelists import EN16931_VERSION, PEPPOL_BIS_VERSION
+from faktura.compliance.profiles import rule_versions
+from faktura.delivery import events
+from faktura.documents import on_issued
 from faktura.domain.document import Document, build_document
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
@@ -140,13 +142,14 @@ async def issue(
         seller=prepared.seller,
         buyer=prepared.buyer,
         currency=inv.currency,
+        profile=inv.profile,
     )
     draft_xml = render_ubl(doc)
     if draft_xml.count(placeholder.encode()) != 1:  # the number must appear exactly once (BT-1)
         raise RuntimeError("UBL renderer must write the invoice number exactly once")
     issued: dict[str, Any] = {
         "profile": doc.profile,
-        "rule_versions": {"en16931": EN16931_VERSION, "peppol_bis": PEPPOL_BIS_VERSION},
+        "rule_versions": rule_versions(doc.profile),
         "seller": msgspec.to_builtins(doc.seller),
         "buyer": msgspec.to_builtins(doc.buyer),
         "totals": msgspec.to_builtins(doc.totals),
@@ -179,5 +182,7 @@ async def issue(
         digest,
         len(xml),
     )
+    await events.record(conn, tenant_id, invoice_id, "invoice.issued", {"number": number, "status": "OPEN"})
     doc = msgspec.structs.replace(doc, number=number)
+    await on_issued(conn, settings, tenant_id, invoice_id, xml, doc)  # archive the UBL, queue its PDF
     return doc, [f for f in prepared.findings if not f.fatal]

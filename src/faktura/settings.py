@@ -15,6 +15,67 @@ APP_ROLE = "faktura_app"
 
 
 @dataclass(frozen=True)
+class DeliverySettings:
+    """Sending: SMTP, the Peppol access point, retries. Durations are seconds."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    #: Sender when a tenant configures none.
+    email_from: str = "invoices@faktura.invalid"
+    #: Base URL of an access point speaking docs/peppol-access-point.md; absent → the
+    #: built-in sandbox access point (embedded default, tests).
+    peppol_ap_url: str | None = None
+    peppol_ap_token: str | None = None
+    #: Mount the sandbox access point at /sandbox/peppol-ap (FAKTURA_PEPPOL_SANDBOX=0: off).
+    sandbox: bool = True
+    #: Bearer token the access point presents on POST /v1/peppol/callback.
+    peppol_callback_token: str = "sandbox-callback-token"
+    #: How long the sandbox waits before it reports delivery, and then the Invoice Response.
+    sandbox_report_delay: float = 1.0
+    send_timeout: float = 30.0
+    #: A claimed send is exclusive for this long; it must exceed `send_timeout`.
+    lease: float = 60.0
+    max_attempts: int = 8
+    retry_base: float = 30.0
+    retry_cap: float = 3600.0
+    #: A tenant webhook endpoint is disabled after this many failed attempts in a row.
+    webhook_disable_after: int = 20
+    #: pgqueuer re-picks a job whose worker stopped heart-beating for this long.
+    job_heartbeat_timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, e: dict[str, str]) -> DeliverySettings:
+        d = cls()
+
+        def num(name: str, default: float) -> float:
+            return float(e[name]) if e.get(name) else default
+
+        return cls(
+            smtp_host=e.get("FAKTURA_SMTP_HOST") or d.smtp_host,
+            smtp_port=int(num("FAKTURA_SMTP_PORT", d.smtp_port)),
+            smtp_username=e.get("FAKTURA_SMTP_USERNAME") or None,
+            smtp_password=e.get("FAKTURA_SMTP_PASSWORD") or None,
+            smtp_starttls=e.get("FAKTURA_SMTP_STARTTLS") == "1",
+            email_from=e.get("FAKTURA_EMAIL_FROM") or d.email_from,
+            peppol_ap_url=e.get("FAKTURA_PEPPOL_AP_URL") or None,
+            peppol_ap_token=e.get("FAKTURA_PEPPOL_AP_TOKEN") or None,
+            sandbox=e.get("FAKTURA_PEPPOL_SANDBOX") != "0",
+            peppol_callback_token=e.get("FAKTURA_PEPPOL_CALLBACK_TOKEN") or d.peppol_callback_token,
+            sandbox_report_delay=num("FAKTURA_SANDBOX_REPORT_DELAY", d.sandbox_report_delay),
+            send_timeout=num("FAKTURA_SEND_TIMEOUT", d.send_timeout),
+            lease=num("FAKTURA_DELIVERY_LEASE", d.lease),
+            max_attempts=int(num("FAKTURA_DELIVERY_MAX_ATTEMPTS", d.max_attempts)),
+            retry_base=num("FAKTURA_RETRY_BASE", d.retry_base),
+            retry_cap=num("FAKTURA_RETRY_CAP", d.retry_cap),
+            webhook_disable_after=int(num("FAKTURA_WEBHOOK_DISABLE_AFTER", d.webhook_disable_after)),
+            job_heartbeat_timeout=num("FAKTURA_JOB_HEARTBEAT_TIMEOUT", d.job_heartbeat_timeout),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     #: Owner connection: runs migrations. Absent → an embedded PostgreSQL in `data_dir`.
     database_url: str | None = None
@@ -38,6 +99,18 @@ class Settings:
     default_credit_note_series_format: str = "CN-{year}-{seq:05}"
     #: Mounts `POST /bench/baseline` (a bare INSERT of the body) for bench/issue.py only.
     bench_baseline: bool = False
+    #: Where archived artefacts go: "fs" (files under `data_dir/archive`) or "s3".
+    archive_backend: str = "fs"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "faktura-archive"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    #: HTML/CSS of the PDF designs; default: `templates/` of the source tree or the cwd.
+    templates_dir: Path | None = None
+    #: Largest accepted logo upload.
+    logo_max_bytes: int = 512 * 1024
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -59,6 +132,15 @@ class Settings:
             statement_cache_size=get_int("FAKTURA_DB_STATEMENT_CACHE_SIZE", 100),
             max_body_bytes=get_int("FAKTURA_MAX_BODY_BYTES", 2 * 1024 * 1024),
             bench_baseline=e.get("FAKTURA_BENCH_BASELINE") == "1",
+            archive_backend=e.get("FAKTURA_ARCHIVE_BACKEND") or "fs",
+            s3_endpoint_url=e.get("FAKTURA_S3_ENDPOINT_URL") or None,
+            s3_bucket=e.get("FAKTURA_S3_BUCKET") or "faktura-archive",
+            s3_region=e.get("FAKTURA_S3_REGION") or "us-east-1",
+            s3_access_key_id=e.get("FAKTURA_S3_ACCESS_KEY_ID") or None,
+            s3_secret_access_key=e.get("FAKTURA_S3_SECRET_ACCESS_KEY") or None,
+            templates_dir=Path(e["FAKTURA_TEMPLATES_DIR"]) if e.get("FAKTURA_TEMPLATES_DIR") else None,
+            logo_max_bytes=get_int("FAKTURA_LOGO_MAX_BYTES", 512 * 1024),
+            delivery=DeliverySettings.from_env(e),
         )
 
     def with_database(self, database_url: str) -> Settings:

@@ -4,6 +4,7 @@ pgqueuer dequeues with `FOR UPDATE SKIP LOCKED`, so each job is picked by one wo
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,6 +16,8 @@ from pgqueuer.db import AsyncpgDriver
 from pgqueuer.models import Job
 
 from faktura.api.app import create_pool
+from faktura.delivery.jobs import HANDLERS as DELIVERY_HANDLERS
+from faktura.documents import PDF_JOB, render_pdf
 from faktura.jobs import JobContext
 from faktura.settings import Settings
 
@@ -23,7 +26,7 @@ log = logging.getLogger("faktura.worker")
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
 
 #: entrypoint → handler. Every background job Faktura runs is listed here.
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[str, Handler] = {**DELIVERY_HANDLERS, PDF_JOB: render_pdf}
 
 
 def build_queue(conn: asyncpg.Connection, ctx: JobContext, handlers: dict[str, Handler]) -> PgQueuer:
@@ -50,7 +53,8 @@ async def run_worker(settings: Settings, *, drain: bool = False) -> None:
     try:
         pgq = build_queue(conn, JobContext(pool, settings), HANDLERS)
         mode = QueueExecutionMode.drain if drain else QueueExecutionMode.continuous
-        await pgq.run(mode=mode)
+        heartbeat = dt.timedelta(seconds=settings.delivery.job_heartbeat_timeout)
+        await pgq.run(mode=mode, heartbeat_timeout=heartbeat)
     finally:
         await conn.close()
         await pool.close()

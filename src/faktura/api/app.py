@@ -14,15 +14,38 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
 
 from faktura import __version__
+from faktura.api.archive import ArchiveController, InvoiceArchiveController
+from faktura.api.branding import BrandingController
+from faktura.api.bulk import BulkController
+from faktura.api.compliance import ComplianceController
 from faktura.api.contacts import ContactController
+from faktura.api.delivery import DeliverySettingsController, InvoiceDeliveryController
+from faktura.api.documents import DocumentController
 from faktura.api.errors import ApiError, handle_api_error, handle_http_exception, handle_internal
 from faktura.api.invoices import InvoiceController
+from faktura.api.peppol import PeppolCallbackController, SandboxAccessPointController
 from faktura.api.schema import openapi_document
 from faktura.api.series import NumberSeriesController
 from faktura.api.tenants import TenantController
+from faktura.api.webhook_endpoints import WebhookEndpointController
 from faktura.settings import Settings
 
-CONTROLLERS = [TenantController, ContactController, InvoiceController, NumberSeriesController]
+CONTROLLERS = [
+    TenantController,
+    ContactController,
+    ComplianceController,
+    InvoiceController,
+    NumberSeriesController,
+    BulkController,
+    InvoiceDeliveryController,
+    DeliverySettingsController,
+    WebhookEndpointController,
+    PeppolCallbackController,
+    DocumentController,
+    InvoiceArchiveController,
+    ArchiveController,
+    BrandingController,
+]
 
 
 def _json_text(value: Any) -> str:
@@ -88,6 +111,7 @@ def create_app(settings: Settings) -> Litestar:
             health,
             openapi_json,
             *([bench_baseline] if settings.bench_baseline else []),
+            *([SandboxAccessPointController] if settings.delivery.sandbox else []),
         ],
         lifespan=[lifespan],
         on_app_init=[on_app_init],

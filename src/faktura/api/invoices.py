@@ -22,7 +22,9 @@ from faktura.issuing import IssueRefused, issue, prepare
 
 COLUMNS = (
     "id, document_type, status, series, number, issue_date, due_date, paid_on_date, contact_id, remote_id,"
-    " currency, model, issued, total_amount, balance, created_at, modified_at, issued_at"
+    " currency, model, issued, total_amount, balance, created_at, modified_at, issued_at,"
+    " ARRAY(SELECT p.id::text FROM payments p WHERE p.tenant_id = invoices.tenant_id"
+    " AND p.invoice_id = invoices.id ORDER BY p.created_at) AS payments"
 )
 LIST_COLUMNS = COLUMNS
 STATUSES = {"DRAFT", "OPEN", "SUBMITTED", "PARTIALLY_PAID", "PAID", "VOID"}
@@ -55,6 +57,7 @@ def invoice_view(row: Any, *, lines: bool = True, contact: dict[str, Any] | None
         "number": row["number"],
         "series": row["series"],
         "paid_on_date": row["paid_on_date"],
+        "payments": row["payments"],
         **model,
         "document_type": row["document_type"],
         "type_code": model.get("type_code") or ("381" if row["document_type"] == "CREDIT_NOTE" else "380"),

@@ -14,6 +14,7 @@ from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.totals import Totals, compute
 
 PEPPOL_BIS_3 = "peppol-bis-3"
+XRECHNUNG_3 = "xrechnung-3"
 
 
 class Document(msgspec.Struct, kw_only=True):

@@ -233,10 +233,19 @@ class Delivery(Model, kw_only=True):
 DocumentType = Literal["INVOICE", "CREDIT_NOTE"]
 
 
+ProfileName = Literal["peppol-bis-3", "xrechnung-3"]
+
+
 class InvoiceInput(Model, kw_only=True):
     """An invoice or credit note as a platform sends it (`{"model": {...}}`)."""
 
     document_type: DocumentType = "INVOICE"
+    profile: Annotated[
+        ProfileName,
+        Meta(
+            description="Specification the document follows (BT-24): Peppol BIS Billing 3.0 or XRechnung 3.0"
+        ),
+    ] = "peppol-bis-3"
     type_code: (
         Annotated[str, Meta(pattern=r"^[0-9]{1,3}$", description="UNTDID 1001; default 380/381")] | None
     ) = None

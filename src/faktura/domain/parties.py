@@ -62,6 +62,8 @@ class ContactInput(Model, kw_only=True):
     contact_name: Text | None = None
     language: LanguageCode | None = None
     remote_id: ShortText | None = None
+    #: Where the `webhook` delivery channel POSTs this buyer's invoices.
+    webhook_url: Annotated[str, Meta(pattern=r"^https?://", max_length=2000)] | None = None
 
 
 def seller_party(t: TenantInput) -> Party:

@@ -28,9 +28,9 @@ def allowance_charge(
     amount(el, "Amount", res.amount, currency)
     if res.base_amount is not None:
         amount(el, "BaseAmount", res.base_amount, currency)
-    if source is not None:
-        category = source.tax_category or "S"  # the default the totals engine groups under
-        tax_category(el, "TaxCategory", category, rate_key(category, source.tax_rate))
+    if source is not None and source.tax_category:
+        # Written as sent: without a category there is no TaxCategory (BR-32/BR-37 report it)
+        tax_category(el, "TaxCategory", source.tax_category, rate_key(source.tax_category, source.tax_rate))
     return el
 
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from faktura.domain.document import PEPPOL_BIS_3, Document
+from faktura.domain.document import PEPPOL_BIS_3, XRECHNUNG_3, Document
 from faktura.render.ubl.allowances import allowance_charge
 from faktura.render.ubl.common import NS_CAC, NS_CBC, NS_CREDIT_NOTE, NS_INVOICE, Element, cbc, date_text
 from faktura.render.ubl.delivery import delivery
@@ -35,6 +35,10 @@ class UblProfile(NamedTuple):
 PROFILES: dict[str, UblProfile] = {
     PEPPOL_BIS_3: UblProfile(
         customization_id="urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0",
+        profile_id="urn:fdc:peppol.eu:2017:poacc:billing:01:1.0",
+    ),
+    XRECHNUNG_3: UblProfile(
+        customization_id="urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0",
         profile_id="urn:fdc:peppol.eu:2017:poacc:billing:01:1.0",
     ),
 }

@@ -12,6 +12,10 @@ from faktura.domain.totals import Totals
 from faktura.render.ubl.common import Element, amount, cac, cbc, decimal_text
 
 VAT = "VAT"
+#: BT-119 of an 'O' breakdown. EN 16931 forbids a rate on 'O' lines and allowances/charges
+#: (BR-O-05..07) but not on the breakdown, and XRechnung (BR-DE-14) and Peppol's German
+#: block (DE-R-014) require one on every breakdown: 0 satisfies all of them.
+NOT_SUBJECT_RATE = Decimal(0)
 
 
 def tax_category(
@@ -47,7 +51,7 @@ def tax_totals(totals: Totals, currency: str, tax_currency: str | None) -> list[
             el,
             "TaxCategory",
             sub.category,
-            sub.rate,
+            NOT_SUBJECT_RATE if sub.category == "O" else sub.rate,
             exemption_reason=sub.exemption_reason,
             exemption_reason_code=sub.exemption_reason_code,
         )

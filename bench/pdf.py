@@ -1,0 +1,84 @@
+"""PDF rendering cost: ours (template + Babel formatting + WeasyPrint + PDF/A-3b with the
+UBL attached) against plain WeasyPrint rendering the same HTML to a plain PDF, measured in
+the same run; the ratio is our overhead.
+
+    .venv/bin/python bench/pdf.py [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+import weasyprint
+
+from faktura.domain.document import Document, build_document
+from faktura.domain.invoice import InvoiceInput, Item, LineItem, Party
+from faktura.render.pdf import Branding, PdfRenderer
+from faktura.render.ubl import render_ubl
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def document(lines: int) -> Document:
+    c = json.loads((ROOT / "tests" / "corpus" / "de-de-line-allowances-and-charges.json").read_text())
+    inv = msgspec.convert(c["invoice"], InvoiceInput, strict=False)
+    items = [
+        LineItem(
+            item=Item(name=f"Article {i:03d}", seller_id=f"A-{i:05d}"),
+            quantity=Decimal(i % 5 + 1),
+            unit_price=Decimal("19.90"),
+            tax_category="S",
+            tax_rate=Decimal(19),
+        )
+        for i in range(1, lines + 1)
+    ]
+    inv = msgspec.structs.replace(inv, line_items=items)
+    return build_document(
+        inv,
+        number="BENCH-1",
+        issue_date=dt.date(2026, 1, 15),
+        seller=msgspec.convert(c["seller"], Party, strict=False),
+        buyer=msgspec.convert(c["buyer"], Party, strict=False),
+        currency="EUR",
+    )
+
+
+def median_ms(fn: Callable[[], object], runs: int) -> float:
+    fn()  # warm-up: fonts, templates
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    renderer = PdfRenderer()
+    print(f"{'invoice':<10} {'pages':>5} {'faktura ms':>11} {'weasyprint ms':>14} {'ratio':>6}")
+    for label, lines in (("1-page", 4), ("5-page", 85)):
+        doc = document(lines)
+        xml = render_ubl(doc)
+        branding = Branding(footer_text="Bench")
+        pages = renderer.render(doc, branding=branding, language="de", xml=xml).pages
+        html = renderer.html(doc, branding=branding, language="de")
+        ours = median_ms(
+            lambda d=doc, x=xml, b=branding: renderer.render(d, branding=b, language="de", xml=x), args.runs
+        )
+        plain = median_ms(lambda h=html: weasyprint.HTML(string=h).write_pdf(), args.runs)
+        print(f"{label:<10} {pages:>5} {ours:>11.1f} {plain:>14.1f} {ours / plain:>6.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Access point callbacks (`POST /v1/peppol/callback`) and the sandbox access point's HTTP
+face (`/sandbox/peppol-ap/...`, the adapter contract of docs/peppol-access-point.md)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+
+from faktura.api.context import pool
+from faktura.api.errors import ApiError, not_found, problem
+from faktura.api.wire import convert, decode_json, json_response, model_response
+from faktura.delivery.sandbox import parse_envelope, registered, store
+from faktura.delivery.service import RESPONSE_CODES, apply_inbound
+from faktura.domain.invoice import Model
+
+
+class Callback(Model, kw_only=True):
+    message_id: str
+    type: Literal["receipt", "invoice_response"]
+    #: Invoice Response status (UNCL 4343 subset): AB, IP, UQ, CA, RE, AP, PD.
+    code: Literal["AB", "IP", "UQ", "CA", "RE", "AP", "PD"] | None = None
+    note: str | None = None
+    evidence: dict[str, Any] = {}
+
+
+def _check_token(request: Request[Any, Any, Any], expected: str | None) -> None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if expected is None or scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
+        raise ApiError(401, [problem("Unauthorized", "Unknown callback token.", "UNAUTHORIZED")])
+
+
+class PeppolCallbackController(Controller):
+    path = "/v1/peppol"
+    tags = ["delivery"]
+
+    @post("/callback", operation_id="peppol_callback", status_code=200)
+    async def callback(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """A delivery receipt or an Invoice Response from the access point
+        (`Authorization: Bearer <FAKTURA_PEPPOL_CALLBACK_TOKEN>`)."""
+        _check_token(request, request.app.state.settings.delivery.peppol_callback_token)
+        body: Callback = convert(decode_json(await request.body()), Callback, "")
+        if body.type == "invoice_response" and body.code not in RESPONSE_CODES:
+            raise ApiError(
+                422,
+                [
+                    problem(
+                        "Missing Required Field",
+                        "An Invoice Response needs a code.",
+                        "MISSING_REQUIRED_FIELD",
+                        "/code",
+                    )
+                ],
+            )
+        async with pool(request).acquire() as conn, conn.transaction():
+            delivery = await apply_inbound(
+                conn, body.message_id, body.type, body.code, body.note, body.evidence
+            )
+        if delivery is None:
+            raise not_found("Message")
+        return model_response(delivery)
+
+
+class SandboxAccessPointController(Controller):
+    path = "/sandbox/peppol-ap"
+    include_in_schema = False
+
+    @get("/participants/{participant:str}", operation_id="sandbox_ap_participant")
+    async def participant(self, participant: str, document_type: str | None = None) -> Response[bytes]:
+        ok = registered(participant)
+        return json_response({"participant": participant, "registered": ok}, 200 if ok else 404)
+
+    @post("/messages", operation_id="sandbox_ap_submit", status_code=202)
+    async def submit(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        try:
+            envelope = parse_envelope(await request.body())
+        except Exception:
+            raise ApiError(400, [problem("Bad Request", "Not an SBDH document.", "BAD_REQUEST")]) from None
+        if not envelope.instance_id:
+            raise ApiError(400, [problem("Bad Request", "InstanceIdentifier missing.", "BAD_REQUEST")])
+        async with pool(request).acquire() as conn:
+            submitted = await store(conn, request.app.state.settings, envelope)
+        return Response(
+            msgspec.json.encode({"message_id": submitted.message_id, "evidence": submitted.evidence}),
+            status_code=202,
+            media_type="application/json",
+        )

@@ -1,0 +1,198 @@
+"""Where archived bytes live. One small protocol, two backends.
+
+Keys are content-addressed (`<tenant>/<sha256[:2]>/<sha256>`): a write that is rolled back
+in the database leaves at most an unreferenced object, never a row pointing at nothing,
+and writing the same artefact twice is harmless. Both backends refuse to replace an
+object with different bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from faktura.settings import Settings
+
+
+class ObjectMissing(LookupError):
+    """No object under this key."""
+
+
+class ObjectConflict(RuntimeError):
+    """An object with other bytes already exists under this key."""
+
+
+class ObjectStore(Protocol):
+    #: Short backend name recorded with each archive entry ("fs", "s3").
+    name: str
+
+    async def put(self, key: str, data: bytes, media_type: str) -> None: ...
+
+    async def get(self, key: str) -> bytes: ...
+
+
+def object_key(tenant_id: str, sha256: str) -> str:
+    return f"{tenant_id}/{sha256[:2]}/{sha256}"
+
+
+class FilesystemStore:
+    """Files under one root directory (the embedded default: `FAKTURA_DATA_DIR/archive`).
+    Objects are created exclusively and made read-only."""
+
+    name = "fs"
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        if ".." in key.split("/") or key.startswith("/"):
+            raise ValueError(f"bad object key {key!r}")
+        return self.root / key
+
+    def _put(self, key: str, data: bytes) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o444)
+        try:
+            os.link(tmp, path)  # atomic and exclusive: never replaces an existing object
+        except FileExistsError:
+            if path.read_bytes() != data:
+                raise ObjectConflict(key) from None
+        finally:
+            tmp.unlink()
+
+    def _get(self, key: str) -> bytes:
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            raise ObjectMissing(key) from None
+
+    async def put(self, key: str, data: bytes, media_type: str) -> None:
+        await asyncio.to_thread(self._put, key, data)
+
+    async def get(self, key: str) -> bytes:
+        return await asyncio.to_thread(self._get, key)
+
+
+class S3Store:
+    """Any S3-compatible object storage (AWS, MinIO, Ceph, ...), through boto3.
+
+    For legal write-once storage, enable S3 Object Lock (compliance mode) on the bucket;
+    this class additionally never overwrites: a put of an existing key with other bytes
+    raises."""
+
+    name = "s3"
+
+    def __init__(self, client: Any, bucket: str, prefix: str = ""):
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        bucket: str,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        create_bucket: bool = False,
+    ) -> S3Store:
+        import boto3
+        from botocore.config import Config
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            config=Config(retries={"max_attempts": 5, "mode": "standard"}, s3={"addressing_style": "path"}),
+        )
+        if create_bucket:
+            with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+                client.create_bucket(Bucket=bucket)
+        return cls(client, bucket)
+
+    def _put(self, key: str, data: bytes, media_type: str) -> None:
+        try:
+            existing = self._get(key)
+        except ObjectMissing:
+            existing = None
+        if existing is not None:
+            if existing != data:
+                raise ObjectConflict(key)
+            return
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self.prefix + key,
+            Body=data,
+            ContentType=media_type,
+            ChecksumSHA256=_b64(hashlib.sha256(data).digest()),
+        )
+
+    def _get(self, key: str) -> bytes:
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
+        except self.client.exceptions.NoSuchKey:
+            raise ObjectMissing(key) from None
+        return obj["Body"].read()  # type: ignore[no-any-return]
+
+    async def put(self, key: str, data: bytes, media_type: str) -> None:
+        await asyncio.to_thread(self._put, key, data, media_type)
+
+    async def get(self, key: str) -> bytes:
+        return await asyncio.to_thread(self._get, key)
+
+
+def _b64(raw: bytes) -> str:
+    import base64
+
+    return base64.b64encode(raw).decode()
+
+
+_STORES: dict[tuple[Any, ...], ObjectStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def open_store(settings: Settings) -> ObjectStore:
+    """The configured backend; one instance per configuration and process."""
+    if settings.archive_backend == "fs":
+        ident: tuple[Any, ...] = ("fs", str(settings.data_dir.resolve()))
+    elif settings.archive_backend == "s3":
+        ident = (
+            "s3",
+            settings.s3_endpoint_url,
+            settings.s3_bucket,
+            settings.s3_region,
+            settings.s3_access_key_id,
+        )
+    else:
+        raise ValueError(f"unknown archive backend {settings.archive_backend!r} (fs or s3)")
+    with _STORES_LOCK:
+        store = _STORES.get(ident)
+        if store is None:
+            if ident[0] == "fs":
+                store = FilesystemStore(settings.data_dir / "archive")
+            else:
+                store = S3Store.connect(
+                    bucket=settings.s3_bucket,
+                    endpoint_url=settings.s3_endpoint_url,
+                    region=settings.s3_region,
+                    access_key_id=settings.s3_access_key_id,
+                    secret_access_key=settings.s3_secret_access_key,
+                )
+            _STORES[ident] = store
+        return store

@@ -1,0 +1,660 @@
+"""EN 16931 code lists BR-CL-*: every coded value Faktura writes, against the generated lists.
+
+A code is compared as the Schematron compares it: whitespace-normalised, case-sensitive
+(BR-CL-22 excepted, which upper-cases). The lists are `faktura.domain.codelists`,
+generated from the official Schematron by `scripts/gen_codelists.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from faktura.compliance.engine import Context, Rule
+from faktura.compliance.findings import Severity
+from faktura.compliance.predicates import normalize_space, present
+from faktura.domain import codelists as cl
+from faktura.domain.invoice import Party
+
+NOT_APPLICABLE = {
+    "BR-CL-07": "no object identifier (BT-18) on document level in the input model",
+    "BR-CL-24": "no attachments (BG-24) in the input model",
+}
+
+Values = Callable[[Context], Iterator[tuple[str, str | None]]]
+
+
+def _code_rule(
+    rid: str, message: str, bt: str, codes: frozenset[str], values: Values, *, upper: bool = False
+) -> Rule:
+    def check(ctx: Context) -> Iterator[str]:
+        for ptr, value in values(ctx):
+            if value is None or not present(value):
+                continue
+            v = normalize_space(value)
+            if (v.upper() if upper else v) not in codes:
+                yield ptr
+
+    return Rule(rid, Severity.FATAL, message, check, bt)
+
+
+def parties(ctx: Context) -> Iterator[tuple[Party, str]]:
+    """Seller, buyer and payee with their pointers (the ones that are written)."""
+    if ctx.seller is not None:
+        yield ctx.seller, ctx.seller_ptr
+    if ctx.buyer is not None:
+        yield ctx.buyer, ctx.buyer_ptr
+    if ctx.invoice.payee is not None:
+        yield ctx.invoice.payee, ctx.at("payee")
+
+
+def _type_code(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    yield ctx.at("type_code"), ctx.type_code
+
+
+def _type_codes(ctx: Context) -> frozenset[str]:
+    return cl.CREDIT_NOTE_TYPE_CODES if ctx.credit_note else cl.INVOICE_TYPE_CODES
+
+
+def br_cl_01_check(ctx: Context) -> Iterator[str]:
+    if normalize_space(ctx.type_code) not in _type_codes(ctx):
+        yield ctx.at("type_code")
+
+
+BR_CL_01 = Rule(
+    "BR-CL-01",
+    Severity.FATAL,
+    "The document type code MUST be coded by the invoice and credit note related code lists of UNTDID 1001.",
+    br_cl_01_check,
+    "BT-3",
+)
+
+
+def tax_currency_written(ctx: Context) -> bool:
+    """BT-6 is written when it differs from the document currency."""
+    inv = ctx.invoice
+    return inv.tax_currency is not None and inv.tax_currency != ctx.currency
+
+
+def tax_currency_total_written(ctx: Context) -> bool:
+    """The second TaxTotal (BT-111) is written when BT-6 differs and its amount is known."""
+    return (
+        tax_currency_written(ctx)
+        and ctx.totals is not None
+        and ctx.totals.tax_amount_in_tax_currency is not None
+    )
+
+
+def amount_currencies(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    """Every `currencyID` written on an amount: the document currency, and BT-6 on BT-111."""
+    yield ctx.at("currency"), ctx.currency
+    if tax_currency_total_written(ctx):
+        yield ctx.at("tax_currency"), ctx.invoice.tax_currency
+
+
+def _currency(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    yield ctx.at("currency"), ctx.currency
+
+
+def _tax_currency(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    if tax_currency_written(ctx):
+        yield ctx.at("tax_currency"), ctx.invoice.tax_currency
+
+
+def period_code(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    p = ctx.invoice.invoicing_period
+    if p is not None:
+        yield ctx.at("invoicing_period", "description_code"), p.description_code
+
+
+def _identifier_schemes(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    """BT-29 / BT-46 / BT-60 schemes; 'SEPA' (BT-90) is allowed on the seller and payee only."""
+    for party, ptr in parties(ctx):
+        sepa_ok = party is not ctx.buyer
+        for i, ident in enumerate(party.identifiers):
+            if present(ident.value) and not (
+                sepa_ok and ident.scheme is not None and normalize_space(ident.scheme) == "SEPA"
+            ):
+                yield f"{ptr}/identifiers/{i}/scheme", ident.scheme
+
+
+def _legal_schemes(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    for party, ptr in parties(ctx):
+        if party.legal_id is not None and present(party.legal_id.value):
+            yield f"{ptr}/legal_id/scheme", party.legal_id.scheme
+
+
+def _classifications(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    for i, li in enumerate(ctx.invoice.line_items):
+        for j, c in enumerate(li.item.classifications):
+            if present(c.code):
+                yield ctx.at("line_items", i, "item", "classifications", j, "list_id"), c.list_id
+
+
+def _countries(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    if ctx.seller is not None:
+        yield f"{ctx.seller_ptr}/address/country", ctx.seller.address.country
+    if ctx.buyer is not None:
+        yield f"{ctx.buyer_ptr}/address/country", ctx.buyer.address.country
+    d = ctx.invoice.delivery
+    if d is not None and d.address is not None:
+        yield ctx.at("delivery", "address", "country"), d.address.country
+
+
+def _origins(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    for i, li in enumerate(ctx.invoice.line_items):
+        yield ctx.at("line_items", i, "item", "origin_country"), li.item.origin_country
+
+
+def _payment_means(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    for i, pm in enumerate(ctx.invoice.payment_means):
+        yield ctx.at("payment_means", i, "code"), pm.code
+
+
+def _doc_categories(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    """cac:TaxCategory: document-level allowances/charges and the breakdown."""
+    for ac in ctx.doc_acs:
+        yield ctx.at(ac.pointer_name, ac.index, "tax_category"), ac.category
+    if ctx.totals is not None:
+        line_cats = {c for c, _ in ctx.line_categories}
+        for b in ctx.totals.breakdown:
+            if b.category in line_cats:
+                i = next(i for i, (c, _) in enumerate(ctx.line_categories) if c == b.category)
+                yield ctx.at("line_items", i, "tax_category"), b.category
+
+
+def _line_categories(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    for i, (cat, _) in enumerate(ctx.line_categories):
+        yield ctx.at("line_items", i, "tax_category"), cat
+
+
+def reason_codes(charge: bool) -> Values:
+    name = "charges" if charge else "allowances"
+
+    def values(ctx: Context) -> Iterator[tuple[str, str | None]]:
+        for j, ac in enumerate(getattr(ctx.invoice, name)):
+            yield ctx.at(name, j, "reason_code"), ac.reason_code
+        for i, li in enumerate(ctx.invoice.line_items):
+            for j, ac in enumerate(getattr(li, name)):
+                yield ctx.at("line_items", i, name, j, "reason_code"), ac.reason_code
+
+    return values
+
+
+def _standard_ids(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    for i, li in enumerate(ctx.invoice.line_items):
+        std = li.item.standard_id
+        if std is not None and present(std.value):
+            yield ctx.at("line_items", i, "item", "standard_id", "scheme"), std.scheme
+
+
+def exemption_codes(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    """BT-121 as written: once per breakdown, from the first line/charge of the group with a reason."""
+    if ctx.totals is None:
+        return
+    for b in ctx.totals.breakdown:
+        if b.exemption_reason_code is None:
+            continue
+        ptr = ctx.at("line_items")
+        for i, li in enumerate(ctx.invoice.line_items):
+            if li.tax_exemption_reason_code == b.exemption_reason_code and li.tax_category == b.category:
+                ptr = ctx.at("line_items", i, "tax_exemption_reason_code")
+                break
+        else:
+            for ac in ctx.doc_acs:
+                if ac.source.tax_exemption_reason_code == b.exemption_reason_code:
+                    ptr = ctx.at(ac.pointer_name, ac.index, "tax_exemption_reason_code")
+                    break
+        yield ptr, b.exemption_reason_code
+
+
+def _units(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    for i, li in enumerate(ctx.invoice.line_items):
+        yield ctx.at("line_items", i, "unit_code"), li.unit_code
+
+
+def endpoint_schemes(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    for party, ptr in ((ctx.seller, ctx.seller_ptr), (ctx.buyer, ctx.buyer_ptr)):
+        if party is not None and party.endpoint is not None and present(party.endpoint.value):
+            yield f"{ptr}/endpoint/scheme", party.endpoint.scheme
+
+
+def _delivery_location(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    d = ctx.invoice.delivery
+    if d is not None and d.location_id is not None and present(d.location_id.value):
+        yield ctx.at("delivery", "location_id", "scheme"), d.location_id.scheme
+
+
+SUBJECT_CODES = frozenset(
+    [
+        "AAA",
+        "AAB",
+        "AAC",
+        "AAD",
+        "AAE",
+        "AAF",
+        "AAG",
+        "AAI",
+        "AAJ",
+        "AAK",
+        "AAL",
+        "AAM",
+        "AAN",
+        "AAO",
+        "AAP",
+        "AAQ",
+        "AAR",
+        "AAS",
+        "AAT",
+        "AAU",
+        "AAV",
+        "AAW",
+        "AAX",
+        "AAY",
+        "AAZ",
+        "ABA",
+        "ABB",
+        "ABC",
+        "ABD",
+        "ABE",
+        "ABF",
+        "ABG",
+        "ABH",
+        "ABI",
+        "ABJ",
+        "ABK",
+        "ABL",
+        "ABM",
+        "ABN",
+        "ABO",
+        "ABP",
+        "ABQ",
+        "ABR",
+        "ABS",
+        "ABT",
+        "ABU",
+        "ABV",
+        "ABW",
+        "ABX",
+        "ABZ",
+        "ACA",
+        "ACB",
+        "ACC",
+        "ACD",
+        "ACE",
+        "ACF",
+        "ACG",
+        "ACH",
+        "ACI",
+        "ACJ",
+        "ACK",
+        "ACL",
+        "ACM",
+        "ACN",
+        "ACO",
+        "ACP",
+        "ACQ",
+        "ACR",
+        "ACS",
+        "ACT",
+        "ACU",
+        "ACV",
+        "ACW",
+        "ACX",
+        "ACY",
+        "ACZ",
+        "ADA",
+        "ADB",
+        "ADC",
+        "ADD",
+        "ADE",
+        "ADF",
+        "ADG",
+        "ADH",
+        "ADI",
+        "ADJ",
+        "ADK",
+        "ADL",
+        "ADM",
+        "ADN",
+        "ADO",
+        "ADP",
+        "ADQ",
+        "ADR",
+        "ADS",
+        "ADT",
+        "ADU",
+        "ADV",
+        "ADW",
+        "ADX",
+        "ADY",
+        "ADZ",
+        "AEA",
+        "AEB",
+        "AEC",
+        "AED",
+        "AEE",
+        "AEF",
+        "AEG",
+        "AEH",
+        "AEI",
+        "AEJ",
+        "AEK",
+        "AEL",
+        "AEM",
+        "AEN",
+        "AEO",
+        "AEP",
+        "AEQ",
+        "AER",
+        "AES",
+        "AET",
+        "AEU",
+        "AEV",
+        "AEW",
+        "AEX",
+        "AEY",
+        "AEZ",
+        "AFA",
+        "AFB",
+        "AFC",
+        "AFD",
+        "AFE",
+        "AFF",
+        "AFG",
+        "AFH",
+        "AFI",
+        "AFJ",
+        "AFK",
+        "AFL",
+        "AFM",
+        "AFN",
+        "AFO",
+        "AFP",
+        "AFQ",
+        "AFR",
+        "AFS",
+        "AFT",
+        "AFU",
+        "AFV",
+        "AFW",
+        "AFX",
+        "AFY",
+        "AFZ",
+        "AGA",
+        "AGB",
+        "AGC",
+        "AGD",
+        "AGE",
+        "AGF",
+        "AGG",
+        "AGH",
+        "AGI",
+        "AGJ",
+        "AGK",
+        "AGL",
+        "AGM",
+        "AGN",
+        "AGO",
+        "AGP",
+        "AGQ",
+        "AGR",
+        "AGS",
+        "AGT",
+        "AGU",
+        "AGV",
+        "AGW",
+        "AGX",
+        "AGY",
+        "AGZ",
+        "AHA",
+        "AHB",
+        "AHC",
+        "AHD",
+        "AHE",
+        "AHF",
+        "AHG",
+        "AHH",
+        "AHI",
+        "AHJ",
+        "AHK",
+        "AHL",
+        "AHM",
+        "AHN",
+        "AHO",
+        "AHP",
+        "AHQ",
+        "AHR",
+        "AHS",
+        "AHT",
+        "AHU",
+        "AHV",
+        "AHW",
+        "AHX",
+        "AHY",
+        "AHZ",
+        "AIA",
+        "AIB",
+        "AIC",
+        "AID",
+        "AIE",
+        "AIF",
+        "AIG",
+        "AIH",
+        "AII",
+        "AIJ",
+        "AIK",
+        "AIL",
+        "AIM",
+        "AIN",
+        "AIO",
+        "AIP",
+        "AIQ",
+        "AIR",
+        "AIS",
+        "AIT",
+        "AIU",
+        "AIV",
+        "AIW",
+        "AIX",
+        "AIY",
+        "AIZ",
+        "AJA",
+        "AJB",
+        "ALC",
+        "ALD",
+        "ALE",
+        "ALF",
+        "ALG",
+        "ALH",
+        "ALI",
+        "ALJ",
+        "ALK",
+        "ALL",
+        "ALM",
+        "ALN",
+        "ALO",
+        "ALP",
+        "ALQ",
+        "ARR",
+        "ARS",
+        "AUT",
+        "AUU",
+        "AUV",
+        "AUW",
+        "AUX",
+        "AUY",
+        "AUZ",
+        "AVA",
+        "AVB",
+        "AVC",
+        "AVD",
+        "AVE",
+        "AVF",
+        "BAG",
+        "BAH",
+        "BAI",
+        "BAJ",
+        "BAK",
+        "BAL",
+        "BAM",
+        "BAN",
+        "BAO",
+        "BAP",
+        "BAQ",
+        "BAR",
+        "BAS",
+        "BLC",
+        "BLD",
+        "BLE",
+        "BLF",
+        "BLG",
+        "BLH",
+        "BLI",
+        "BLJ",
+        "BLK",
+        "BLL",
+        "BLM",
+        "BLN",
+        "BLO",
+        "BLP",
+        "BLQ",
+        "BLR",
+        "BLS",
+        "BLT",
+        "BLU",
+        "BLV",
+        "BLW",
+        "BLX",
+        "BLY",
+        "BLZ",
+        "BMA",
+        "BMB",
+        "BMC",
+        "BMD",
+        "BME",
+        "CCI",
+        "CEX",
+        "CHG",
+        "CIP",
+        "CLP",
+        "CLR",
+        "COI",
+        "CUR",
+        "CUS",
+        "DAR",
+        "DCL",
+        "DEL",
+        "DIN",
+        "DOC",
+        "DUT",
+        "EUR",
+        "FBC",
+        "GBL",
+        "GEN",
+        "GS7",
+        "HAN",
+        "HAZ",
+        "ICN",
+        "IIN",
+        "IMI",
+        "IND",
+        "INS",
+        "INV",
+        "IRP",
+        "ITR",
+        "ITS",
+        "LAN",
+        "LIN",
+        "LOI",
+        "MCO",
+        "MDH",
+        "MKS",
+        "ORI",
+        "OSI",
+        "PAC",
+        "PAI",
+        "PAY",
+        "PKG",
+        "PKT",
+        "PMD",
+        "PMT",
+        "PRD",
+        "PRF",
+        "PRI",
+        "PUR",
+        "QIN",
+        "QQD",
+        "QUT",
+        "RAH",
+        "REG",
+        "RET",
+        "REV",
+        "RQR",
+        "SAF",
+        "SIC",
+        "SIN",
+        "SLR",
+        "SPA",
+        "SPG",
+        "SPH",
+        "SPP",
+        "SPT",
+        "SRN",
+        "SSR",
+        "SUR",
+        "TCA",
+        "TDT",
+        "TRA",
+        "TRR",
+        "TXD",
+        "WHI",
+        "ZZZ",
+    ]
+)  # UNTDID 4451 (BR-CL-08)
+
+
+def br_cl_08_check(ctx: Context) -> Iterator[str]:
+    """A note that starts a `#XXX#` subject code must use a UNTDID 4451 code (XPath: the text
+    between the first two '#', when it is three characters long)."""
+    for i, note in enumerate(ctx.invoice.notes):
+        if not present(note) or "#" not in note:
+            continue
+        after = note.split("#", 1)[1]
+        if "#" not in after:
+            continue  # substring-before(…, '#') is '' when there is no second '#'
+        code = after.split("#", 1)[0]
+        if len(code) == 3 and code not in SUBJECT_CODES:
+            yield ctx.at("notes", i)
+
+
+BR_CL_08 = Rule(
+    "BR-CL-08",
+    Severity.FATAL,
+    "Invoiced note subject code shall be coded using UNCL4451.",
+    br_cl_08_check,
+    "BT-21",
+)
+
+RULES: tuple[Rule, ...] = (
+    BR_CL_01,
+    _code_rule("BR-CL-03", "currencyID MUST be coded using ISO code list 4217 alpha-3.", "BT-5", cl.CURRENCY_CODES, amount_currencies),
+    _code_rule("BR-CL-04", "Invoice currency code MUST be coded using ISO code list 4217 alpha-3.", "BT-5", cl.CURRENCY_CODES, _currency),
+    _code_rule("BR-CL-05", "Tax currency code MUST be coded using ISO code list 4217 alpha-3.", "BT-6", cl.CURRENCY_CODES, _tax_currency),
+    _code_rule("BR-CL-06", "Value added tax point date code MUST be coded using a restriction of UNTDID 2005.", "BT-8", cl.PERIOD_DESCRIPTION_CODES, period_code),
+    BR_CL_08,
+    _code_rule("BR-CL-10", "Any identifier identification scheme identifier MUST be coded using one of the ISO 6523 ICD list.", "BT-29-1", cl.ICD_SCHEMES, _identifier_schemes),
+    _code_rule("BR-CL-11", "Any registration identifier identification scheme identifier MUST be coded using one of the ISO 6523 ICD list.", "BT-30-1", cl.ICD_SCHEMES, _legal_schemes),
+    _code_rule("BR-CL-13", "Item classification identifier identification scheme identifier MUST be coded using one of the UNTDID 7143 list.", "BT-158-1", cl.ITEM_CLASSIFICATION_SCHEMES, _classifications),
+    _code_rule("BR-CL-14", "Country codes in an invoice MUST be coded using ISO code list 3166-1.", "BT-40", cl.COUNTRY_CODES, _countries),
+    _code_rule("BR-CL-15", "Country codes in an invoice MUST be coded using ISO code list 3166-1.", "BT-159", cl.COUNTRY_CODES, _origins),
+    _code_rule("BR-CL-16", "Payment means in an invoice MUST be coded using UNCL4461 code list.", "BT-81", cl.PAYMENT_MEANS_CODES, _payment_means),
+    _code_rule("BR-CL-17", "Invoice tax categories MUST be coded using UNCL5305 code list.", "BT-118", cl.VAT_CATEGORY_CODES, _doc_categories),
+    _code_rule("BR-CL-18", "Invoice tax categories MUST be coded using UNCL5305 code list.", "BT-151", cl.VAT_CATEGORY_CODES, _line_categories),
+    _code_rule("BR-CL-19", "Coded allowance reasons MUST belong to the UNCL 5189 code list.", "BT-98", cl.ALLOWANCE_REASON_CODES, reason_codes(False)),
+    _code_rule("BR-CL-20", "Coded charge reasons MUST belong to the UNCL 7161 code list.", "BT-105", cl.CHARGE_REASON_CODES, reason_codes(True)),
+    _code_rule("BR-CL-21", "Item standard identifier scheme identifier MUST belong to the ISO 6523 ICD code list.", "BT-157-1", cl.ICD_SCHEMES, _standard_ids),
+    _code_rule("BR-CL-22", "Tax exemption reason code identifier scheme identifier MUST belong to the CEF VATEX code list.", "BT-121", cl.VAT_EXEMPTION_REASON_CODES, exemption_codes, upper=True),
+    _code_rule("BR-CL-23", "Unit code MUST be coded according to the UN/ECE Recommendation 20 with Rec 21 extension.", "BT-130", cl.UNIT_CODES, _units),
+    _code_rule("BR-CL-25", "Endpoint identifier scheme identifier MUST belong to the CEF EAS code list.", "BT-34-1", cl.EAS_SCHEMES, endpoint_schemes),
+    _code_rule("BR-CL-26", "Delivery location identifier scheme identifier MUST belong to the ISO 6523 ICD code list.", "BT-71-1", cl.ICD_SCHEMES, _delivery_location),
+)  # fmt: skip

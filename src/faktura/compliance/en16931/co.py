@@ -1,0 +1,145 @@
+"""EN 16931 conditions BR-CO-*: cross-field consistency.
+
+BR-CO-10 … BR-CO-16 hold by construction on what we render (the totals are computed, see
+`faktura.domain.totals`); as `on_input` rules they compare the totals a client *declares*
+with ours. BR-CO-21 … BR-CO-24 share their test with BR-33/38/42/44 and live in `core`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+from faktura.compliance.engine import TOTAL_PROBLEM, Context, Rule, rule
+from faktura.compliance.findings import Severity
+from faktura.compliance.predicates import present, xround, xround2
+from faktura.domain import codelists as cl
+
+VAT_PREFIXES = cl.COUNTRY_CODES | {"EL"}  # BR-CO-09: ISO 3166-1 plus "EL" for Greece
+
+NOT_APPLICABLE = {
+    "BR-CO-04": "holds by construction: every line carries a VAT category (default S)",
+    "BR-CO-05": "no test (`true()`) in the Schematron",
+    "BR-CO-06": "no test (`true()`) in the Schematron",
+    "BR-CO-07": "no test (`true()`) in the Schematron",
+    "BR-CO-08": "no test (`true()`) in the Schematron",
+    "BR-CO-12": "holds by construction (BT-108 is computed); no declared charge total in the input",
+    "BR-CO-13": "holds by construction (BT-109 is computed)",
+    "BR-CO-16": "holds by construction (BT-115 is computed)",
+    "BR-CO-19": "holds by construction: an empty invoicing period is not written",
+    "BR-CO-20": "holds by construction: a line period without dates is not written",
+}
+
+
+@rule(
+    "BR-CO-03",
+    "Value added tax point date (BT-7) and Value added tax point date code (BT-8) are mutually exclusive.",
+    bt="BT-7",
+)
+def br_co_03(ctx: Context) -> Iterator[str]:
+    p = ctx.invoice.invoicing_period
+    if ctx.invoice.tax_point_date is not None and p is not None and present(p.description_code):
+        yield ctx.at("tax_point_date")
+
+
+@rule(
+    "BR-CO-09",
+    "The Seller VAT identifier (BT-31), the Seller tax representative VAT identifier (BT-63) and the Buyer VAT identifier (BT-48) shall have a prefix in accordance with ISO code ISO 3166-1 alpha-2 by which the country of issue may be identified. Nevertheless, Greece may use the prefix 'EL'.",
+    bt="BT-31",
+)
+def br_co_09(ctx: Context) -> Iterator[str]:
+    for party, ptr in ((ctx.seller, ctx.seller_ptr), (ctx.buyer, ctx.buyer_ptr)):
+        if party is not None and present(party.vat_id) and party.vat_id[:2] not in VAT_PREFIXES:  # type: ignore[index]
+            yield f"{ptr}/vat_id"
+
+
+@rule(
+    "BR-CO-17",
+    "VAT category tax amount (BT-117) = VAT category taxable amount (BT-116) x (VAT category rate (BT-119) / 100), rounded to two decimals.",
+    bt="BT-117",
+)
+def br_co_17(ctx: Context) -> Iterator[str]:
+    """Per breakdown, with the Schematron's ±1 tolerance and XPath rounding."""
+    if ctx.totals is None:
+        return
+    for b in ctx.totals.breakdown:
+        if not subtotal_tax_ok(b.taxable_amount, b.tax_amount, b.rate):
+            yield from _breakdown_pointer(ctx, b.category, "tax_rate")
+
+
+def subtotal_tax_ok(taxable: Decimal, tax: Decimal, rate: Decimal | None) -> bool:
+    if rate is None:
+        return xround(tax) == 0
+    if xround(rate) == 0:
+        return xround(tax) == 0
+    expected = xround2(abs(taxable) * (rate / 100))
+    return abs(tax) - 1 < expected < abs(tax) + 1
+
+
+def _breakdown_pointer(ctx: Context, category: str, field: str) -> Iterator[str]:
+    for i, li in enumerate(ctx.invoice.line_items):
+        if li.tax_category == category:
+            yield ctx.at("line_items", i, field)
+            return
+    for ac in ctx.doc_acs:
+        if (ac.category or "S") == category:
+            yield ctx.at(ac.pointer_name, ac.index, field)
+            return
+    yield ctx.at("line_items")
+
+
+@rule(
+    "BR-CO-18",
+    "An Invoice shall at least have one VAT breakdown group (BG-23).",
+    bt="BG-23",
+    problem_type="MISSING_REQUIRED_FIELD",
+)
+def br_co_18(ctx: Context) -> Iterator[str]:
+    if ctx.totals is not None and not ctx.totals.breakdown:
+        yield ctx.at("line_items")
+
+
+@rule(
+    "BR-CO-26",
+    "In order for the buyer to automatically identify a supplier, the Seller identifier (BT-29), the Seller legal registration identifier (BT-30) and/or the Seller VAT identifier (BT-31) shall be present.",
+    bt="BT-29",
+    problem_type="MISSING_REQUIRED_FIELD",
+)
+def br_co_26(ctx: Context) -> Iterator[str]:
+    s = ctx.seller
+    if s is None:
+        return
+    ids = any(present(i.value) and i.scheme != "SEPA" for i in s.identifiers)
+    legal = s.legal_id is not None and present(s.legal_id.value)
+    if not (present(s.vat_id) or ids or legal):
+        yield f"{ctx.seller_ptr}/vat_id"
+
+
+def _declared(rid: str, field: str, bt: str, attr: str) -> Rule:
+    def check(ctx: Context) -> Iterator[str]:
+        sent = getattr(ctx.invoice, field)
+        if ctx.totals is not None and sent is not None and sent != getattr(ctx.totals, attr):
+            yield ctx.at(field)
+
+    return Rule(
+        rid,
+        Severity.FATAL,
+        f"The declared {bt} does not equal the EN 16931 calculation.",
+        check,
+        bt,
+        TOTAL_PROBLEM,
+        on_input=True,
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    br_co_03,
+    br_co_09,
+    br_co_17,
+    br_co_18,
+    br_co_26,
+    _declared("BR-CO-10", "sub_total", "BT-106", "line_extension_amount"),
+    _declared("BR-CO-11", "total_discount", "BT-107", "allowance_total"),
+    _declared("BR-CO-14", "total_tax_amount", "BT-110", "tax_amount"),
+    _declared("BR-CO-15", "total_amount", "BT-112", "tax_inclusive_amount"),
+)

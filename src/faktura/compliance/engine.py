@@ -1,0 +1,259 @@
+"""The rule engine: rules as data, a context over the request, every rule run, every finding kept.
+
+A `Rule` is the official id, the severity of its official `flag`, the official message, the
+EN 16931 business term and a small named predicate. The predicate takes a `Context` and
+yields JSON Pointers into the request: one finding per pointer. Rules evaluate the request
+model, the resolved parties and the computed totals, never XML; `Context` offers the few
+views of them that the official Schematron's XPath looks at (the VAT category and rate each
+line, allowance and charge will carry, the breakdown).
+
+`on_input` marks rules that judge a value as the client sent it, where our renderer would
+normalise it away (an amount with three decimals is written rounded; a declared total is
+not written at all). The Schematron cannot see those on our XML, so the differential test
+compares only the other rules, and `docs/compliance.md` says so per rule.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from faktura.compliance.findings import Finding, Severity
+from faktura.domain.invoice import AllowanceCharge, InvoiceInput, Party
+from faktura.domain.totals import Totals, rate_key
+
+Check = Callable[["Context"], Iterable[str]]
+
+MISSING_PROBLEM = "MISSING_REQUIRED_FIELD"
+TOTAL_PROBLEM = "TOTAL_MISMATCH"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One official (or `FK-*`) rule: identity and wording as data, the test as a function."""
+
+    id: str
+    severity: Severity
+    message: str
+    check: Check
+    bt: str | None = None
+    problem_type: str = "INVALID_FIELD"
+    on_input: bool = False
+    #: cheap precondition (a country, a VAT category in use): when false the rule cannot fire
+    when: Callable[[Context], bool] | None = None
+
+    @property
+    def title(self) -> str:
+        return {
+            MISSING_PROBLEM: "Missing Required Field",
+            TOTAL_PROBLEM: "Total Mismatch",
+        }.get(self.problem_type, "Invalid Field" if self.severity is Severity.FATAL else "Warning")
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # identity: hashable, one object per rule set
+class RuleSet:
+    """The rules of one specification (or one national block of it), with its version."""
+
+    name: str
+    version: str
+    source: str  # "en16931", "peppol", "xrechnung", "faktura": which official set the ids belong to
+    rules: tuple[Rule, ...]
+    #: official ids this set deliberately does not evaluate natively, with the reason
+    not_applicable: dict[str, str] = field(default_factory=dict)
+
+
+def rule(
+    id: str,
+    message: str,
+    *,
+    bt: str | None = None,
+    severity: Severity = Severity.FATAL,
+    problem_type: str = "INVALID_FIELD",
+    on_input: bool = False,
+) -> Callable[[Check], Rule]:
+    """Decorator: a named predicate becomes a `Rule` (the function's docstring quotes the spec)."""
+
+    def wrap(fn: Check) -> Rule:
+        return Rule(id, severity, message, fn, bt, problem_type, on_input)
+
+    return wrap
+
+
+def required(
+    id: str, message: str, pointer_of: Callable[[Context], str | None], bt: str | None = None
+) -> Rule:
+    """A required-field row: `pointer_of` returns the pointer of the missing field, or None."""
+
+    def check(ctx: Context) -> Iterable[str]:
+        p = pointer_of(ctx)
+        return (p,) if p is not None else ()
+
+    return Rule(id, Severity.FATAL, message, check, bt, MISSING_PROBLEM)
+
+
+@dataclass(frozen=True, slots=True)
+class DocAllowanceCharge:
+    """A document-level allowance or charge as it will be written (BG-20 / BG-21)."""
+
+    index: int
+    charge: bool
+    source: AllowanceCharge
+    amount: Decimal
+    base_amount: Decimal | None
+    category: str | None  # None: no cac:TaxCategory is written
+    rate: Decimal | None
+
+    @property
+    def pointer_name(self) -> str:
+        return "charges" if self.charge else "allowances"
+
+
+class Context:
+    """What the rules look at: the request, its parties, its totals, and the pointers to them."""
+
+    def __init__(
+        self,
+        invoice: InvoiceInput,
+        *,
+        seller: Party | None,
+        buyer: Party | None,
+        totals: Totals | None,
+        profile: str,
+        base: str = "/model",
+        buyer_pointer: str = "/model/buyer",
+        seller_pointer: str = "/tenant",
+    ) -> None:
+        self.invoice = invoice
+        self.seller = seller
+        self.buyer = buyer
+        self.totals = totals
+        self.profile = profile
+        self.base = base
+        self.buyer_ptr = buyer_pointer
+        self.seller_ptr = seller_pointer
+        self._memo: dict[str, Any] = {}
+
+    def at(self, *parts: str | int) -> str:
+        """Pointer into the request; it stops at the first member the request does not have
+        (a finding about `delivery/date` of an invoice without `delivery` points at `delivery`)."""
+        node: Any = self.invoice
+        out = self.base
+        for p in parts:
+            out += f"/{p}"
+            if isinstance(p, int):
+                node = node[p] if isinstance(node, list) and p < len(node) else None
+            else:
+                node = getattr(node, p, None)
+            if node is None:
+                break
+        return out
+
+    @property
+    def credit_note(self) -> bool:
+        return self.invoice.document_type == "CREDIT_NOTE"
+
+    @property
+    def currency(self) -> str:
+        return self.invoice.currency or "EUR"
+
+    @property
+    def type_code(self) -> str:
+        return self.invoice.type_code or ("381" if self.credit_note else "380")
+
+    @cached_property
+    def doc_acs(self) -> list[DocAllowanceCharge]:
+        out: list[DocAllowanceCharge] = []
+        if self.totals is None:
+            return out
+        for charge, sources, resolved in (
+            (False, self.invoice.allowances, self.totals.allowances),
+            (True, self.invoice.charges, self.totals.charges),
+        ):
+            for i, (src, res) in enumerate(zip(sources, resolved, strict=True)):
+                cat = src.tax_category
+                out.append(
+                    DocAllowanceCharge(
+                        i,
+                        charge,
+                        src,
+                        res.amount,
+                        res.base_amount,
+                        cat,
+                        rate_key(cat, src.tax_rate) if cat else None,
+                    )
+                )
+        return out
+
+    @cached_property
+    def line_categories(self) -> list[tuple[str, Decimal | None]]:
+        """(BT-151, BT-152) per line, as written."""
+        return [(li.tax_category, rate_key(li.tax_category, li.tax_rate)) for li in self.invoice.line_items]
+
+    @cached_property
+    def all_categories(self) -> set[str]:
+        """Every VAT category the document names: lines, allowances, charges, breakdown."""
+        cats = {c for c, _ in self.line_categories}
+        cats |= {ac.category for ac in self.doc_acs if ac.category}
+        if self.totals is not None:
+            cats |= {b.category for b in self.totals.breakdown}
+        return cats
+
+    def memo(self, key: str, make: Callable[[], Any]) -> Any:
+        """A value several rules derive from the request, computed once per check."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = make()
+            return value
+
+    @property
+    def seller_country(self) -> str | None:
+        return self.seller.address.country if self.seller else None
+
+    @property
+    def buyer_country(self) -> str | None:
+        return self.buyer.address.country if self.buyer else None
+
+
+@functools.lru_cache(maxsize=32)
+def flatten(
+    rule_sets: tuple[RuleSet, ...], overrides: tuple[tuple[str, Severity], ...] = ()
+) -> tuple[tuple[Rule, Severity], ...]:
+    """Every rule once (a rule id two sets share, like the Peppol rules merged into XRechnung,
+    runs once), with its effective severity."""
+    levels = dict(overrides)
+    seen: set[str] = set()
+    out = []
+    for rs in rule_sets:
+        for r in rs.rules:
+            if r.id not in seen:
+                seen.add(r.id)
+                out.append((r, levels.get(r.id, r.severity)))
+    return tuple(out)
+
+
+def run(
+    rule_sets: Sequence[RuleSet], ctx: Context, overrides: dict[str, Severity] | None = None
+) -> list[Finding]:
+    """Every rule of every set over `ctx`; all findings, in rule order."""
+    findings: list[Finding] = []
+    for r, severity in flatten(tuple(rule_sets), tuple(sorted((overrides or {}).items()))):
+        if r.when is not None and not r.when(ctx):
+            continue
+        for ptr in r.check(ctx):
+            findings.append(
+                Finding(
+                    rule_id=r.id,
+                    severity=severity,
+                    title=r.title if severity is Severity.FATAL else "Warning",
+                    detail=r.message,
+                    pointer=ptr,
+                    problem_type=r.problem_type,
+                    business_term=r.bt,
+                )
+            )
+    return findings

@@ -1,0 +1,118 @@
+"""PEPPOL-COMMON-R040 … R050: identifier formats and check digits, per ISO 6523 / EAS scheme.
+
+They apply wherever an identifier carries the scheme: electronic addresses (EndpointID),
+party identifiers (PartyIdentification/ID) and legal registration ids (CompanyID).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from faktura.compliance.engine import Context, Rule
+from faktura.compliance.findings import Severity
+from faktura.compliance.identifiers import PEPPOL_SCHEME_CHECKS
+from faktura.compliance.predicates import normalize_space, present
+
+NOT_APPLICABLE: dict[str, str] = {}
+
+MESSAGES = {
+    "PEPPOL-COMMON-R040": "GLN must have a valid format according to GS1 rules.",
+    "PEPPOL-COMMON-R041": "Norwegian organization number MUST be stated in the correct format.",
+    "PEPPOL-COMMON-R042": "Danish organization number (CVR) MUST be stated in the correct format.",
+    "PEPPOL-COMMON-R043": "Belgian enterprise number MUST be stated in the correct format.",
+    "PEPPOL-COMMON-R049": "Swedish organization number MUST be stated in the correct format.",
+    "PEPPOL-COMMON-R050": "Australian Business Number (ABN) MUST be stated in the correct format.",
+}
+
+
+def scheme_identifiers(ctx: Context) -> list[tuple[str, str, str]]:
+    """(pointer, scheme, value) of every identifier written with a scheme (once per check)."""
+    return ctx.memo("scheme_identifiers", lambda: list(_scheme_identifiers(ctx)))  # type: ignore[no-any-return]
+
+
+def _scheme_identifiers(ctx: Context) -> Iterator[tuple[str, str, str]]:
+    parties = [
+        (ctx.seller, ctx.seller_ptr, True),
+        (ctx.buyer, ctx.buyer_ptr, True),
+        (ctx.invoice.payee, ctx.at("payee"), False),
+    ]
+    for party, ptr, has_endpoint in parties:
+        if party is None:
+            continue
+        if (
+            has_endpoint
+            and party.endpoint is not None
+            and party.endpoint.scheme
+            and present(party.endpoint.value)
+        ):
+            yield f"{ptr}/endpoint/value", party.endpoint.scheme, party.endpoint.value
+        for i, ident in enumerate(party.identifiers):
+            if ident.scheme and present(ident.value):
+                yield f"{ptr}/identifiers/{i}/value", ident.scheme, ident.value
+        if party.legal_id is not None and party.legal_id.scheme and present(party.legal_id.value):
+            yield f"{ptr}/legal_id/value", party.legal_id.scheme, party.legal_id.value
+
+
+def _scheme_rule(scheme: str, rid: str, check: Callable[[str], bool]) -> Rule:
+    def run(ctx: Context) -> Iterator[str]:
+        for ptr, s, value in scheme_identifiers(ctx):
+            if s == scheme and not check(value):
+                yield ptr
+
+    return Rule(rid, Severity.FATAL, MESSAGES[rid], run, "BT-34")
+
+
+def codice_ipa(value: str) -> bool:
+    return bool(re.match(r"^[A-Za-z0-9]{6}$", value))
+
+
+def codice_fiscale(value: str) -> bool:
+    if len(value) == 11:
+        return value.lstrip("+-").isdigit()
+    return bool(re.match(r"^[A-Za-z]{6}[0-9]{2}[A-Za-z][0-9]{2}.{3}[0-9][A-Za-z]$", value))
+
+
+def partita_iva(value: str) -> bool:
+    if value[:2] not in ("IT", "it"):
+        return True
+    code = value[2:]
+    if len(code) != 11 or not code.isdigit():
+        return False
+    total = 0
+    for i, c in enumerate(code):
+        d = int(c)
+        if i % 2 == 1:
+            d *= 2
+            d = d - 9 if d > 9 else d
+        total += d
+    return total % 10 == 0
+
+
+def _warning(
+    rid: str,
+    schemes: tuple[str, ...],
+    check: Callable[[str], bool],
+    message: str,
+    *,
+    endpoint_only: bool = False,
+) -> Rule:
+    def run(ctx: Context) -> Iterator[str]:
+        for ptr, s, value in scheme_identifiers(ctx):
+            if (
+                s in schemes
+                and (not endpoint_only or ptr.endswith("/endpoint/value"))
+                and not check(normalize_space(value))
+            ):
+                yield ptr
+
+    return Rule(rid, Severity.WARNING, message, run, "BT-34")
+
+
+RULES: tuple[Rule, ...] = (
+    *(_scheme_rule(scheme, rid, check) for scheme, (rid, check) in PEPPOL_SCHEME_CHECKS.items()),
+    _warning("PEPPOL-COMMON-R044", ("0201",), codice_ipa, "IPA Code (Codice Univoco Unità Organizzativa) must be stated in the correct format"),
+    _warning("PEPPOL-COMMON-R045", ("0210",), codice_fiscale, "Tax Code (Codice Fiscale) must be stated in the correct format"),
+    _warning("PEPPOL-COMMON-R046", ("9907",), codice_fiscale, "Tax Code (Codice Fiscale) must be stated in the correct format", endpoint_only=True),
+    _warning("PEPPOL-COMMON-R047", ("0211",), partita_iva, "Italian VAT Code (Partita Iva) must be stated in the correct format"),
+)  # fmt: skip

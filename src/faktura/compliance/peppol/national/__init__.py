@@ -1,0 +1,22 @@
+"""Peppol BIS 3 national rule blocks, applied under the Schematron's own conditions
+(seller country from the VAT-id prefix or the address, buyer country likewise)."""
+
+from __future__ import annotations
+
+from faktura.compliance.engine import Context
+from faktura.compliance.predicates import vat_id
+
+
+def supplier_country(ctx: Context) -> str:
+    """Peppol's `$supplierCountry`: the seller VAT-id prefix, else the address country."""
+    v = vat_id(ctx.seller)
+    if v:
+        return v[:2].strip().upper()
+    return (ctx.seller_country or "XX").upper()
+
+
+def customer_country(ctx: Context) -> str:
+    v = vat_id(ctx.buyer)
+    if v:
+        return v[:2].strip().upper()
+    return (ctx.buyer_country or "XX").upper()

@@ -1,0 +1,236 @@
+"""Germany: the XRechnung CIUS rules as Peppol applies them to German seller → German buyer
+(DE-R-*), and the builder the XRechnung rule set reuses for its BR-DE-* ids.
+
+One set of predicates, two id schemes and two scopes: `german_rules(ids, applies)`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from faktura.compliance.engine import Context, Rule
+from faktura.compliance.findings import Severity
+from faktura.compliance.predicates import normalize_space, present
+
+SKONTO = re.compile(r"#(SKONTO)#TAGE=([0-9]+#PROZENT=[0-9]+\.[0-9]{2})(#BASISBETRAG=-?[0-9]+\.[0-9]{2})?#$")
+GERMAN_VAT_CODES = frozenset({"S", "Z", "E", "AE", "K", "G", "L", "M"})
+
+Applies = Callable[[Context], bool]
+CodeIn = Callable[[str, tuple[str, ...]], bool]
+
+
+def string_code_in(code: str, codes: tuple[str, ...]) -> bool:
+    """XRechnung compares `normalize-space(code)` as strings."""
+    return normalize_space(code) in codes
+
+
+def numeric_code_in(code: str, codes: tuple[str, ...]) -> bool:
+    """Peppol's DE block compares `cbc:PaymentMeansCode = (30, 58)`: as numbers."""
+    try:
+        return float(code) in {float(c) for c in codes}
+    except ValueError:
+        return False
+
+
+def skonto_ok(terms: str | None) -> bool:
+    """BR-DE-18: every payment-terms line starting with '#' is a well-formed Skonto line,
+    and the text after the last '#…#' starts with a line break."""
+    if not terms or not present(terms):
+        return True
+    lines = [ln for ln in re.split(r"\r?\n", terms) if normalize_space(ln).startswith("#")]
+    if not lines:
+        return True
+    tail = re.split(r"#.+#", terms)[-1]
+    return all(SKONTO.search(normalize_space(ln)) for ln in lines) and bool(re.match(r"^\s*\n", tail))
+
+
+def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tuple[Rule, ...]:
+    """The German rules under the ids in `ids` (keyed by the DE-R number), where `applies`."""
+
+    def mk(
+        key: str, message: str, check: Callable[[Context], Iterator[str]], bt: str, missing: bool = True
+    ) -> Rule:
+        def guarded(ctx: Context) -> Iterator[str]:
+            if ctx.seller is not None and applies(ctx):
+                yield from check(ctx)
+
+        return Rule(
+            ids[key],
+            Severity.FATAL,
+            message,
+            guarded,
+            bt,
+            "MISSING_REQUIRED_FIELD" if missing else "INVALID_FIELD",
+        )
+
+    def contact_written(ctx: Context) -> bool:
+        c = ctx.seller.contact if ctx.seller else None
+        return c is not None and (present(c.name) or present(c.phone) or present(c.email))
+
+    def r001(ctx: Context) -> Iterator[str]:
+        if not ctx.invoice.payment_means:
+            yield ctx.at("payment_means")
+
+    def r002(ctx: Context) -> Iterator[str]:
+        if not contact_written(ctx):
+            yield f"{ctx.seller_ptr}/contact"
+
+    def seller_addr(field: str) -> Callable[[Context], Iterator[str]]:
+        def check(ctx: Context) -> Iterator[str]:
+            if ctx.seller and not present(getattr(ctx.seller.address, field)):
+                yield f"{ctx.seller_ptr}/address/{field}"
+
+        return check
+
+    def contact_field(field: str) -> Callable[[Context], Iterator[str]]:
+        def check(ctx: Context) -> Iterator[str]:
+            if (
+                contact_written(ctx)
+                and ctx.seller
+                and ctx.seller.contact
+                and not present(getattr(ctx.seller.contact, field))
+            ):
+                yield f"{ctx.seller_ptr}/contact/{field}"
+
+        return check
+
+    def buyer_addr(field: str) -> Callable[[Context], Iterator[str]]:
+        def check(ctx: Context) -> Iterator[str]:
+            if ctx.buyer and not present(getattr(ctx.buyer.address, field)):
+                yield f"{ctx.buyer_ptr}/address/{field}"
+
+        return check
+
+    def delivery_addr(field: str) -> Callable[[Context], Iterator[str]]:
+        def check(ctx: Context) -> Iterator[str]:
+            d = ctx.invoice.delivery
+            if d is not None and d.address is not None and not present(getattr(d.address, field)):
+                yield ctx.at("delivery", "address", field)
+
+        return check
+
+    def r014(ctx: Context) -> Iterator[str]:
+        if ctx.totals:
+            for b in ctx.totals.breakdown:
+                if b.rate is None and b.category != "O":  # O's breakdown is written with 0
+                    yield ctx.at("line_items")
+
+    def r015(ctx: Context) -> Iterator[str]:
+        if not present(ctx.invoice.buyer_reference):
+            yield ctx.at("buyer_reference")
+
+    def r016(ctx: Context) -> Iterator[str]:
+        used = {c for c, _ in ctx.line_categories} | {ac.category for ac in ctx.doc_acs if ac.category}
+        s = ctx.seller
+        if used & GERMAN_VAT_CODES and not (s and (present(s.vat_id) or present(s.tax_registration_id))):
+            yield f"{ctx.seller_ptr}/vat_id"
+
+    def r018(ctx: Context) -> Iterator[str]:
+        if not skonto_ok(ctx.invoice.payment_terms):
+            yield ctx.at("payment_terms")
+
+    def means(
+        codes: tuple[str, ...], need: str, forbid: tuple[str, ...]
+    ) -> tuple[Callable[[Context], Iterator[str]], Callable[[Context], Iterator[str]]]:
+        def has(pm: object, what: str) -> bool:
+            return getattr(pm, what) is not None
+
+        def a(ctx: Context) -> Iterator[str]:
+            for i, pm in enumerate(ctx.invoice.payment_means):
+                if code_in(pm.code, codes) and not has(pm, need):
+                    yield ctx.at("payment_means", i, need)
+
+        def b(ctx: Context) -> Iterator[str]:
+            for i, pm in enumerate(ctx.invoice.payment_means):
+                if code_in(pm.code, codes) and any(has(pm, f) for f in forbid):
+                    yield ctx.at("payment_means", i)
+
+        return a, b
+
+    def mandates(ctx: Context) -> bool:
+        return any(pm.mandate is not None for pm in ctx.invoice.payment_means)
+
+    def r030(ctx: Context) -> Iterator[str]:
+        if not mandates(ctx):
+            return
+        sepa = any(
+            pm.mandate is not None and present(pm.mandate.creditor_id) for pm in ctx.invoice.payment_means
+        )
+        for party in (ctx.seller, ctx.invoice.payee):
+            if party is not None and any(i.scheme == "SEPA" and present(i.value) for i in party.identifiers):
+                sepa = True
+        if not sepa:
+            i = next(i for i, pm in enumerate(ctx.invoice.payment_means) if pm.mandate is not None)
+            yield ctx.at("payment_means", i, "mandate", "creditor_id")
+
+    def r031(ctx: Context) -> Iterator[str]:
+        if mandates(ctx) and not any(
+            pm.mandate is not None and pm.mandate.debited_account and present(pm.mandate.debited_account)
+            for pm in ctx.invoice.payment_means
+        ):
+            i = next(i for i, pm in enumerate(ctx.invoice.payment_means) if pm.mandate is not None)
+            yield ctx.at("payment_means", i, "mandate", "debited_account")
+
+    m23 = means(("30", "58"), "account", ("card", "mandate"))
+    m24 = means(("48", "54", "55"), "card", ("account", "mandate"))
+    m25 = means(("59",), "mandate", ("account", "card"))
+    return (
+        mk("001", 'An invoice shall contain information on "PAYMENT INSTRUCTIONS" (BG-16).', r001, "BG-16"),
+        mk("002", 'The group "SELLER CONTACT" (BG-6) shall be transmitted.', r002, "BG-6"),
+        mk("003", 'The element "Seller city" (BT-37) shall be transmitted.', seller_addr("city"), "BT-37"),
+        mk("004", 'The element "Seller post code" (BT-38) shall be transmitted.', seller_addr("postal_code"), "BT-38"),
+        mk("005", 'The element "Seller contact point" (BT-41) shall be transmitted.', contact_field("name"), "BT-41"),
+        mk("006", 'The element "Seller contact telephone number" (BT-42) shall be transmitted.', contact_field("phone"), "BT-42"),
+        mk("007", 'The element "Seller contact email address" (BT-43) shall be transmitted.', contact_field("email"), "BT-43"),
+        mk("008", 'The element "Buyer city" (BT-52) shall be transmitted.', buyer_addr("city"), "BT-52"),
+        mk("009", 'The element "Buyer post code" (BT-53) shall be transmitted.', buyer_addr("postal_code"), "BT-53"),
+        mk("010", 'The element "Deliver to city" (BT-77) shall be transmitted if the group "DELIVER TO ADDRESS" (BG-15) is delivered.', delivery_addr("city"), "BT-77"),
+        mk("011", 'The element "Deliver to post code" (BT-78) shall be transmitted if the group "DELIVER TO ADDRESS" (BG-15) is delivered.', delivery_addr("postal_code"), "BT-78"),
+        mk("014", 'The element "VAT category rate" (BT-119) shall be provided.', r014, "BT-119"),
+        mk("015", 'The element "Buyer reference" (BT-10) shall be provided.', r015, "BT-10"),
+        mk("016", 'If one of the VAT codes S, Z, E, AE, K, G, L, or M is used, an invoice shall contain at least one of the following elements: "Seller VAT identifier" (BT-31) or "Seller tax registration identifier" (BT-32) or "SELLER TAX REPRESENTATIVE PARTY" (BG-11).', r016, "BT-31"),
+        mk("018", "The Skonto lines of the payment terms (BT-20) must follow the XRechnung format (#SKONTO#TAGE=…#PROZENT=…#) and end with a line break.", r018, "BT-20", missing=False),
+        mk("023-1", 'If "Payment means type code" (BT-81) is 30 or 58, "CREDIT TRANSFER" (BG-17) shall be provided.', m23[0], "BG-17"),
+        mk("023-2", 'If "Payment means type code" (BT-81) is 30 or 58, "PAYMENT CARD INFORMATION" (BG-18) and "DIRECT DEBIT" (BG-19) shall not be provided.', m23[1], "BG-17", missing=False),
+        mk("024-1", 'If "Payment means type code" (BT-81) is 48, 54 or 55, "PAYMENT CARD INFORMATION" (BG-18) shall be provided.', m24[0], "BG-18"),
+        mk("024-2", 'If "Payment means type code" (BT-81) is 48, 54 or 55, "CREDIT TRANSFER" (BG-17) and "DIRECT DEBIT" (BG-19) shall not be provided.', m24[1], "BG-18", missing=False),
+        mk("025-1", 'If "Payment means type code" (BT-81) is 59, "DIRECT DEBIT" (BG-19) shall be provided.', m25[0], "BG-19"),
+        mk("025-2", 'If "Payment means type code" (BT-81) is 59, "CREDIT TRANSFER" (BG-17) and "PAYMENT CARD INFORMATION" (BG-18) shall not be provided.', m25[1], "BG-19", missing=False),
+        mk("030", 'If "DIRECT DEBIT" (BG-19) is provided, "Bank assigned creditor identifier" (BT-90) shall be provided.', r030, "BT-90"),
+        mk("031", 'If "DIRECT DEBIT" (BG-19) is provided, "Debited account identifier" (BT-91) shall be provided.', r031, "BT-91"),
+    )  # fmt: skip
+
+
+KEYS = [
+    "001",
+    "002",
+    "003",
+    "004",
+    "005",
+    "006",
+    "007",
+    "008",
+    "009",
+    "010",
+    "011",
+    "014",
+    "015",
+    "016",
+    "018",
+    "023-1",
+    "023-2",
+    "024-1",
+    "024-2",
+    "025-1",
+    "025-2",
+    "030",
+    "031",
+]
+
+
+def _de_de(ctx: Context) -> bool:
+    return (ctx.seller_country or "").upper() == "DE" and (ctx.buyer_country or "").upper() == "DE"
+
+
+RULES = german_rules({k: f"DE-R-{k}" for k in KEYS}, _de_de, numeric_code_in)

@@ -1,0 +1,90 @@
+"""Sweden (SE-R-*): VAT id and organisation number formats, F-skatt, Swedish VAT rates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from faktura.compliance.engine import Context, Rule
+from faktura.compliance.findings import Severity
+from faktura.compliance.identifiers import se_orgnr_check
+from faktura.compliance.predicates import is_number, normalize_space, present, vat_id
+
+
+def _se_vat(ctx: Context) -> str | None:
+    v = vat_id(ctx.seller)
+    return v if ctx.seller_country == "SE" and v and v[:2] == "SE" else None
+
+
+def _r001(ctx: Context) -> Iterator[str]:
+    v = _se_vat(ctx)
+    if v and len(normalize_space(v)) != 14:
+        yield f"{ctx.seller_ptr}/vat_id"
+
+
+def _r002(ctx: Context) -> Iterator[str]:
+    v = _se_vat(ctx)
+    if v and not is_number(v[2:14]):
+        yield f"{ctx.seller_ptr}/vat_id"
+
+
+def _legal(ctx: Context) -> str | None:
+    s = ctx.seller
+    if s and s.address.country == "SE" and s.legal_id and present(s.legal_id.value):
+        return s.legal_id.value
+    return None
+
+
+def _r003(ctx: Context) -> Iterator[str]:
+    v = _legal(ctx)
+    if v is not None and not is_number(v):
+        yield f"{ctx.seller_ptr}/legal_id/value"
+
+
+def _r004(ctx: Context) -> Iterator[str]:
+    v = _legal(ctx)
+    if v is not None and len(normalize_space(v)) != 10:
+        yield f"{ctx.seller_ptr}/legal_id/value"
+
+
+def _r013(ctx: Context) -> Iterator[str]:
+    v = _legal(ctx)
+    if v is not None and not se_orgnr_check(normalize_space(v)):
+        yield f"{ctx.seller_ptr}/legal_id/value"
+
+
+def _r005(ctx: Context) -> Iterator[str]:
+    s = ctx.seller
+    f_skatt = (
+        s is not None and normalize_space((s.tax_registration_id or "").upper()) == "GODKÄND FÖR F-SKATT"
+    )
+    if _legal(ctx) is not None and s and present(s.tax_registration_id) and not f_skatt:
+        yield f"{ctx.seller_ptr}/tax_registration_id"
+
+
+SE_RATES = {25, 12, 6}
+
+
+def _r006(ctx: Context) -> Iterator[str]:
+    if _se_vat(ctx) is None:
+        return
+    for i, (cat, rate) in enumerate(ctx.line_categories):
+        if cat == "S" and (rate is None or rate not in SE_RATES):
+            yield ctx.at("line_items", i, "tax_rate")
+    for ac in ctx.doc_acs:
+        if ac.category == "S" and (ac.rate is None or ac.rate not in SE_RATES):
+            yield ctx.at(ac.pointer_name, ac.index, "tax_rate")
+    if ctx.totals:
+        for b in ctx.totals.breakdown:
+            if b.category == "S" and (b.rate is None or b.rate not in SE_RATES):
+                yield ctx.at("line_items")
+
+
+RULES = (
+    Rule("SE-R-001", Severity.FATAL, "For Swedish suppliers, Swedish VAT-numbers must consist of 14 characters.", _r001, "BT-31"),
+    Rule("SE-R-002", Severity.FATAL, "For Swedish suppliers, the Swedish VAT-numbers must have the trailing 12 characters in numeric form", _r002, "BT-31"),
+    Rule("SE-R-003", Severity.FATAL, "Swedish organisation numbers should be numeric.", _r003, "BT-30"),
+    Rule("SE-R-004", Severity.FATAL, "Swedish organisation numbers consist of 10 characters.", _r004, "BT-30"),
+    Rule("SE-R-013", Severity.FATAL, "The last digit of a Swedish organization number must be valid according to the Luhn algorithm.", _r013, "BT-30"),
+    Rule("SE-R-005", Severity.FATAL, "For Swedish suppliers, when using Seller tax registration identifier, 'Godkänd för F-skatt' must be stated", _r005, "BT-32"),
+    Rule("SE-R-006", Severity.FATAL, "For Swedish suppliers, only standard VAT rate of 6, 12 or 25 are used", _r006, "BT-152"),
+)  # fmt: skip

@@ -1,0 +1,379 @@
+"""Peppol BIS Billing 3.0 transaction and code-list rules: PEPPOL-EN16931-R*, -CL*, -P*, -F*."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from faktura.compliance.en16931.cl import (
+    amount_currencies,
+    endpoint_schemes,
+    period_code,
+    reason_codes,
+    tax_currency_total_written,
+    tax_currency_written,
+)
+from faktura.compliance.engine import Context, Rule, rule
+from faktura.compliance.findings import Severity
+from faktura.compliance.predicates import normalize_space, present
+from faktura.domain import codelists as cl
+from faktura.domain.invoice import AllowanceCharge
+
+NOT_APPLICABLE = {
+    "PEPPOL-EN16931-R001": "holds by construction: ProfileID is written from the profile",
+    "PEPPOL-EN16931-R004": "holds by construction: CustomizationID is written from the profile",
+    "PEPPOL-EN16931-R005": "holds by construction: BT-6 is written only when it differs from BT-5",
+    "PEPPOL-EN16931-R007": "holds by construction: ProfileID is written from the profile",
+    "PEPPOL-EN16931-R041": "holds by construction: a percentage always gets its base amount (the line or document net)",
+    "PEPPOL-EN16931-R043": "holds by construction: ChargeIndicator is always 'true' or 'false'",
+    "PEPPOL-EN16931-R044": "holds by construction: the price discount is written as an allowance",
+    "PEPPOL-EN16931-R046": "holds by construction: BT-147 is written as gross − net, unrounded",
+    "PEPPOL-EN16931-R051": "holds by construction: every amount but BT-111 carries the document currency",
+    "PEPPOL-EN16931-R080": "holds by construction: at most one project reference",
+    "PEPPOL-EN16931-R100": "holds by construction: at most one invoiced object per line",
+    "PEPPOL-EN16931-R101": "holds by construction: the line object reference is written with type 130",
+    "PEPPOL-EN16931-R120": "holds by construction: line net amounts are computed (declared ones are checked on input)",
+    "PEPPOL-EN16931-R130": "holds by construction: the base quantity takes the line's unit code",
+    "PEPPOL-EN16931-F001": "holds by construction: dates are typed and written as YYYY-MM-DD",
+    "PEPPOL-EN16931-CL001": "no attachments (BG-24) in the input model",
+}
+
+
+def _strings(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            yield from _strings(getattr(value, name), (*path, name))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, (*path, i))
+
+
+NOT_WRITTEN = {"memo", "remote_id", "contact", "series", "document_type", "tax_point_date"}
+
+
+_BLANK_JSON = re.compile(rb'[:\[,]"(?:\s|\\[ntr])+"')
+
+
+def _has_blank_text(ctx: Context) -> bool:
+    """Fast path: a whitespace-only JSON string anywhere in the request or the parties."""
+    parts = (ctx.invoice, ctx.seller, ctx.buyer)
+    return any(p is not None and _BLANK_JSON.search(msgspec.json.encode(p)) for p in parts)
+
+
+@rule("PEPPOL-EN16931-R008", "Document MUST not contain empty elements.")
+def r008(ctx: Context) -> Iterator[str]:
+    """Whitespace-only text would leave an element without content (or an aggregate without children)."""
+    if not _has_blank_text(ctx):
+        return
+    for (name, *rest), text in _strings(ctx.invoice, ()):
+        if name not in NOT_WRITTEN and text and not text.strip():
+            yield ctx.at(str(name), *rest)
+    for party, ptr in ((ctx.seller, ctx.seller_ptr), (ctx.buyer, ctx.buyer_ptr)):
+        if party is not None:
+            for path, text in _strings(party, ()):
+                if text and not text.strip():
+                    yield ptr + "".join(f"/{p}" for p in path)
+
+
+def _german_pair(ctx: Context) -> bool:
+    return (ctx.seller_country or "").upper() == "DE" and (ctx.buyer_country or "").upper() == "DE"
+
+
+@rule(
+    "PEPPOL-EN16931-R002",
+    "No more than one note is allowed on document level, unless both supplier and buyer are German organizations.",
+    bt="BT-22",
+)
+def r002(ctx: Context) -> Iterator[str]:
+    if sum(1 for n in ctx.invoice.notes if present(n)) > 1 and not _german_pair(ctx):
+        yield ctx.at("notes")
+
+
+@rule(
+    "PEPPOL-EN16931-R003",
+    "A buyer reference or purchase order reference MUST be provided.",
+    bt="BT-10",
+    problem_type="MISSING_REQUIRED_FIELD",
+)
+def r003(ctx: Context) -> Iterator[str]:
+    inv = ctx.invoice
+    if not (
+        present(inv.buyer_reference) or present(inv.order_reference) or present(inv.sales_order_reference)
+    ):
+        yield ctx.at("buyer_reference")
+
+
+@rule(
+    "PEPPOL-EN16931-R010",
+    "Buyer electronic address MUST be provided",
+    bt="BT-49",
+    problem_type="MISSING_REQUIRED_FIELD",
+)
+def r010(ctx: Context) -> Iterator[str]:
+    b = ctx.buyer
+    if b is not None and (b.endpoint is None or not present(b.endpoint.value)):
+        yield f"{ctx.buyer_ptr}/endpoint"
+
+
+@rule(
+    "PEPPOL-EN16931-R020",
+    "Seller electronic address MUST be provided",
+    bt="BT-34",
+    problem_type="MISSING_REQUIRED_FIELD",
+)
+def r020(ctx: Context) -> Iterator[str]:
+    s = ctx.seller
+    if s is not None and (s.endpoint is None or not present(s.endpoint.value)):
+        yield f"{ctx.seller_ptr}/endpoint"
+
+
+def _all_acs(ctx: Context) -> Iterator[tuple[str, AllowanceCharge, Decimal, Decimal | None]]:
+    """(pointer, source, written amount, written base) of every document and line allowance/charge."""
+    for ac in ctx.doc_acs:
+        yield ctx.at(ac.pointer_name, ac.index), ac.source, ac.amount, ac.base_amount
+    if ctx.totals is None:
+        return
+    for i, (li, lt) in enumerate(zip(ctx.invoice.line_items, ctx.totals.lines, strict=True)):
+        for name, sources, resolved in (
+            ("allowances", li.allowances, lt.allowances),
+            ("charges", li.charges, lt.charges),
+        ):
+            for j, (src, res) in enumerate(zip(sources, resolved, strict=True)):
+                yield ctx.at("line_items", i, name, j), src, res.amount, res.base_amount
+
+
+@rule(
+    "PEPPOL-EN16931-R040",
+    "Allowance/charge amount must equal base amount * percentage/100 if base amount and percentage exists",
+    bt="BT-92",
+)
+def r040(ctx: Context) -> Iterator[str]:
+    for ptr, src, amount, base in _all_acs(ctx):
+        if src.percentage is not None and base is not None:
+            expected = base * src.percentage / 100
+            if not (amount - Decimal("0.02") <= expected <= amount + Decimal("0.02")):
+                yield f"{ptr}/amount"
+
+
+@rule(
+    "PEPPOL-EN16931-R042",
+    "Allowance/charge percentage MUST be provided when allowance/charge base amount is provided.",
+    bt="BT-94",
+)
+def r042(ctx: Context) -> Iterator[str]:
+    for ptr, src, _, base in _all_acs(ctx):
+        if src.percentage is None and base is not None:
+            yield f"{ptr}/percentage"
+
+
+@rule("PEPPOL-EN16931-R053", "Only one tax total with tax subtotals MUST be provided.", bt="BT-110")
+def r053(ctx: Context) -> Iterator[str]:
+    if ctx.totals is not None and not ctx.totals.breakdown:
+        yield ctx.at("line_items")
+
+
+@rule(
+    "PEPPOL-EN16931-R054",
+    "Only one tax total without tax subtotals MUST be provided when tax currency code is provided.",
+    bt="BT-111",
+)
+def r054(ctx: Context) -> Iterator[str]:
+    if ctx.totals is None:
+        return
+    without = (0 if ctx.totals.breakdown else 1) + (1 if tax_currency_total_written(ctx) else 0)
+    if without != (1 if tax_currency_written(ctx) else 0):
+        yield ctx.at("tax_currency")
+
+
+@rule(
+    "PEPPOL-EN16931-R055",
+    "Invoice total VAT amount and Invoice total VAT amount in accounting currency MUST have same operational sign",
+    bt="BT-111",
+)
+def r055(ctx: Context) -> Iterator[str]:
+    if ctx.totals is None or not tax_currency_written(ctx):
+        return
+    if not tax_currency_total_written(ctx):
+        yield ctx.at("tax_currency_total_tax_amount")
+        return
+    a, b = ctx.totals.tax_amount_in_tax_currency, ctx.totals.tax_amount
+    assert a is not None
+    if not ((a <= 0 and b <= 0) or (a >= 0 and b >= 0)):
+        yield ctx.at("tax_currency_total_tax_amount")
+
+
+@rule(
+    "PEPPOL-EN16931-R061",
+    "Mandate reference MUST be provided for direct debit.",
+    bt="BT-89",
+    problem_type="MISSING_REQUIRED_FIELD",
+)
+def r061(ctx: Context) -> Iterator[str]:
+    for i, pm in enumerate(ctx.invoice.payment_means):
+        if normalize_space(pm.code) in ("49", "59") and (
+            pm.mandate is None or not present(pm.mandate.reference)
+        ):
+            yield ctx.at("payment_means", i, "mandate")
+
+
+@rule("PEPPOL-EN16931-R110", "Start date of line period MUST be within invoice period.", bt="BT-134")
+def r110(ctx: Context) -> Iterator[str]:
+    p = ctx.invoice.invoicing_period
+    if p is None or p.start_date is None:
+        return
+    for i, li in enumerate(ctx.invoice.line_items):
+        if li.period and li.period.start_date and li.period.start_date < p.start_date:
+            yield ctx.at("line_items", i, "period", "start_date")
+
+
+@rule("PEPPOL-EN16931-R111", "End date of line period MUST be within invoice period.", bt="BT-135")
+def r111(ctx: Context) -> Iterator[str]:
+    p = ctx.invoice.invoicing_period
+    if p is None or p.end_date is None:
+        return
+    for i, li in enumerate(ctx.invoice.line_items):
+        if li.period and li.period.end_date and li.period.end_date > p.end_date:
+            yield ctx.at("line_items", i, "period", "end_date")
+
+
+@rule(
+    "PEPPOL-EN16931-R120",
+    "Invoice line net amount MUST equal (Invoiced quantity * (Item net price/item price base quantity) + Sum of invoice line charge amount - sum of invoice line allowance amount",
+    bt="BT-131",
+    problem_type="TOTAL_MISMATCH",
+    on_input=True,
+)
+def r120(ctx: Context) -> Iterator[str]:
+    """On input: a declared line total (`total_amount`) must equal ours."""
+    if ctx.totals is None:
+        return
+    for i, (li, lt) in enumerate(zip(ctx.invoice.line_items, ctx.totals.lines, strict=True)):
+        if li.total_amount is not None and li.total_amount != lt.net_amount:
+            yield ctx.at("line_items", i, "total_amount")
+
+
+@rule("PEPPOL-EN16931-R121", "Base quantity MUST be a positive number above zero.", bt="BT-149")
+def r121(ctx: Context) -> Iterator[str]:
+    for i, li in enumerate(ctx.invoice.line_items):
+        if li.base_quantity is not None and li.base_quantity <= 0:
+            yield ctx.at("line_items", i, "base_quantity")
+
+
+def _code_list(rid: str, message: str, bt: str, codes: frozenset[str], values: Any) -> Rule:
+    def check(ctx: Context) -> Iterator[str]:
+        for ptr, value in values(ctx):
+            if value is not None and present(value) and normalize_space(value) not in codes:
+                yield ptr
+
+    return Rule(rid, Severity.FATAL, message, check, bt)
+
+
+def _currency_ids(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    for ptr, value in amount_currencies(ctx):
+        yield ptr, value.strip() if value else value
+
+
+P0100 = frozenset(
+    [
+        "71",
+        "80",
+        "82",
+        "84",
+        "102",
+        "218",
+        "219",
+        "326",
+        "331",
+        "380",
+        "382",
+        "383",
+        "384",
+        "386",
+        "388",
+        "393",
+        "395",
+        "553",
+        "575",
+        "623",
+        "780",
+        "817",
+        "870",
+        "875",
+        "876",
+        "877",
+    ]
+)
+P0101 = frozenset(["381", "396", "81", "83", "532"])
+
+
+@rule("PEPPOL-EN16931-P0100", "Invoice type code MUST be set according to the profile.", bt="BT-3")
+def p0100(ctx: Context) -> Iterator[str]:
+    if not ctx.credit_note and normalize_space(ctx.type_code) not in P0100:
+        yield ctx.at("type_code")
+
+
+@rule("PEPPOL-EN16931-P0101", "Credit note type code MUST be set according to the profile.", bt="BT-3")
+def p0101(ctx: Context) -> Iterator[str]:
+    if ctx.credit_note and normalize_space(ctx.type_code) not in P0101:
+        yield ctx.at("type_code")
+
+
+@rule(
+    "PEPPOL-EN16931-P0112",
+    "Invoice type code 326 or 384 are only allowed when both buyer and seller are German organizations",
+    bt="BT-3",
+)
+def p0112(ctx: Context) -> Iterator[str]:
+    if not ctx.credit_note and normalize_space(ctx.type_code) in ("326", "384") and not _german_pair(ctx):
+        yield ctx.at("type_code")
+
+
+def _vatex(rid: str, code: str, category: str) -> Rule:
+    def check(ctx: Context) -> Iterator[str]:
+        if ctx.totals is None:
+            return
+        for b in ctx.totals.breakdown:
+            if (
+                b.exemption_reason_code is not None
+                and b.exemption_reason_code.upper() == code
+                and b.category.strip() != category
+            ):
+                for i, li in enumerate(ctx.invoice.line_items):
+                    if li.tax_category == b.category and (li.tax_exemption_reason_code or "").upper() == code:
+                        yield ctx.at("line_items", i, "tax_exemption_reason_code")
+                        break
+                else:
+                    yield ctx.at("line_items")
+
+    return Rule(
+        rid,
+        Severity.FATAL,
+        f"Exemption reason must be coded using {code} only for VAT category {category}.",
+        check,
+        "BT-121",
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    r002, r003, r008, r010, r020, r040, r042, r053, r054, r055, r061, r110, r111, r120, r121,
+    _code_list("PEPPOL-EN16931-CL002", "Reason code MUST be according to subset of UNCL 5189 D.16B.", "BT-98", cl.PEPPOL_ALLOWANCE_REASON_CODES, reason_codes(False)),
+    _code_list("PEPPOL-EN16931-CL003", "Reason code MUST be according to UNCL 7161 D.16B.", "BT-105", cl.PEPPOL_CHARGE_REASON_CODES, reason_codes(True)),
+    _code_list("PEPPOL-EN16931-CL006", "Invoice period description code must be according to UNCL 2005 D.16B.", "BT-8", cl.PERIOD_DESCRIPTION_CODES, period_code),
+    _code_list("PEPPOL-EN16931-CL007", "Currency code must be according to ISO 4217:2005", "BT-5", cl.PEPPOL_CURRENCY_CODES, _currency_ids),
+    _code_list("PEPPOL-EN16931-CL008", "Electronic address identifier scheme must be from the codelist \"Electronic Address Identifier Scheme\"", "BT-34-1", cl.PEPPOL_EAS_SCHEMES, endpoint_schemes),
+    p0100, p0101, p0112,
+    _vatex("PEPPOL-EN16931-P0104", "VATEX-EU-G", "G"),
+    _vatex("PEPPOL-EN16931-P0105", "VATEX-EU-O", "O"),
+    _vatex("PEPPOL-EN16931-P0106", "VATEX-EU-IC", "K"),
+    _vatex("PEPPOL-EN16931-P0107", "VATEX-EU-AE", "AE"),
+    _vatex("PEPPOL-EN16931-P0108", "VATEX-EU-D", "E"),
+    _vatex("PEPPOL-EN16931-P0109", "VATEX-EU-F", "E"),
+    _vatex("PEPPOL-EN16931-P0110", "VATEX-EU-I", "E"),
+    _vatex("PEPPOL-EN16931-P0111", "VATEX-EU-J", "E"),
+)  # fmt: skip

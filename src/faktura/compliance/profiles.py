@@ -1,0 +1,59 @@
+"""Profiles: an explicit registry of which rule sets (and severity overrides) apply.
+
+A profile is data: its UBL identifiers live in `render.ubl.document.PROFILES`, its rules
+here. Nothing registers itself on import; adding a CIUS is one more row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from faktura.compliance import en16931, faktura, peppol, xrechnung
+from faktura.compliance.engine import RuleSet
+from faktura.compliance.findings import Severity
+from faktura.domain.document import PEPPOL_BIS_3, XRECHNUNG_3
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    rule_sets: tuple[RuleSet, ...]
+    #: severity overrides of the official validator configuration (KoSIT's `scenarios.xml`)
+    overrides: dict[str, Severity] = field(default_factory=dict)
+    #: official rule sets the test oracle runs for this profile (validate.py names)
+    oracle: tuple[str, ...] = ()
+
+
+PROFILES: dict[str, Profile] = {
+    PEPPOL_BIS_3: Profile(
+        name=PEPPOL_BIS_3,
+        rule_sets=(en16931.RULE_SET, peppol.RULE_SET, faktura.RULE_SET),
+        oracle=("en16931", "peppol"),
+    ),
+    XRECHNUNG_3: Profile(
+        name=XRECHNUNG_3,
+        rule_sets=(en16931.RULE_SET, xrechnung.RULE_SET, faktura.RULE_SET),
+        overrides={"BR-CL-21": Severity.WARNING, "BR-CL-23": Severity.WARNING},
+        oracle=("en16931", "xrechnung"),
+    ),
+}
+
+RULE_SETS: dict[str, RuleSet] = {
+    rs.name: rs for rs in (en16931.RULE_SET, peppol.RULE_SET, xrechnung.RULE_SET, faktura.RULE_SET)
+}
+
+
+def profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}") from None
+
+
+def rule_versions(name: str) -> dict[str, str]:
+    """The versions of the official rule sets a document was checked against (stored on issue)."""
+    return {
+        rs.source if rs.source != "peppol" else "peppol_bis": rs.version
+        for rs in profile(name).rule_sets
+        if rs.source != "faktura"
+    }

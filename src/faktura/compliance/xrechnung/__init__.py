@@ -1,0 +1,112 @@
+"""XRechnung 3.0 CIUS (KoSIT Schematron 2.3.0): BR-DE-* plus the Peppol rules KoSIT merges in.
+
+The set *declares* what it builds on (`REQUIRES`); it does not subclass or copy the EN 16931
+set. The German predicates are shared with Peppol's DE block (`peppol.national.de`); the
+Peppol transaction rules KoSIT merges into its build are the same `Rule` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from faktura.compliance.engine import Context, Rule, RuleSet
+from faktura.compliance.findings import Severity
+from faktura.compliance.identifiers import LEITWEG, leitweg_valid
+from faktura.compliance.peppol import rules as peppol_rules
+from faktura.compliance.peppol.national.de import KEYS, german_rules, string_code_in
+from faktura.compliance.predicates import present
+
+XRECHNUNG_VERSION = "2.3.0"  # KoSIT Schematron, XRechnung 3.0.2
+REQUIRES = ("en16931",)
+
+
+def _br_de_id(key: str) -> str:
+    number, _, part = key.partition("-")
+    return f"BR-DE-{int(number)}" + (f"-{'ab'[int(part) - 1]}" if part else "")
+
+
+#: the Peppol rules KoSIT merges into the XRechnung Schematron build
+MERGED_PEPPOL = frozenset(
+    f"PEPPOL-EN16931-R{n}"
+    for n in (
+        [
+            "001",
+            "005",
+            "008",
+            "010",
+            "020",
+            "040",
+            "041",
+            "042",
+            "043",
+            "044",
+            "046",
+            "053",
+            "054",
+            "055",
+            "061",
+            "101",
+            "110",
+            "111",
+            "120",
+            "121",
+            "130",
+        ]
+    )
+)
+
+
+def _leitweg(ctx: Context) -> Iterator[str]:
+    """BT-10 that has the shape of a Leitweg-ID must carry a valid check digit (ISO 7064 97-10)."""
+    ref = ctx.invoice.buyer_reference
+    if ref and present(ref) and LEITWEG.match(ref.strip()) and not leitweg_valid(ref.strip()):
+        yield ctx.at("buyer_reference")
+
+
+def _always(ctx: Context) -> bool:
+    return True
+
+
+RULES: tuple[Rule, ...] = (
+    *german_rules({k: _br_de_id(k) for k in KEYS}, _always, string_code_in),
+    *(r for r in peppol_rules.RULES if r.id in MERGED_PEPPOL),
+    Rule(
+        "FK-LEITWEG-ID",
+        Severity.WARNING,
+        "The buyer reference (BT-10) looks like a Leitweg-ID but its check digits are wrong.",
+        _leitweg,
+        "BT-10",
+    ),
+)
+
+RULE_SET = RuleSet(
+    name="xrechnung-3",
+    version=XRECHNUNG_VERSION,
+    source="xrechnung",
+    rules=RULES,
+    not_applicable={
+        "BR-DE-22": "no attachments (BG-24) in the input model",
+        "BR-TMP-2": "no attachments (BG-24) in the input model",
+        **{
+            rid: "XRechnung Extension only (CustomizationID …#conformant#…extension); Faktura writes the CIUS"
+            for rid in (
+                "BR-DEX-01",
+                "BR-DEX-02",
+                "BR-DEX-03",
+                "BR-DEX-04",
+                "BR-DEX-05",
+                "BR-DEX-06",
+                "BR-DEX-07",
+                "BR-DEX-08",
+                "BR-DEX-09",
+                "BR-DEX-10",
+                "BR-DEX-11",
+                "BR-DEX-12",
+                "BR-DEX-13",
+                "BR-DEX-14",
+            )
+        },
+    },
+)
+
+__all__ = ["REQUIRES", "RULE_SET", "XRECHNUNG_VERSION"]

@@ -1,0 +1,125 @@
+"""E-mail channel: SMTP through aiosmtplib, the UBL (and the archived PDF) attached.
+
+Per tenant (`/v1/delivery-settings`): sender, reply-to and a subject template; the body is
+localized in the buyer's language (else the seller's). The Message-ID is derived from the
+delivery id, so a resend after a crash carries the same id and a receiving system can drop
+the duplicate (SMTP itself has no idempotency; see docs/delivery.md).
+"""
+
+from __future__ import annotations
+
+import email.utils
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+
+from faktura.delivery.channel import Outgoing, PermanentError, SendResult, TransientError
+from faktura.settings import DeliverySettings
+
+SUBJECTS = {
+    "en": "Invoice {number} from {seller}",
+    "de": "Rechnung {number} von {seller}",
+    "nl": "Factuur {number} van {seller}",
+    "fr": "Facture {number} de {seller}",
+}
+CREDIT_SUBJECTS = {
+    "en": "Credit note {number} from {seller}",
+    "de": "Gutschrift {number} von {seller}",
+    "nl": "Creditnota {number} van {seller}",
+    "fr": "Avoir {number} de {seller}",
+}
+BODIES = {
+    "en": "Dear {buyer},\n\nplease find attached {kind} {number} of {issue_date} over {total} {currency}.\n"
+    "The attached XML is the legally binding electronic invoice (EN 16931 / Peppol BIS Billing 3.0).\n\n"
+    "Kind regards\n{seller}\n",
+    "de": "Sehr geehrte Damen und Herren ({buyer}),\n\nanbei erhalten Sie {kind} {number} vom {issue_date}"
+    " über {total} {currency}.\nDie angehängte XML-Datei ist die rechtsverbindliche elektronische Rechnung"
+    " (EN 16931 / Peppol BIS Billing 3.0).\n\nMit freundlichen Grüßen\n{seller}\n",
+    "nl": "Beste {buyer},\n\nin de bijlage vindt u {kind} {number} van {issue_date} voor {total} {currency}.\n"
+    "Het bijgevoegde XML-bestand is de juridisch bindende e-factuur (EN 16931 / Peppol BIS Billing 3.0).\n\n"
+    "Met vriendelijke groet\n{seller}\n",
+    "fr": "Bonjour {buyer},\n\nveuillez trouver ci-joint {kind} {number} du {issue_date} d'un montant de"
+    " {total} {currency}.\nLe fichier XML joint est la facture électronique faisant foi"
+    " (EN 16931 / Peppol BIS Billing 3.0).\n\nCordialement\n{seller}\n",
+}
+KINDS = {
+    "en": ("invoice", "credit note"),
+    "de": ("Rechnung", "Gutschrift"),
+    "nl": ("factuur", "creditnota"),
+    "fr": ("la facture", "l'avoir"),
+}
+
+
+def message_id(delivery_id: object) -> str:
+    """The delivery key: the same for every attempt of one delivery."""
+    return f"<{delivery_id}@faktura.delivery>"
+
+
+class _Fields(dict[str, Any]):
+    def __missing__(self, key: str) -> str:  # an unknown placeholder stays visible, not a crash
+        return "{" + key + "}"
+
+
+def build_message(msg: Outgoing, settings: DeliverySettings) -> EmailMessage:
+    lang = msg.language.split("-")[0] if msg.language.split("-")[0] in BODIES else "en"
+    credit = msg.document_type == "CREDIT_NOTE"
+    seller = msg.seller.get("trading_name") or msg.seller.get("name", "")
+    fields = _Fields(
+        number=msg.number,
+        seller=seller,
+        buyer=msg.buyer.get("name", ""),
+        issue_date=msg.issue_date,
+        total=msg.total,
+        currency=msg.currency,
+        kind=KINDS[lang][1 if credit else 0],
+    )
+    template = msg.tenant_settings.get("subject_template") or (CREDIT_SUBJECTS if credit else SUBJECTS)[lang]
+    em = EmailMessage()
+    em["Subject"] = template.format_map(fields)
+    em["From"] = msg.tenant_settings.get("email_from") or settings.email_from
+    if msg.tenant_settings.get("reply_to"):
+        em["Reply-To"] = msg.tenant_settings["reply_to"]
+    em["To"] = msg.target["to"]
+    em["Date"] = email.utils.formatdate(localtime=False)
+    em["Message-ID"] = message_id(msg.delivery_id)
+    em["Content-Language"] = lang
+    em.set_content(BODIES[lang].format_map(fields))
+    for doc in msg.documents:
+        maintype, _, subtype = doc.media_type.partition("/")
+        em.add_attachment(doc.content, maintype=maintype, subtype=subtype, filename=doc.filename)
+    return em
+
+
+class EmailChannel:
+    name = "email"
+
+    def __init__(self, settings: DeliverySettings):
+        self.settings = settings
+
+    async def send(self, message: Outgoing) -> SendResult:
+        em = build_message(message, self.settings)
+        s = self.settings
+        try:
+            errors, response = await aiosmtplib.send(
+                em,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username,
+                password=s.smtp_password,
+                start_tls=s.smtp_starttls,
+                timeout=s.send_timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as e:
+            raise PermanentError(f"recipient refused: {e}") from None
+        except aiosmtplib.SMTPResponseException as e:
+            if 500 <= e.code < 600:
+                raise PermanentError(f"SMTP {e.code} {e.message}") from None
+            raise TransientError(f"SMTP {e.code} {e.message}") from None
+        except (aiosmtplib.SMTPException, OSError) as e:
+            raise TransientError(f"SMTP: {e}") from None
+        return SendResult(
+            status="SENT",
+            message_id=message_id(message.delivery_id),
+            evidence={"smtp_response": response, "refused": {k: str(v) for k, v in errors.items()}},
+        )

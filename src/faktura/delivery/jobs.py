@@ -1,0 +1,15 @@
+"""The background jobs of this package, for `faktura.worker.HANDLERS`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faktura.delivery import bulk, sandbox, service, tenant_webhooks
+from faktura.delivery.events import WEBHOOK_JOB
+
+HANDLERS: dict[str, Any] = {
+    service.SEND_JOB: service.run_delivery,
+    WEBHOOK_JOB: tenant_webhooks.deliver,
+    bulk.BULK_JOB: bulk.process,
+    sandbox.REPORT_JOB: sandbox.report,
+}

@@ -1,0 +1,186 @@
+"""Peppol channel: the UBL wrapped in a Standard Business Document Header, handed to an
+access point through the `AccessPoint` adapter protocol (docs/peppol-access-point.md).
+
+The SBDH carries the sender and receiver participant ids (`iso6523-actorid-upis`), the
+document type id (root namespace + local name + CustomizationID + UBL version) and the
+process id (ProfileID) read from the issued UBL itself, so they always match the document.
+Its `InstanceIdentifier` is the delivery id: an access point must treat a resend with the
+same InstanceIdentifier as the same message (that makes a crash-resend harmless).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+from lxml import etree
+
+from faktura.delivery.channel import Outgoing, PermanentError, SendResult, TransientError
+from faktura.settings import DeliverySettings
+
+SBDH_NS = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
+CBC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+PARTICIPANT_SCHEME = "iso6523-actorid-upis"
+DOCTYPE_SCHEME = "busdox-docid-qns"
+PROCESS_SCHEME = "cenbii-procid-ubl"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    sender: str
+    receiver: str
+    document_type: str
+    process: str
+    instance_id: str
+    xml: bytes
+
+
+@dataclass(frozen=True)
+class Submitted:
+    message_id: str
+    evidence: dict[str, Any]
+
+
+class AccessPoint(Protocol):
+    """What Faktura needs from an access point. Implementations: `HttpAccessPoint` (any AP
+    speaking the documented HTTP contract) and `faktura.delivery.sandbox.SandboxAccessPoint`."""
+
+    async def is_registered(self, participant: str, document_type: str) -> bool: ...
+
+    async def submit(self, envelope: Envelope) -> Submitted: ...
+
+
+def participant_id(party: dict[str, Any]) -> str | None:
+    ep = party.get("endpoint") or {}
+    if not ep.get("value") or not ep.get("scheme"):
+        return None
+    return f"{ep['scheme']}:{ep['value']}".lower()
+
+
+def wrap(ubl: bytes, *, sender: str, receiver: str, instance_id: str, country: str | None = None) -> Envelope:
+    doc = etree.fromstring(ubl)
+    qname = etree.QName(doc)
+    customization = doc.findtext(f"{{{CBC_NS}}}CustomizationID") or ""
+    process = doc.findtext(f"{{{CBC_NS}}}ProfileID") or ""
+    ubl_version = doc.findtext(f"{{{CBC_NS}}}UBLVersionID") or "2.1"
+    document_type = f"{qname.namespace}::{qname.localname}##{customization}::{ubl_version}"
+
+    def sub(parent: Any, tag: str, text: str | None = None, **attrs: str) -> Any:
+        el = etree.SubElement(parent, f"{{{SBDH_NS}}}{tag}", **attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    root = etree.Element(f"{{{SBDH_NS}}}StandardBusinessDocument", nsmap={None: SBDH_NS})
+    h = sub(root, "StandardBusinessDocumentHeader")
+    sub(h, "HeaderVersion", "1.0")
+    sub(sub(h, "Sender"), "Identifier", sender, Authority=PARTICIPANT_SCHEME)
+    sub(sub(h, "Receiver"), "Identifier", receiver, Authority=PARTICIPANT_SCHEME)
+    di = sub(h, "DocumentIdentification")
+    sub(di, "Standard", qname.namespace)
+    sub(di, "TypeVersion", ubl_version)
+    sub(di, "InstanceIdentifier", instance_id)
+    sub(di, "Type", qname.localname)
+    sub(
+        di,
+        "CreationDateAndTime",
+        dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    )
+    scope = sub(h, "BusinessScope")
+    for typ, value, ident in (
+        ("DOCUMENTID", document_type, DOCTYPE_SCHEME),
+        ("PROCESSID", process, PROCESS_SCHEME),
+    ):
+        s = sub(scope, "Scope")
+        sub(s, "Type", typ)
+        sub(s, "InstanceIdentifier", value)
+        sub(s, "Identifier", ident)
+    if country:
+        s = sub(scope, "Scope")
+        sub(s, "Type", "COUNTRY_C1")
+        sub(s, "InstanceIdentifier", country)
+    root.append(doc)
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return Envelope(sender, receiver, document_type, f"{PROCESS_SCHEME}::{process}", instance_id, xml)
+
+
+class HttpAccessPoint:
+    """An access point reached over the HTTP contract in docs/peppol-access-point.md."""
+
+    def __init__(self, base_url: str, token: str | None, timeout: float):
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.timeout = timeout
+
+    async def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout, headers=self.headers) as c:
+                r = await c.request(method, self.base_url + path, **kw)
+        except httpx.HTTPError as e:
+            raise TransientError(f"access point: {type(e).__name__}: {e}") from None
+        if r.status_code >= 500 or r.status_code in (408, 429):
+            raise TransientError(f"access point: HTTP {r.status_code}")
+        return r
+
+    async def is_registered(self, participant: str, document_type: str) -> bool:
+        r = await self._request(
+            "GET", f"/participants/{participant}", params={"document_type": document_type}
+        )
+        if r.status_code == 404:
+            return False
+        if r.status_code != 200:
+            raise PermanentError(f"access point capability lookup: HTTP {r.status_code}")
+        return bool(r.json().get("registered"))
+
+    async def submit(self, envelope: Envelope) -> Submitted:
+        r = await self._request(
+            "POST", "/messages", content=envelope.xml, headers={"Content-Type": "application/xml"}
+        )
+        if r.status_code not in (200, 201, 202):
+            raise PermanentError(f"access point refused the message: HTTP {r.status_code} {r.text[:200]}")
+        body = r.json()
+        return Submitted(message_id=str(body["message_id"]), evidence=dict(body.get("evidence") or {}))
+
+
+class PeppolChannel:
+    name = "peppol"
+
+    def __init__(self, settings: DeliverySettings, access_point: AccessPoint):
+        self.settings = settings
+        self.ap = access_point
+
+    async def send(self, message: Outgoing) -> SendResult:
+        sender = participant_id(message.seller)
+        receiver = message.target.get("receiver") or participant_id(message.buyer)
+        if not sender or not receiver:
+            raise PermanentError("seller and buyer need a Peppol endpoint id (BT-34 / BT-49)")
+        envelope = wrap(
+            message.ubl.content,
+            sender=sender,
+            receiver=receiver,
+            instance_id=str(message.delivery_id),
+            country=(message.seller.get("address") or {}).get("country"),
+        )
+        # Capability check: is the receiver registered for this document type?
+        if not await self.ap.is_registered(receiver, envelope.document_type):
+            raise PermanentError(f"receiver {receiver} is not registered for {envelope.document_type}")
+        submitted = await self.ap.submit(envelope)
+        return SendResult(
+            status="SENT",
+            message_id=submitted.message_id,
+            evidence={
+                **submitted.evidence,
+                "sender": sender,
+                "receiver": receiver,
+                "document_type": envelope.document_type,
+                "process": envelope.process,
+                "instance_id": envelope.instance_id,
+            },
+        )
+
+
+def new_message_id() -> str:
+    return str(uuid.uuid4())

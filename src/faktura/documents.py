@@ -1,0 +1,191 @@
+"""Issued artefacts: the UBL into the archive at issue time, the PDF by a worker job.
+
+`on_issued` runs inside the issuing transaction, so "issued" and "archived" commit
+together: the XML object is written (content-addressed, so a rollback leaves at most an
+unreferenced object) and its chained archive row and the `pdf.render` job commit with the
+invoice, or none of them does. The entry's `meta` snapshots what the PDF will look like
+(buyer language, branding version), so a later logo or language change never alters an
+issued invoice's PDF, even if the job runs late or is retried.
+
+`render_pdf` (the job) renders from the *archived* XML bytes, which makes the XML embedded
+in the PDF/A-3 byte-identical to the archived XML by construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from faktura.archive import archive_document, entries_for_invoice, open_store
+from faktura.domain.document import Document
+from faktura.domain.invoice import InvoiceInput, Party
+from faktura.domain.totals import Totals
+from faktura.jobs import JobContext, enqueue
+from faktura.render.pdf import PDF_MEDIA_TYPE, Branding, PdfRenderer, choose_language
+from faktura.settings import Settings
+
+PDF_JOB = "pdf.render"
+UBL_KIND = "ubl"
+PDF_KIND = "pdf"
+
+
+@lru_cache(maxsize=4)
+def renderer(templates_dir: Path | None) -> PdfRenderer:
+    return PdfRenderer(templates_dir)
+
+
+async def current_branding(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> tuple[int | None, Branding]:
+    row = await conn.fetchrow(
+        "SELECT version, template, accent_color, footer_text, logo, logo_media_type FROM tenant_branding"
+        " WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1",
+        tenant_id,
+    )
+    return (row["version"], _branding(row)) if row else (None, Branding())
+
+
+async def branding_version(conn: asyncpg.Connection, tenant_id: uuid.UUID, version: int | None) -> Branding:
+    if version is None:
+        return Branding()
+    row = await conn.fetchrow(
+        "SELECT template, accent_color, footer_text, logo, logo_media_type FROM tenant_branding"
+        " WHERE tenant_id = $1 AND version = $2",
+        tenant_id,
+        version,
+    )
+    return _branding(row) if row else Branding()
+
+
+def _branding(row: Any) -> Branding:
+    return Branding(
+        template=row["template"],
+        accent_color=row["accent_color"],
+        footer_text=row["footer_text"],
+        logo=bytes(row["logo"]) if row["logo"] is not None else None,
+        logo_media_type=row["logo_media_type"],
+    )
+
+
+async def buyer_language(conn: asyncpg.Connection, tenant_id: uuid.UUID, contact_id: uuid.UUID | None) -> str:
+    """The buyer's language (a contact's `language`), falling back to the tenant's."""
+    contact_lang = None
+    if contact_id is not None:
+        contact_lang = await conn.fetchval(
+            "SELECT data->>'language' FROM contacts WHERE tenant_id = $1 AND id = $2", tenant_id, contact_id
+        )
+    tenant_lang = await conn.fetchval("SELECT data->>'language' FROM tenants WHERE id = $1", tenant_id)
+    return choose_language(contact_lang, tenant_lang)
+
+
+async def on_issued(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    xml: bytes,
+    doc: Document,
+) -> None:
+    """Archive the issued UBL and queue its PDF, in the issuing transaction."""
+    contact_id = await conn.fetchval(
+        "SELECT contact_id FROM invoices WHERE tenant_id = $1 AND id = $2", tenant_id, invoice_id
+    )
+    version, _ = await current_branding(conn, tenant_id)
+    meta = {"number": doc.number, "language": await buyer_language(conn, tenant_id, contact_id)}
+    if version is not None:
+        meta["branding_version"] = str(version)
+    await archive_document(
+        conn,
+        open_store(settings),
+        tenant_id,
+        invoice_id,
+        UBL_KIND,
+        "application/xml",
+        xml,
+        country=doc.seller.address.country,
+        issue_date=doc.issue_date,
+        meta=meta,
+    )
+    await enqueue(
+        conn,
+        PDF_JOB,
+        {"tenant_id": str(tenant_id), "invoice_id": str(invoice_id)},
+        dedupe_key=f"{PDF_JOB}:{invoice_id}",
+    )
+
+
+def issued_document(row: Any) -> Document:
+    """The Document exactly as issued, from the invoice row's snapshots (no recomputation)."""
+    issued = row["issued"]
+    return Document(
+        number=row["number"],
+        issue_date=row["issue_date"],
+        currency=row["currency"],
+        seller=msgspec.convert(issued["seller"], Party, strict=False),
+        buyer=msgspec.convert(issued["buyer"], Party, strict=False),
+        invoice=msgspec.convert(row["model"], InvoiceInput, strict=False),
+        totals=msgspec.convert(issued["totals"], Totals, strict=False),
+        profile=issued["profile"],
+    )
+
+
+async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The `pdf.render` job: render once, archive. Safe to run twice."""
+    tenant_id = uuid.UUID(payload["tenant_id"])
+    invoice_id = uuid.UUID(payload["invoice_id"])
+    store = open_store(ctx.settings)
+    async with ctx.tenant(tenant_id) as conn:
+        entries = {e.kind: e for e in await entries_for_invoice(conn, tenant_id, invoice_id)}
+        if PDF_KIND in entries:
+            return
+        ubl = entries[UBL_KIND]
+        row = await conn.fetchrow(
+            "SELECT number, issue_date, currency, model, issued FROM invoices WHERE tenant_id = $1 AND id = $2",
+            tenant_id,
+            invoice_id,
+        )
+        version = ubl.meta.get("branding_version")
+        branding = await branding_version(conn, tenant_id, int(version) if version else None)
+    xml = await store.get(ubl.storage_key)
+    if hashlib.sha256(xml).hexdigest() != ubl.sha256:
+        raise RuntimeError(f"archived UBL of invoice {invoice_id} does not match its archive entry")
+    doc = issued_document(row)
+    language = ubl.meta.get("language", "en")
+    rendered = await asyncio.to_thread(
+        renderer(ctx.settings.templates_dir).render, doc, branding=branding, language=language, xml=xml
+    )
+    async with ctx.tenant(tenant_id) as conn:
+        await archive_document(
+            conn,
+            store,
+            tenant_id,
+            invoice_id,
+            PDF_KIND,
+            PDF_MEDIA_TYPE,
+            rendered.pdf,
+            country=doc.seller.address.country,
+            issue_date=doc.issue_date,
+            meta={
+                "number": doc.number,
+                "language": language,
+                "template": branding.template,
+                "pages": str(rendered.pages),
+                "conformance": "PDF/A-3B",
+            },
+        )
+
+
+async def archived_pdf(
+    conn: asyncpg.Connection, settings: Settings, tenant_id: uuid.UUID, invoice_id: uuid.UUID
+) -> bytes | None:
+    """The archived PDF/A-3 of an issued invoice (for delivery channels), or None while it is
+    still being rendered. `conn` must be scoped to the tenant."""
+    entry = next(
+        (e for e in await entries_for_invoice(conn, tenant_id, invoice_id) if e.kind == PDF_KIND), None
+    )
+    return None if entry is None else await open_store(settings).get(entry.storage_key)
