@@ -93,7 +93,9 @@ async def test_meta_schemas(client: httpx.AsyncClient, tenant: Tenant) -> None:
     assert (await client.get("/v1/invoices/meta/patch/nope", headers=tenant.headers)).status_code == 404
 
 
-async def test_validate_never_renders_what_xml_cannot_carry(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_validate_never_renders_what_xml_cannot_carry(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     contact = await make_contact(client, tenant)
     body = invoice_body(contact, buyer_reference="PO\x1f1")
     r = await client.post("/v1/invoices/validate", json=body, headers=tenant.headers)

@@ -254,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     archive = sub.add_parser("archive", help="check the document archive")
     asub = archive.add_subparsers(dest="archive_command", required=True, metavar="ACTION")
-    verify = asub.add_parser("verify", help="re-read and re-hash every archived object, check the hash chains")
+    verify = asub.add_parser(
+        "verify", help="re-read and re-hash every archived object, check the hash chains"
+    )
     verify.add_argument("--tenant", help="only this tenant (id)")
     archive.set_defaults(func=_cmd_archive)
     return parser

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import multiprocessing
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from faktura.domain.document import Document
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.totals import Totals
 from faktura.jobs import JobContext, enqueue
-from faktura.render.pdf import PDF_MEDIA_TYPE, Branding, PdfRenderer, choose_language
+from faktura.render.pdf import PDF_MEDIA_TYPE, Branding, PdfRenderer, Rendered, choose_language
 from faktura.settings import Settings
 
 PDF_JOB = "pdf.render"
@@ -116,6 +118,7 @@ async def on_issued(
         PDF_JOB,
         {"tenant_id": str(tenant_id), "invoice_id": str(invoice_id)},
         dedupe_key=f"{PDF_JOB}:{invoice_id}",
+        priority=-1,  # after deliveries and bulk items: a PDF can wait, a send should not
     )
 
 
@@ -132,6 +135,17 @@ def issued_document(row: Any) -> Document:
         totals=msgspec.convert(issued["totals"], Totals, strict=False),
         profile=issued["profile"],
     )
+
+
+@lru_cache(maxsize=1)
+def _render_pool() -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _render_in_child(
+    templates_dir: Path, doc: Document, branding: Branding, language: str, xml: bytes
+) -> Rendered:
+    return renderer(templates_dir).render(doc, branding=branding, language=language, xml=xml)
 
 
 async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
@@ -156,8 +170,12 @@ async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
         raise RuntimeError(f"archived UBL of invoice {invoice_id} does not match its archive entry")
     doc = issued_document(row)
     language = ubl.meta.get("language", "en")
-    rendered = await asyncio.to_thread(
-        renderer(ctx.settings.templates_dir).render, doc, branding=branding, language=language, xml=xml
+    # WeasyPrint is CPU-bound pure Python: in a thread it would hold the GIL and starve this
+    # worker's event loop (and with it every delivery and issue job it runs). A child process
+    # keeps the loop responsive.
+    loop = asyncio.get_running_loop()
+    rendered = await loop.run_in_executor(
+        _render_pool(), _render_in_child, ctx.settings.templates_dir, doc, branding, language, xml
     )
     async with ctx.tenant(tenant_id) as conn:
         await archive_document(

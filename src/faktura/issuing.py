@@ -21,6 +21,7 @@ import msgspec
 from faktura.compliance.basic import check_invoice
 from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.profiles import rule_versions
+from faktura.crediting import apply_credit_note
 from faktura.delivery import events
 from faktura.documents import on_issued
 from faktura.domain.document import Document, build_document
@@ -185,4 +186,6 @@ async def issue(
     await events.record(conn, tenant_id, invoice_id, "invoice.issued", {"number": number, "status": "OPEN"})
     doc = msgspec.structs.replace(doc, number=number)
     await on_issued(conn, settings, tenant_id, invoice_id, xml, doc)  # archive the UBL, queue its PDF
+    if doc.is_credit_note:
+        await apply_credit_note(conn, tenant_id, invoice_id, doc)  # settle (or VOID) what it corrects
     return doc, [f for f in prepared.findings if not f.fatal]

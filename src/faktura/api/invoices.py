@@ -23,7 +23,7 @@ from faktura.issuing import IssueRefused, issue, prepare
 COLUMNS = (
     "id, document_type, status, series, number, issue_date, due_date, paid_on_date, contact_id, remote_id,"
     " currency, model, issued, total_amount, balance, created_at, modified_at, issued_at,"
-    " ARRAY(SELECT p.id::text FROM payments p WHERE p.tenant_id = invoices.tenant_id"
+    " credited, ARRAY(SELECT p.id::text FROM payments p WHERE p.tenant_id = invoices.tenant_id"
     " AND p.invoice_id = invoices.id ORDER BY p.created_at) AS payments"
 )
 LIST_COLUMNS = COLUMNS
@@ -58,6 +58,7 @@ def invoice_view(row: Any, *, lines: bool = True, contact: dict[str, Any] | None
         "series": row["series"],
         "paid_on_date": row["paid_on_date"],
         "payments": row["payments"],
+        "credited_amount": row["credited"],
         **model,
         "document_type": row["document_type"],
         "type_code": model.get("type_code") or ("381" if row["document_type"] == "CREDIT_NOTE" else "380"),
