@@ -132,6 +132,11 @@ async def main() -> None:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--with-job-worker",
+        action="store_true",
+        help="also run the job worker on the same cores (it renders a PDF/A-3 per issued invoice meanwhile)",
+    )
     args = ap.parse_args()
 
     db = f"faktura_bench_{uuid.uuid4().hex[:6]}"
@@ -153,6 +158,7 @@ async def main() -> None:
                 str(port),
                 "--workers",
                 str(args.workers),
+                *([] if args.with_job_worker else ["--no-worker"]),
             ],
             env=env,
             stdout=subprocess.DEVNULL,

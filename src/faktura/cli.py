@@ -102,7 +102,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings, server = asyncio.run(_resolve_and_migrate(settings, to_stderr=True))
     stop_worker: Callable[[], None] | None = None
     try:
-        stop_worker = _start_job_worker(settings)
+        if not args.no_worker and os.environ.get("FAKTURA_SERVE_WORKER", "1") != "0":
+            stop_worker = _start_job_worker(settings)
         if workers > 1:
             # Worker processes build the app themselves from the environment.
             assert settings.database_url is not None
@@ -233,6 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default: FAKTURA_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: FAKTURA_PORT or 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (default: FAKTURA_WORKERS or 1)")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not start a job worker beside the API (run `faktura worker` separately; also FAKTURA_SERVE_WORKER=0)",
+    )
     serve.set_defaults(func=_cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply pending migrations; print the versions applied")
