@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
 from tests.conftest import Tenant, invoice_body, make_contact
 
@@ -102,3 +103,41 @@ async def test_validate_never_renders_what_xml_cannot_carry(
     assert r.status_code == 200, r.text
     assert r.json()["model"]["xml"] is None
     assert "/model/buyer_reference" in {e["source"]["pointer"] for e in r.json()["errors"]}
+
+
+async def test_profile_is_chosen_from_tenant_and_buyer(
+    client: httpx.AsyncClient, owner: asyncpg.Connection
+) -> None:
+    """Explicit profile > tenant default > XRechnung for a German public buyer > Peppol BIS 3."""
+    from tests.conftest import example, make_platform, make_tenant
+
+    t = await make_tenant(client, await make_platform(owner))
+    be = await make_contact(client, t)
+    de_public = await make_contact(
+        client,
+        t,
+        name="Stadt Musterhausen",
+        vat_id="DE136695976",
+        legal_id=None,
+        endpoint={"value": "04011000-12345-03", "scheme": "0204"},
+        address={"line1": "Rathausplatz 1", "city": "Musterhausen", "postal_code": "12345", "country": "DE"},
+    )
+    cases = [
+        (invoice_body(be), "peppol-bis-3"),
+        (invoice_body(de_public, buyer_reference="04011000-12345-03"), "xrechnung-3"),
+        (
+            invoice_body(de_public, buyer_reference="04011000-12345-03", profile="peppol-bis-3"),
+            "peppol-bis-3",
+        ),
+    ]
+    for body, expected in cases:
+        r = await client.post("/v1/invoices/validate", json=body, headers=t.headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["model"]["profile"] == expected, (body["model"].get("buyer_reference"), r.text[:300])
+    r = await client.patch(
+        f"/v1/tenants/{t.id}", json={"model": {"default_profile": "xrechnung-3"}}, headers=t.platform_headers
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post("/v1/invoices/validate", json=invoice_body(be), headers=t.headers)
+    assert r.json()["model"]["profile"] == "xrechnung-3"
+    assert example("tenant")["model"].get("default_profile") is None

@@ -143,7 +143,7 @@ def _render_pool() -> ProcessPoolExecutor:
 
 
 def _render_in_child(
-    templates_dir: Path, doc: Document, branding: Branding, language: str, xml: bytes
+    templates_dir: Path | None, doc: Document, branding: Branding, language: str, xml: bytes
 ) -> Rendered:
     return renderer(templates_dir).render(doc, branding=branding, language=language, xml=xml)
 

@@ -20,11 +20,11 @@ import msgspec
 
 from faktura.compliance.basic import check_invoice
 from faktura.compliance.findings import Finding, Severity
-from faktura.compliance.profiles import rule_versions
+from faktura.compliance.profiles import rule_versions, select_profile
 from faktura.crediting import apply_credit_note
 from faktura.delivery import events
 from faktura.documents import on_issued
-from faktura.domain.document import Document, build_document
+from faktura.domain.document import PEPPOL_BIS_3, Document, build_document
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
 from faktura.numbering import DEFAULT_SERIES, ensure_default_series, series_spec, take_number
@@ -93,6 +93,16 @@ async def prepare(
         else:
             buyer = buyer_party(msgspec.convert(row["data"], ContactInput))
     seller = seller_party(tenant)
+    invoice = msgspec.structs.replace(
+        invoice,
+        profile=select_profile(  # type: ignore[arg-type]
+            invoice.profile,
+            tenant.default_profile,
+            seller.address.country,
+            buyer.address.country if buyer is not None else None,
+            invoice.buyer_reference,
+        ),
+    )
     findings, _ = check_invoice(invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_ptr)
     return Prepared(invoice=invoice, tenant=tenant, seller=seller, buyer=buyer, findings=missing + findings)
 
@@ -143,7 +153,7 @@ async def issue(
         seller=prepared.seller,
         buyer=prepared.buyer,
         currency=inv.currency,
-        profile=inv.profile,
+        profile=inv.profile or PEPPOL_BIS_3,
     )
     draft_xml = render_ubl(doc)
     if draft_xml.count(placeholder.encode()) != 1:  # the number must appear exactly once (BT-1)

@@ -118,14 +118,14 @@ class ComplianceController(Controller):
                 seller=prepared.seller,
                 buyer=prepared.buyer,
                 currency=inv.currency,
-                profile=inv.profile,
+                profile=inv.profile or PEPPOL_BIS_3,
             )
             xml = render_ubl(doc).decode()
             totals = msgspec.to_builtins(doc.totals)
         result = {
             "valid": not fatal,
-            "profile": inv.profile,
-            "rule_versions": rule_versions(inv.profile),
+            "profile": inv.profile or PEPPOL_BIS_3,
+            "rule_versions": rule_versions(inv.profile or PEPPOL_BIS_3),
             "totals": totals,
             "xml": xml,
         }

@@ -185,7 +185,7 @@ def check_invoice(
     if buyer is not None and invoice.buyer is None:
         check_text(c, buyer, tuple(p for p in buyer_pointer.split("/") if p))
     totals = compute(invoice) if numbers_ok else None
-    prof = get_profile(profile or invoice.profile)
+    prof = get_profile(profile or invoice.profile or "peppol-bis-3")
     ctx = Context(
         invoice,
         seller=seller,

@@ -57,3 +57,29 @@ def rule_versions(name: str) -> dict[str, str]:
         for rs in profile(name).rule_sets
         if rs.source != "faktura"
     }
+
+
+def select_profile(
+    explicit: str | None,
+    tenant_default: str | None,
+    seller_country: str,
+    buyer_country: str | None,
+    buyer_reference: str | None,
+) -> str:
+    """The profile an invoice is issued under: the one it names; else the tenant's default;
+    else XRechnung when a German seller invoices a German public buyer (whose buyer reference
+    BT-10 is a valid Leitweg-ID, as German public buyers require); else Peppol BIS 3."""
+    from faktura.compliance.identifiers import leitweg_valid
+
+    if explicit:
+        return explicit
+    if tenant_default:
+        return tenant_default
+    if (
+        seller_country == "DE"
+        and buyer_country == "DE"
+        and buyer_reference
+        and leitweg_valid(buyer_reference)
+    ):
+        return XRECHNUNG_3
+    return PEPPOL_BIS_3

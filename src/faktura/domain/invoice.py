@@ -240,12 +240,17 @@ class InvoiceInput(Model, kw_only=True):
     """An invoice or credit note as a platform sends it (`{"model": {...}}`)."""
 
     document_type: DocumentType = "INVOICE"
-    profile: Annotated[
-        ProfileName,
-        Meta(
-            description="Specification the document follows (BT-24): Peppol BIS Billing 3.0 or XRechnung 3.0"
-        ),
-    ] = "peppol-bis-3"
+    profile: (
+        Annotated[
+            ProfileName,
+            Meta(
+                description="Specification the document follows (BT-24): Peppol BIS Billing 3.0 or XRechnung 3.0."
+                " Absent: the tenant's default profile, else XRechnung for a German public buyer"
+                " (a valid Leitweg-ID as buyer reference) of a German seller, else Peppol BIS 3."
+            ),
+        ]
+        | None
+    ) = None
     type_code: (
         Annotated[str, Meta(pattern=r"^[0-9]{1,3}$", description="UNTDID 1001; default 380/381")] | None
     ) = None

@@ -21,6 +21,7 @@ from faktura.domain.invoice import (
     Party,
     PayeeAccount,
     PaymentMeans,
+    ProfileName,
     ShortText,
     Text,
 )
@@ -43,6 +44,8 @@ class TenantInput(Model, kw_only=True):
     contact: ContactPoint | None = None
     bank_account: PayeeAccount | None = None
     default_currency: CurrencyCode = "EUR"
+    #: Profile of invoices that name none (see `InvoiceInput.profile`).
+    default_profile: ProfileName | None = None
     language: LanguageCode = "en"
     remote_id: ShortText | None = None
 
