@@ -81,6 +81,16 @@ def main() -> None:
     for name, rid, what, idx in EN16931:
         codes = sorted(set(en[rid][idx]))
         lines += [f"#: {what} ({rid})", f"{name} = frozenset({codes!r})", ""]
+    # BR-CL-08 tests its list in the model rules, not the code-list file
+    model = (kit / "schematron/en16931-ubl/UBL/EN16931-UBL-model.sch").read_text()
+    m = re.search(r'<param name="BR-CL-08" value="[^"]*?contains\(\s*\'( [^\']+ )\'', model)
+    assert m, "BR-CL-08 list not found"
+    note_codes = sorted(set(m.group(1).split()))
+    lines += [
+        "#: UNTDID 4451 text subject qualifiers (BR-CL-08)",
+        f"NOTE_SUBJECT_CODES = frozenset({note_codes!r})",
+        "",
+    ]
     for name, let, what in PEPPOL:
         codes = sorted(set(pp[let]))
         lines += [f"#: {what}", f"{name} = frozenset({codes!r})", ""]

@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from faktura.api.errors import ApiError, not_found, problem
-from faktura.api.wire import convert, decode_json
+from faktura.api.errors import not_found
+from faktura.api.wire import convert, model_of
 
 T = TypeVar("T")
 
@@ -23,30 +23,7 @@ def parse_id(value: str, what: str) -> uuid.UUID:
 
 def merge_patch(stored: dict[str, Any], body: bytes, model_type: type[T]) -> tuple[T, dict[str, Any]]:
     """Apply `{"model": {...}}` as a JSON merge patch (RFC 7386) and re-validate the whole."""
-    raw = decode_json(body)
-    if not isinstance(raw, dict) or not isinstance(raw.get("model"), dict):
-        raise ApiError(
-            422,
-            [
-                problem(
-                    "Missing Required Field",
-                    'The body must be {"model": {...}}.',
-                    "MISSING_REQUIRED_FIELD",
-                    "/model",
-                )
-            ],
-        )
-    extra = [k for k in raw if k != "model"]
-    if extra:
-        raise ApiError(
-            422,
-            [
-                problem(
-                    "Unrecognized Field", f"Unknown field `{extra[0]}`.", "UNRECOGNIZED_FIELD", f"/{extra[0]}"
-                )
-            ],
-        )
-    merged = _merge(stored, raw["model"])
+    merged = _merge(stored, model_of(body))
     model = convert(merged, model_type, "/model")
     return model, msgspec.to_builtins(model)
 

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from faktura.api.common import merge_patch, parse_id, timestamps
 from faktura.api.context import tenant_scope
 from faktura.api.errors import conflict, not_found
-from faktura.api.pagination import Query, fetch_page, parse_datetime, parse_page_size
+from faktura.api.pagination import Query, add_time_filters, fetch_page, parse_page_size
 from faktura.api.wire import idempotent, json_response, model_response, read_model, to_builtins
 from faktura.domain.parties import ContactInput
 
@@ -59,14 +59,13 @@ class ContactController(Controller):
         size = parse_page_size(page_size)
         async with tenant_scope(request) as scope:
             q = Query("contacts", COLUMNS, ["tenant_id = $1"], [scope.tenant_id])
-            for col, op, value, label in (
-                ("created_at", ">", created_after, "created_after"),
-                ("created_at", "<", created_before, "created_before"),
-                ("modified_at", ">", modified_after, "modified_after"),
-                ("modified_at", "<", modified_before, "modified_before"),
-            ):
-                if (v := parse_datetime(value, label)) is not None:
-                    q.add(f"{col} {op} ?", v)
+            add_time_filters(
+                q,
+                created_after=created_after,
+                created_before=created_before,
+                modified_after=modified_after,
+                modified_before=modified_before,
+            )
             if remote_id is not None:
                 q.add("remote_id = ?", remote_id)
             if name is not None:

@@ -12,7 +12,14 @@ from faktura.api.common import merge_patch, parse_id
 from faktura.api.contacts import contact_view
 from faktura.api.context import Scope, tenant_scope
 from faktura.api.errors import ApiError, conflict, findings_error, not_found, problem
-from faktura.api.pagination import Query, fetch_page, parse_date, parse_datetime, parse_page_size, parse_uuid
+from faktura.api.pagination import (
+    Query,
+    add_time_filters,
+    fetch_page,
+    parse_date,
+    parse_page_size,
+    parse_uuid,
+)
 from faktura.api.wire import idempotent, json_response, read_model
 from faktura.compliance.basic import Checks, check_numbers
 from faktura.compliance.findings import error_object
@@ -251,14 +258,13 @@ class InvoiceController(Controller):
             q = Query("invoices", LIST_COLUMNS, ["tenant_id = $1"], [scope.tenant_id])
             if (cid := parse_uuid(contact_id, "contact_id")) is not None:
                 q.add("contact_id = ?", cid)
-            for col, op, value, label in (
-                ("created_at", ">", created_after, "created_after"),
-                ("created_at", "<", created_before, "created_before"),
-                ("modified_at", ">", modified_after, "modified_after"),
-                ("modified_at", "<", modified_before, "modified_before"),
-            ):
-                if (v := parse_datetime(value, label)) is not None:
-                    q.add(f"{col} {op} ?", v)
+            add_time_filters(
+                q,
+                created_after=created_after,
+                created_before=created_before,
+                modified_after=modified_after,
+                modified_before=modified_before,
+            )
             if (d := parse_date(issue_date_after, "issue_date_after")) is not None:
                 q.add("issue_date > ?", d)
             if (d := parse_date(issue_date_before, "issue_date_before")) is not None:

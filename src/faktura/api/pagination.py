@@ -165,3 +165,12 @@ def parse_uuid(value: str | None, name: str) -> uuid.UUID | None:
         raise ApiError(
             400, [problem("Invalid Parameter", f"{name} must be a UUID.", "INVALID_PARAMETER", f"/{name}")]
         ) from None
+
+
+def add_time_filters(q: Query, **bounds: str | None) -> None:
+    """The seed's `created_after/before` and `modified_after/before` filters, for any table
+    with `created_at` / `modified_at` columns."""
+    for name, value in bounds.items():
+        column, _, side = name.rpartition("_")
+        if (moment := parse_datetime(value, name)) is not None:
+            q.add(f"{column}_at {'>' if side == 'after' else '<'} ?", moment)

@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from faktura.api.common import merge_patch, parse_id, timestamps
 from faktura.api.context import platform_scope
 from faktura.api.errors import not_found
-from faktura.api.pagination import Query, fetch_page, parse_datetime, parse_page_size
+from faktura.api.pagination import Query, add_time_filters, fetch_page, parse_page_size
 from faktura.api.wire import idempotent, json_response, model_response, read_model, to_builtins
 from faktura.db.platforms import ACCOUNT_TOKEN_PREFIX, new_secret, secret_hash
 from faktura.domain.parties import TenantInput
@@ -73,10 +73,7 @@ class TenantController(Controller):
         size = parse_page_size(page_size)
         async with platform_scope(request) as scope:
             q = Query("tenants", COLUMNS, ["platform_id = $1"], [scope.platform_id])
-            if (v := parse_datetime(created_after, "created_after")) is not None:
-                q.add("created_at > ?", v)
-            if (v := parse_datetime(created_before, "created_before")) is not None:
-                q.add("created_at < ?", v)
+            add_time_filters(q, created_after=created_after, created_before=created_before)
             if remote_id is not None:
                 q.add("data->>'remote_id' = ?", remote_id)
             rows, nxt, prev = await fetch_page(scope.conn, q, cursor, size)

@@ -26,8 +26,13 @@ async def read_model(request: Request[Any, Any, Any], model_type: type[T]) -> tu
 
 
 def decode_model(body: bytes, model_type: type[T]) -> T:
+    return convert(model_of(body), model_type, "/model")
+
+
+def model_of(body: bytes) -> dict[str, Any]:
+    """The `model` object of a `{"model": {...}}` body; anything else is a 422 that says so."""
     raw = decode_json(body)
-    if not isinstance(raw, dict) or "model" not in raw:
+    if not isinstance(raw, dict) or not isinstance(raw.get("model"), dict):
         raise ApiError(
             422,
             [
@@ -49,7 +54,7 @@ def decode_model(body: bytes, model_type: type[T]) -> T:
                 )
             ],
         )
-    return convert(raw["model"], model_type, "/model")
+    return raw["model"]  # type: ignore[no-any-return]
 
 
 def decode_json(body: bytes) -> Any:
