@@ -85,6 +85,18 @@ async def buyer_language(conn: asyncpg.Connection, tenant_id: uuid.UUID, contact
     return choose_language(contact_lang, tenant_lang)
 
 
+async def archive_meta(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, contact_id: uuid.UUID | None
+) -> dict[str, str]:
+    """What the PDF job needs to render exactly as at issue time (branding version, buyer
+    language). Looked up before the invoice number is taken, to keep that lock short."""
+    version, _ = await current_branding(conn, tenant_id)
+    meta = {"language": await buyer_language(conn, tenant_id, contact_id)}
+    if version is not None:
+        meta["branding_version"] = str(version)
+    return meta
+
+
 async def on_issued(
     conn: asyncpg.Connection,
     settings: Settings,
@@ -92,15 +104,10 @@ async def on_issued(
     invoice_id: uuid.UUID,
     xml: bytes,
     doc: Document,
+    meta: dict[str, str],
 ) -> None:
     """Archive the issued UBL and queue its PDF, in the issuing transaction."""
-    contact_id = await conn.fetchval(
-        "SELECT contact_id FROM invoices WHERE tenant_id = $1 AND id = $2", tenant_id, invoice_id
-    )
-    version, _ = await current_branding(conn, tenant_id)
-    meta = {"number": doc.number, "language": await buyer_language(conn, tenant_id, contact_id)}
-    if version is not None:
-        meta["branding_version"] = str(version)
+    meta = {"number": doc.number, **meta}
     await archive_document(
         conn,
         open_store(settings),
