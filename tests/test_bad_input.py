@@ -138,3 +138,34 @@ async def test_unknown_ids_are_404_not_500(client: httpx.AsyncClient, tenant: Te
         assert r.status_code == 404, path
     assert (await client.get("/v1/nothing", headers=tenant.headers)).status_code == 404
     assert (await client.put("/v1/invoices", headers=tenant.headers)).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("path", "raw"),
+    [
+        ("/v1/tenants", b'{"model": {"legal_name": "A\\u0000B", "address": {"country": "DE"}}}'),
+        (
+            "/v1/contacts",
+            b'{"model": {"name": "x", "address": {"country": "BE"}, "contact_name": "esc \\u001b"}}',
+        ),
+        ("/v1/invoices", b'{"model": {"memo": "bell \\u0007"}}'),
+    ],
+)
+async def test_text_no_database_or_xml_can_store_is_a_422(
+    client: httpx.AsyncClient, tenant: Tenant, path: str, raw: bytes
+) -> None:
+    headers = tenant.platform_headers if path == "/v1/tenants" else tenant.headers
+    r = await client.post(path, content=raw, headers={**headers, "content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    err = r.json()["errors"][0]
+    assert err["problem_type"] == "INVALID_CHARACTERS"
+    assert err["source"]["pointer"] in ("/model/legal_name", "/model/contact_name", "/model/memo")
+
+
+async def test_unpaired_surrogate_is_malformed_json(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    raw = b'{"model": {"name": "\\udafb", "address": {"country": "BE"}}}'
+    r = await client.post(
+        "/v1/contacts", content=raw, headers={**tenant.headers, "content-type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["problem_type"] == "MALFORMED_JSON"

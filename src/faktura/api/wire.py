@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -50,7 +51,10 @@ def model_of(body: bytes) -> dict[str, Any]:
             422,
             [
                 problem(
-                    "Unrecognized Field", f"Unknown field `{extra[0]}`.", "UNRECOGNIZED_FIELD", f"/{extra[0]}"
+                    "Unrecognized Field",
+                    f"Unknown field `{extra[0]}`.",
+                    "UNRECOGNIZED_FIELD",
+                    "/" + extra[0].replace("~", "~0").replace("/", "~1"),
                 )
             ],
         )
@@ -61,9 +65,46 @@ def decode_json(body: bytes) -> Any:
     if not body.strip():
         raise ApiError(400, [problem("Malformed JSON", "The request body is empty.", "MALFORMED_JSON")])
     try:
-        return msgspec.json.decode(body)
+        raw = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise decode_error(exc) from None
+    if (where := uncarriable(raw)) is not None:
+        raise ApiError(
+            422,
+            [
+                problem(
+                    "Invalid Characters",
+                    "Text may not contain NUL, control characters other than tab and line breaks,"
+                    " or unpaired surrogates: neither PostgreSQL nor XML can store them.",
+                    "INVALID_CHARACTERS",
+                    where,
+                )
+            ],
+        )
+    return raw
+
+
+# What neither PostgreSQL text/jsonb nor XML 1.0 can carry: NUL and other C0 controls
+# (tab, LF, CR are fine), lone surrogates, and the non-characters U+FFFE/U+FFFF.
+_UNCARRIABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def uncarriable(node: Any, path: str = "") -> str | None:
+    """JSON Pointer of the first string (value or key) that cannot be stored, or None."""
+    if isinstance(node, str):
+        return path if _UNCARRIABLE.search(node) else None
+    if isinstance(node, dict):
+        for k, v in node.items():
+            child = f"{path}/{k.replace('~', '~0').replace('/', '~1')}"
+            if _UNCARRIABLE.search(k):
+                return child
+            if (found := uncarriable(v, child)) is not None:
+                return found
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            if (found := uncarriable(v, f"{path}/{i}")) is not None:
+                return found
+    return None
 
 
 def convert(raw: Any, model_type: type[T], prefix: str) -> T:
