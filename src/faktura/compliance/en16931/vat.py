@@ -173,12 +173,8 @@ def _rules(f: Family) -> tuple[Rule, ...]:
                 yield _first_pointer(ctx, cat, "tax_category")
 
     def r09(ctx: Context) -> Iterator[str]:
-        t = ctx.totals
-        if t is None:
-            return
-        for b in t.breakdown:
-            if b.category != cat:
-                continue
+        for i in _breakdowns(ctx, cat):
+            b = ctx.totals.breakdown[i]  # type: ignore[union-attr]
             if f.per_rate:
                 ok = (
                     b.rate is not None
@@ -192,12 +188,8 @@ def _rules(f: Family) -> tuple[Rule, ...]:
                 yield _first_pointer(ctx, cat, "tax_rate")
 
     def r10(ctx: Context) -> Iterator[str]:
-        t = ctx.totals
-        if t is None:
-            return
-        for b in t.breakdown:
-            if b.category != cat:
-                continue
+        for i in _breakdowns(ctx, cat):
+            b = ctx.totals.breakdown[i]  # type: ignore[union-attr]
             has = present(b.exemption_reason) or present(b.exemption_reason_code)
             if has != f.needs_reason:
                 yield _first_pointer(ctx, cat, "tax_exemption_reason")
