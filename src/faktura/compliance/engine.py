@@ -22,11 +22,16 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+import msgspec
+
 from faktura.compliance.findings import Finding, Severity
 from faktura.domain.invoice import AllowanceCharge, InvoiceInput, Party
 from faktura.domain.totals import Totals, rate_key
 
 Check = Callable[["Context"], Iterable[str]]
+#: where a value sits: a whole pointer, or the path `Context.at` turns into one. Rules that scan
+#: many values pass paths and build the pointer only for the values that fail.
+Where = str | tuple[str | int, ...]
 
 MISSING_PROBLEM = "MISSING_REQUIRED_FIELD"
 TOTAL_PROBLEM = "TOTAL_MISMATCH"
@@ -126,6 +131,7 @@ class Context:
         base: str = "/model",
         buyer_pointer: str = "/model/buyer",
         seller_pointer: str = "/tenant",
+        encoded: tuple[bytes | None, bytes | None, bytes | None] | None = None,
     ) -> None:
         self.invoice = invoice
         self.seller = seller
@@ -136,6 +142,8 @@ class Context:
         self.buyer_ptr = buyer_pointer
         self.seller_ptr = seller_pointer
         self._memo: dict[str, Any] = {}
+        #: the JSON of (invoice, seller, buyer) when the caller already encoded it
+        self._encoded = encoded
 
     def at(self, *parts: str | int) -> str:
         """Pointer into the request; it stops at the first member the request does not have
@@ -151,6 +159,9 @@ class Context:
             if node is None:
                 break
         return out
+
+    def ptr(self, where: Where) -> str:
+        return where if isinstance(where, str) else self.at(*where)
 
     @property
     def credit_note(self) -> bool:
@@ -202,6 +213,12 @@ class Context:
             cats |= {b.category for b in self.totals.breakdown}
         return cats
 
+    def encoded(self) -> tuple[bytes | None, bytes | None, bytes | None]:
+        """The request, seller and buyer as JSON bytes, for byte-level scans (None: not encodable)."""
+        if self._encoded is None:
+            self._encoded = (_json(self.invoice), _json(self.seller), _json(self.buyer))
+        return self._encoded
+
     def memo(self, key: str, make: Callable[[], Any]) -> Any:
         """A value several rules derive from the request, computed once per check."""
         try:
@@ -217,6 +234,13 @@ class Context:
     @property
     def buyer_country(self) -> str | None:
         return self.buyer.address.country if self.buyer else None
+
+
+def _json(value: Any) -> bytes | None:
+    try:
+        return None if value is None else msgspec.json.encode(value)
+    except UnicodeEncodeError:
+        return None
 
 
 @functools.lru_cache(maxsize=32)
@@ -236,24 +260,42 @@ def flatten(
     return tuple(out)
 
 
+Guard = Callable[[Context], bool]
+Plan = tuple[tuple[Guard | None, tuple[tuple[Rule, Severity], ...]], ...]
+
+
+@functools.lru_cache(maxsize=32)
+def plan(rule_sets: tuple[RuleSet, ...], overrides: tuple[tuple[str, Severity], ...] = ()) -> Plan:
+    """`flatten`, with neighbouring rules that share a precondition (a VAT category family, a
+    national block) grouped under it: the precondition is asked once per group, not per rule."""
+    groups: list[tuple[Guard | None, list[tuple[Rule, Severity]]]] = []
+    for r, severity in flatten(rule_sets, overrides):
+        if groups and groups[-1][0] is r.when:
+            groups[-1][1].append((r, severity))
+        else:
+            groups.append((r.when, [(r, severity)]))
+    return tuple((guard, tuple(rules)) for guard, rules in groups)
+
+
 def run(
     rule_sets: Sequence[RuleSet], ctx: Context, overrides: dict[str, Severity] | None = None
 ) -> list[Finding]:
     """Every rule of every set over `ctx`; all findings, in rule order."""
     findings: list[Finding] = []
-    for r, severity in flatten(tuple(rule_sets), tuple(sorted((overrides or {}).items()))):
-        if r.when is not None and not r.when(ctx):
+    for guard, rules in plan(tuple(rule_sets), tuple(sorted((overrides or {}).items()))):
+        if guard is not None and not guard(ctx):
             continue
-        for ptr in r.check(ctx):
-            findings.append(
-                Finding(
-                    rule_id=r.id,
-                    severity=severity,
-                    title=r.title if severity is Severity.FATAL else "Warning",
-                    detail=r.message,
-                    pointer=ptr,
-                    problem_type=r.problem_type,
-                    business_term=r.bt,
+        for r, severity in rules:
+            for ptr in r.check(ctx):
+                findings.append(
+                    Finding(
+                        rule_id=r.id,
+                        severity=severity,
+                        title=r.title if severity is Severity.FATAL else "Warning",
+                        detail=r.message,
+                        pointer=ptr,
+                        problem_type=r.problem_type,
+                        business_term=r.bt,
+                    )
                 )
-            )
     return findings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from faktura.compliance.engine import Context, Rule
+from faktura.compliance.engine import Context, Rule, Where
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import normalize_space, present
 from faktura.domain import codelists as cl
@@ -20,19 +20,19 @@ NOT_APPLICABLE = {
     "BR-CL-24": "no attachments (BG-24) in the input model",
 }
 
-Values = Callable[[Context], Iterator[tuple[str, str | None]]]
+Values = Callable[[Context], Iterator[tuple[Where, str | None]]]
 
 
 def _code_rule(
     rid: str, message: str, bt: str, codes: frozenset[str], values: Values, *, upper: bool = False
 ) -> Rule:
     def check(ctx: Context) -> Iterator[str]:
-        for ptr, value in values(ctx):
-            if value is None or not present(value):
-                continue
+        for where, value in values(ctx):
+            if value is None or value in codes or not present(value):
+                continue  # the common case, a code as listed, costs one set lookup
             v = normalize_space(value)
             if (v.upper() if upper else v) not in codes:
-                yield ptr
+                yield ctx.ptr(where)
 
     return Rule(rid, Severity.FATAL, message, check, bt)
 
@@ -47,8 +47,8 @@ def parties(ctx: Context) -> Iterator[tuple[Party, str]]:
         yield ctx.invoice.payee, ctx.at("payee")
 
 
-def _type_code(ctx: Context) -> Iterator[tuple[str, str | None]]:
-    yield ctx.at("type_code"), ctx.type_code
+def _type_code(ctx: Context) -> Iterator[tuple[Where, str | None]]:
+    yield ("type_code",), ctx.type_code
 
 
 def _type_codes(ctx: Context) -> frozenset[str]:
@@ -84,29 +84,29 @@ def tax_currency_total_written(ctx: Context) -> bool:
     )
 
 
-def amount_currencies(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def amount_currencies(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     """Every `currencyID` written on an amount: the document currency, and BT-6 on BT-111."""
-    yield ctx.at("currency"), ctx.currency
+    yield ("currency",), ctx.currency
     if tax_currency_total_written(ctx):
-        yield ctx.at("tax_currency"), ctx.invoice.tax_currency
+        yield ("tax_currency",), ctx.invoice.tax_currency
 
 
-def _currency(ctx: Context) -> Iterator[tuple[str, str | None]]:
-    yield ctx.at("currency"), ctx.currency
+def _currency(ctx: Context) -> Iterator[tuple[Where, str | None]]:
+    yield ("currency",), ctx.currency
 
 
-def _tax_currency(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _tax_currency(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     if tax_currency_written(ctx):
-        yield ctx.at("tax_currency"), ctx.invoice.tax_currency
+        yield ("tax_currency",), ctx.invoice.tax_currency
 
 
-def period_code(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def period_code(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     p = ctx.invoice.invoicing_period
     if p is not None:
-        yield ctx.at("invoicing_period", "description_code"), p.description_code
+        yield ("invoicing_period", "description_code"), p.description_code
 
 
-def _identifier_schemes(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _identifier_schemes(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     """BT-29 / BT-46 / BT-60 schemes; 'SEPA' (BT-90) is allowed on the seller and payee only."""
     for party, ptr in parties(ctx):
         sepa_ok = party is not ctx.buyer
@@ -117,77 +117,77 @@ def _identifier_schemes(ctx: Context) -> Iterator[tuple[str, str | None]]:
                 yield f"{ptr}/identifiers/{i}/scheme", ident.scheme
 
 
-def _legal_schemes(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _legal_schemes(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     for party, ptr in parties(ctx):
         if party.legal_id is not None and present(party.legal_id.value):
             yield f"{ptr}/legal_id/scheme", party.legal_id.scheme
 
 
-def _classifications(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _classifications(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     for i, li in enumerate(ctx.invoice.line_items):
         for j, c in enumerate(li.item.classifications):
             if present(c.code):
-                yield ctx.at("line_items", i, "item", "classifications", j, "list_id"), c.list_id
+                yield ("line_items", i, "item", "classifications", j, "list_id"), c.list_id
 
 
-def _countries(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _countries(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     if ctx.seller is not None:
         yield f"{ctx.seller_ptr}/address/country", ctx.seller.address.country
     if ctx.buyer is not None:
         yield f"{ctx.buyer_ptr}/address/country", ctx.buyer.address.country
     d = ctx.invoice.delivery
     if d is not None and d.address is not None:
-        yield ctx.at("delivery", "address", "country"), d.address.country
+        yield ("delivery", "address", "country"), d.address.country
 
 
-def _origins(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _origins(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     for i, li in enumerate(ctx.invoice.line_items):
-        yield ctx.at("line_items", i, "item", "origin_country"), li.item.origin_country
+        yield ("line_items", i, "item", "origin_country"), li.item.origin_country
 
 
-def _payment_means(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _payment_means(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     for i, pm in enumerate(ctx.invoice.payment_means):
-        yield ctx.at("payment_means", i, "code"), pm.code
+        yield ("payment_means", i, "code"), pm.code
 
 
-def _doc_categories(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _doc_categories(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     """cac:TaxCategory: document-level allowances/charges and the breakdown."""
     for ac in ctx.doc_acs:
-        yield ctx.at(ac.pointer_name, ac.index, "tax_category"), ac.category
+        yield (ac.pointer_name, ac.index, "tax_category"), ac.category
     if ctx.totals is not None:
         line_cats = {c for c, _ in ctx.line_categories}
         for b in ctx.totals.breakdown:
             if b.category in line_cats:
                 i = next(i for i, (c, _) in enumerate(ctx.line_categories) if c == b.category)
-                yield ctx.at("line_items", i, "tax_category"), b.category
+                yield ("line_items", i, "tax_category"), b.category
 
 
-def _line_categories(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _line_categories(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     for i, (cat, _) in enumerate(ctx.line_categories):
-        yield ctx.at("line_items", i, "tax_category"), cat
+        yield ("line_items", i, "tax_category"), cat
 
 
 def reason_codes(charge: bool) -> Values:
     name = "charges" if charge else "allowances"
 
-    def values(ctx: Context) -> Iterator[tuple[str, str | None]]:
+    def values(ctx: Context) -> Iterator[tuple[Where, str | None]]:
         for j, ac in enumerate(getattr(ctx.invoice, name)):
-            yield ctx.at(name, j, "reason_code"), ac.reason_code
+            yield (name, j, "reason_code"), ac.reason_code
         for i, li in enumerate(ctx.invoice.line_items):
             for j, ac in enumerate(getattr(li, name)):
-                yield ctx.at("line_items", i, name, j, "reason_code"), ac.reason_code
+                yield ("line_items", i, name, j, "reason_code"), ac.reason_code
 
     return values
 
 
-def _standard_ids(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _standard_ids(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     for i, li in enumerate(ctx.invoice.line_items):
         std = li.item.standard_id
         if std is not None and present(std.value):
-            yield ctx.at("line_items", i, "item", "standard_id", "scheme"), std.scheme
+            yield ("line_items", i, "item", "standard_id", "scheme"), std.scheme
 
 
-def exemption_codes(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def exemption_codes(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     """BT-121 as written: once per breakdown, from the first line/charge of the group with a reason."""
     if ctx.totals is None:
         return
@@ -207,21 +207,21 @@ def exemption_codes(ctx: Context) -> Iterator[tuple[str, str | None]]:
         yield ptr, b.exemption_reason_code
 
 
-def _units(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _units(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     for i, li in enumerate(ctx.invoice.line_items):
-        yield ctx.at("line_items", i, "unit_code"), li.unit_code
+        yield ("line_items", i, "unit_code"), li.unit_code
 
 
-def endpoint_schemes(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def endpoint_schemes(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     for party, ptr in ((ctx.seller, ctx.seller_ptr), (ctx.buyer, ctx.buyer_ptr)):
         if party is not None and party.endpoint is not None and present(party.endpoint.value):
             yield f"{ptr}/endpoint/scheme", party.endpoint.scheme
 
 
-def _delivery_location(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _delivery_location(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     d = ctx.invoice.delivery
     if d is not None and d.location_id is not None and present(d.location_id.value):
-        yield ctx.at("delivery", "location_id", "scheme"), d.location_id.scheme
+        yield ("delivery", "location_id", "scheme"), d.location_id.scheme
 
 
 SUBJECT_CODES = cl.NOTE_SUBJECT_CODES  # UNTDID 4451, generated from the BR-CL-08 rule

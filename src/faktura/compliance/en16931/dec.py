@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
-from faktura.compliance.engine import Context, Rule
+from faktura.compliance.engine import Context, Rule, Where
 from faktura.compliance.findings import Severity
 from faktura.domain.invoice import AllowanceCharge
 
@@ -26,11 +26,11 @@ def too_precise(value: Decimal | None) -> bool:
     return value is not None and value.is_finite() and value.as_tuple().exponent < -2  # type: ignore[operator]
 
 
-def _dec(rid: str, label: str, values: Callable[[Context], Iterator[tuple[str, Decimal | None]]]) -> Rule:
+def _dec(rid: str, label: str, values: Callable[[Context], Iterator[tuple[Where, Decimal | None]]]) -> Rule:
     def check(ctx: Context) -> Iterator[str]:
-        for ptr, value in values(ctx):
+        for where, value in values(ctx):
             if too_precise(value):
-                yield ptr
+                yield ctx.ptr(where)
 
     bt = label.rsplit("(", 1)[1].rstrip(")")
     return Rule(
@@ -43,29 +43,29 @@ def _dec(rid: str, label: str, values: Callable[[Context], Iterator[tuple[str, D
     )
 
 
-def _doc(charge: bool, attr: str) -> Callable[[Context], Iterator[tuple[str, Decimal | None]]]:
-    def values(ctx: Context) -> Iterator[tuple[str, Decimal | None]]:
+def _doc(charge: bool, attr: str) -> Callable[[Context], Iterator[tuple[Where, Decimal | None]]]:
+    def values(ctx: Context) -> Iterator[tuple[Where, Decimal | None]]:
         name = "charges" if charge else "allowances"
         for j, ac in enumerate(getattr(ctx.invoice, name)):
-            yield ctx.at(name, j, attr), getattr(ac, attr)
+            yield (name, j, attr), getattr(ac, attr)
 
     return values
 
 
-def _line(charge: bool, attr: str) -> Callable[[Context], Iterator[tuple[str, Decimal | None]]]:
-    def values(ctx: Context) -> Iterator[tuple[str, Decimal | None]]:
+def _line(charge: bool, attr: str) -> Callable[[Context], Iterator[tuple[Where, Decimal | None]]]:
+    def values(ctx: Context) -> Iterator[tuple[Where, Decimal | None]]:
         name = "charges" if charge else "allowances"
         for i, li in enumerate(ctx.invoice.line_items):
             acs: list[AllowanceCharge] = getattr(li, name)
             for j, ac in enumerate(acs):
-                yield ctx.at("line_items", i, name, j, attr), getattr(ac, attr)
+                yield ("line_items", i, name, j, attr), getattr(ac, attr)
 
     return values
 
 
-def _field(name: str) -> Callable[[Context], Iterator[tuple[str, Decimal | None]]]:
-    def values(ctx: Context) -> Iterator[tuple[str, Decimal | None]]:
-        yield ctx.at(name), getattr(ctx.invoice, name)
+def _field(name: str) -> Callable[[Context], Iterator[tuple[Where, Decimal | None]]]:
+    def values(ctx: Context) -> Iterator[tuple[Where, Decimal | None]]:
+        yield (name,), getattr(ctx.invoice, name)
 
     return values
 

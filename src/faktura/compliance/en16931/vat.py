@@ -204,6 +204,10 @@ def _rules(f: Family) -> tuple[Rule, ...]:
     reason = "shall have" if f.needs_reason else "shall not have"
     o_input = cat == "O"  # a rate for O is dropped by the renderer; judged as sent
 
+    def uses(ctx: Context) -> bool:
+        """The family's rules can only fire when the document names its category."""
+        return cat in ctx.all_categories
+
     def mk(
         rid: str,
         sev: Severity,
@@ -220,7 +224,7 @@ def _rules(f: Family) -> tuple[Rule, ...]:
             check,
             bt,
             on_input=on_input,
-            when=lambda ctx: cat in ctx.all_categories or (on_input and cat == "O"),
+            when=None if on_input else uses,
         )
 
     return (

@@ -17,7 +17,7 @@ from faktura.compliance.en16931.cl import (
     tax_currency_total_written,
     tax_currency_written,
 )
-from faktura.compliance.engine import Context, Rule, rule
+from faktura.compliance.engine import Context, Rule, Where, rule
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import normalize_space, present
 from faktura.domain import codelists as cl
@@ -61,9 +61,15 @@ _BLANK_JSON = re.compile(rb'[:\[,]"(?:\s|\\[ntr])+"')
 
 
 def _has_blank_text(ctx: Context) -> bool:
-    """Fast path: a whitespace-only JSON string anywhere in the request or the parties."""
-    parts = (ctx.invoice, ctx.seller, ctx.buyer)
-    return any(p is not None and _BLANK_JSON.search(msgspec.json.encode(p)) for p in parts)
+    """Fast path: a whitespace-only JSON string anywhere in the request or the parties. Such a
+    string opens with a quote and a blank (or an escaped one): two substring tests rule it
+    out on almost every request before the regular expression runs."""
+    for raw in ctx.encoded():
+        if raw is None:
+            return True  # not encodable (a lone surrogate): look at every string
+        if (b'" ' in raw or b'"\\' in raw) and _BLANK_JSON.search(raw):
+            return True
+    return False
 
 
 @rule("PEPPOL-EN16931-R008", "Document MUST not contain empty elements.")
@@ -133,10 +139,13 @@ def r020(ctx: Context) -> Iterator[str]:
         yield f"{ctx.seller_ptr}/endpoint"
 
 
-def _all_acs(ctx: Context) -> Iterator[tuple[str, AllowanceCharge, Decimal, Decimal | None]]:
-    """(pointer, source, written amount, written base) of every document and line allowance/charge."""
+CENT2 = Decimal("0.02")
+
+
+def _all_acs(ctx: Context) -> Iterator[tuple[Where, AllowanceCharge, Decimal, Decimal | None]]:
+    """(path, source, written amount, written base) of every document and line allowance/charge."""
     for ac in ctx.doc_acs:
-        yield ctx.at(ac.pointer_name, ac.index), ac.source, ac.amount, ac.base_amount
+        yield (ac.pointer_name, ac.index), ac.source, ac.amount, ac.base_amount
     if ctx.totals is None:
         return
     for i, (li, lt) in enumerate(zip(ctx.invoice.line_items, ctx.totals.lines, strict=True)):
@@ -145,7 +154,7 @@ def _all_acs(ctx: Context) -> Iterator[tuple[str, AllowanceCharge, Decimal, Deci
             ("charges", li.charges, lt.charges),
         ):
             for j, (src, res) in enumerate(zip(sources, resolved, strict=True)):
-                yield ctx.at("line_items", i, name, j), src, res.amount, res.base_amount
+                yield ("line_items", i, name, j), src, res.amount, res.base_amount
 
 
 @rule(
@@ -154,11 +163,11 @@ def _all_acs(ctx: Context) -> Iterator[tuple[str, AllowanceCharge, Decimal, Deci
     bt="BT-92",
 )
 def r040(ctx: Context) -> Iterator[str]:
-    for ptr, src, amount, base in _all_acs(ctx):
+    for where, src, amount, base in _all_acs(ctx):
         if src.percentage is not None and base is not None:
             expected = base * src.percentage / 100
-            if not (amount - Decimal("0.02") <= expected <= amount + Decimal("0.02")):
-                yield f"{ptr}/amount"
+            if not (amount - CENT2 <= expected <= amount + CENT2):
+                yield f"{ctx.ptr(where)}/amount"
 
 
 @rule(
@@ -167,9 +176,9 @@ def r040(ctx: Context) -> Iterator[str]:
     bt="BT-94",
 )
 def r042(ctx: Context) -> Iterator[str]:
-    for ptr, src, _, base in _all_acs(ctx):
+    for where, src, _, base in _all_acs(ctx):
         if src.percentage is None and base is not None:
-            yield f"{ptr}/percentage"
+            yield f"{ctx.ptr(where)}/percentage"
 
 
 @rule("PEPPOL-EN16931-R053", "Only one tax total with tax subtotals MUST be provided.", bt="BT-110")
@@ -267,14 +276,19 @@ def r121(ctx: Context) -> Iterator[str]:
 
 def _code_list(rid: str, message: str, bt: str, codes: frozenset[str], values: Any) -> Rule:
     def check(ctx: Context) -> Iterator[str]:
-        for ptr, value in values(ctx):
-            if value is not None and present(value) and normalize_space(value) not in codes:
-                yield ptr
+        for where, value in values(ctx):
+            if (
+                value is not None
+                and value not in codes
+                and present(value)
+                and normalize_space(value) not in codes
+            ):
+                yield ctx.ptr(where)
 
     return Rule(rid, Severity.FATAL, message, check, bt)
 
 
-def _currency_ids(ctx: Context) -> Iterator[tuple[str, str | None]]:
+def _currency_ids(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     for ptr, value in amount_currencies(ctx):
         yield ptr, value.strip() if value else value
 
