@@ -85,12 +85,12 @@ def _decimals(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[s
 _NUMBERS = msgspec.json.Encoder(decimal_format="number")
 _SUSPECT = re.compile(rb"[:\[,]-?(?:s?NaN|Infinity|\d*\.?\d+E[-+]?\d+|\d{13,}|\d*\.\d{11,})[,\]}]")
 #: A regular expression costs ~10 ns per byte here; `bytes.translate` and `in` run at memory
-#: speed. With every digit folded to 0 and minus signs dropped, a few substring tests rule out
-#: `_SUSPECT` on almost every request: a number (after `:`, `,` or `[`) or a fraction with 11
-#: digits in a row, a digit before an exponent, NaN or Infinity. Text that looks like one
-#: merely takes the regular expression.
-_FOLD_DIGITS = bytes.maketrans(b"123456789e", b"000000000E")
-_LONG_RUNS = (b":00000000000", b",00000000000", b"[00000000000", b".00000000000", b"0E", b"NaN", b"Infinity")
+#: speed. With every digit folded to 0, the bytes a number can follow (`:`, `,`, `[`) and the
+#: decimal point folded to `:`, and minus signs dropped, four substring tests rule out
+#: `_SUSPECT` on almost every request: 11 digits in a row after such a byte, a digit before an
+#: exponent, NaN or Infinity. Text that looks like one merely takes the regular expression.
+_FOLD = bytes.maketrans(b"123456789e,[.", b"000000000E:::")
+_SUSPECT_RUNS = (b":00000000000", b"0E", b"NaN", b"Infinity")
 
 
 def encode(value: Any) -> bytes:
@@ -99,8 +99,8 @@ def encode(value: Any) -> bytes:
 
 
 def _maybe_suspect(raw: bytes) -> bool:
-    folded = raw.translate(_FOLD_DIGITS, b"-")
-    return any(run in folded for run in _LONG_RUNS)
+    folded = raw.translate(_FOLD, b"-")
+    return any(run in folded for run in _SUSPECT_RUNS)
 
 
 def check_numbers(
@@ -143,7 +143,7 @@ def _check_allowance_charge(
 #: XML 1.0 cannot carry C0 controls other than tab/newline/return, nor U+FFFE/U+FFFF; in
 #: JSON they are escaped (`\u001f`) or raw (U+FFFE), so one search finds them all.
 _NOT_XML = re.compile(rb"\\u00(?:0[0-8bcef]|1[0-9a-f])|\\[bf]|\xef\xbf[\xbe\xbf]")
-_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_NOT_XML_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff{chr(0xD800)}-{chr(0xDFFF)}]")
 
 
 def _strings(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:

@@ -79,11 +79,12 @@ def rule(
     severity: Severity = Severity.FATAL,
     problem_type: str = "INVALID_FIELD",
     on_input: bool = False,
+    when: Callable[[Context], bool] | None = None,
 ) -> Callable[[Check], Rule]:
     """Decorator: a named predicate becomes a `Rule` (the function's docstring quotes the spec)."""
 
     def wrap(fn: Check) -> Rule:
-        return Rule(id, severity, message, fn, bt, problem_type, on_input)
+        return Rule(id, severity, message, fn, bt, problem_type, on_input, when)
 
     return wrap
 
@@ -144,6 +145,12 @@ class Context:
         self._memo: dict[str, Any] = {}
         #: the JSON of (invoice, seller, buyer) when the caller already encoded it
         self._encoded = encoded
+        # views every other rule reads, computed once (plain attributes are the cheapest read)
+        self.credit_note = invoice.document_type == "CREDIT_NOTE"
+        self.currency = invoice.currency or "EUR"
+        self.type_code = invoice.type_code or ("381" if self.credit_note else "380")
+        self.seller_country = seller.address.country if seller else None
+        self.buyer_country = buyer.address.country if buyer else None
 
     def at(self, *parts: str | int) -> str:
         """Pointer into the request; it stops at the first member the request does not have
@@ -162,18 +169,6 @@ class Context:
 
     def ptr(self, where: Where) -> str:
         return where if isinstance(where, str) else self.at(*where)
-
-    @property
-    def credit_note(self) -> bool:
-        return self.invoice.document_type == "CREDIT_NOTE"
-
-    @property
-    def currency(self) -> str:
-        return self.invoice.currency or "EUR"
-
-    @property
-    def type_code(self) -> str:
-        return self.invoice.type_code or ("381" if self.credit_note else "380")
 
     @cached_property
     def doc_acs(self) -> list[DocAllowanceCharge]:
@@ -227,13 +222,27 @@ class Context:
             value = self._memo[key] = make()
             return value
 
-    @property
-    def seller_country(self) -> str | None:
-        return self.seller.address.country if self.seller else None
+    @cached_property
+    def line_acs(self) -> bool:
+        """Any line-level allowance or charge (BG-27 / BG-28)."""
+        return any(li.allowances or li.charges for li in self.invoice.line_items)
 
-    @property
-    def buyer_country(self) -> str | None:
-        return self.buyer.address.country if self.buyer else None
+
+# Shared preconditions (`Rule.when`): module-level functions, so that neighbouring rules with the
+# same one form one group in `plan`.
+
+
+def has_document_acs(ctx: Context) -> bool:
+    """Document-level allowances or charges (BG-20 / BG-21)."""
+    return bool(ctx.invoice.allowances or ctx.invoice.charges)
+
+
+def has_line_acs(ctx: Context) -> bool:
+    return ctx.line_acs
+
+
+def has_any_acs(ctx: Context) -> bool:
+    return bool(ctx.invoice.allowances or ctx.invoice.charges) or ctx.line_acs
 
 
 def _json(value: Any) -> bytes | None:

@@ -99,6 +99,16 @@ def _gross_price(ctx: Context) -> Iterator[str]:
             yield ctx.at("line_items", i, "gross_unit_price")
 
 
+def _line_totals(ctx: Context) -> Iterator[str]:
+    """A declared line total that PEPPOL-EN16931-R120's slack lets through but that differs from
+    the amount Faktura computes and writes."""
+    if ctx.totals is None:
+        return
+    for i, (li, lt) in enumerate(zip(ctx.invoice.line_items, ctx.totals.lines, strict=True)):
+        if li.total_amount is not None and li.total_amount != lt.net_amount:
+            yield ctx.at("line_items", i, "total_amount")
+
+
 def _greek(ctx: Context) -> Iterator[str]:
     if ctx.profile == PEPPOL_BIS_3 and ctx.seller is not None and greek_sender(ctx):
         yield f"{ctx.seller_ptr}/address/country"
@@ -112,6 +122,7 @@ RULES: tuple[Rule, ...] = (
     Rule("FK-DUE-DATE", Severity.FATAL, "The due date must not be before the issue date.", _due_date, "BT-9"),
     Rule("FK-PAYMENT-DATE", Severity.WARNING, "Give a due date or payment terms: the amount due is positive.", _payment_date, "BT-9", "MISSING_RECOMMENDED_FIELD"),
     Rule("FK-GROSS-PRICE", Severity.WARNING, "The gross price (BT-148) is below the net price (BT-146): the price discount would be negative.", _gross_price, "BT-148"),
+    Rule("FK-LINE-TOTAL", Severity.WARNING, "The declared line net amount differs from the computed one; the computed amount is written.", _line_totals, "BT-131", "TOTAL_MISMATCH", on_input=True),
     Rule("FK-GR-UNSUPPORTED", Severity.FATAL, "Greek sellers need an AADE invoice number and a MARK reference (GR-R-001, GR-R-004), which Faktura cannot write yet.", _greek, "BT-1"),
 )  # fmt: skip
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
 from stdnum import get_cc_module
 from stdnum import iban as _iban
 from stdnum.de import leitweg as _leitweg
-from stdnum.eu import vat as _eu_vat
 
 from faktura.compliance.predicates import is_number, normalize_space
 
@@ -29,10 +29,10 @@ _DIGITS = re.compile(r"^[0-9]+$")
 def gln(value: str) -> bool:
     """PEPPOL-COMMON-R040 (`u:gln`): GS1 mod-10 over any number of digits."""
     v = normalize_space(value)
-    if not _DIGITS.match(v):
+    if not (v.isascii() and v.isdigit()):
         return False
-    body = [int(c) for c in reversed(v[:-1])]
-    weighted = sum(d * (1 + ((i + 1) % 2) * 2) for i, d in enumerate(body))
+    body = v[-2::-1]  # right to left, without the check digit: weights 3, 1, 3, 1, …
+    weighted = 3 * sum(map(int, body[0::2])) + sum(map(int, body[1::2]))
     return (10 - weighted % 10) % 10 == int(v[-1])
 
 
@@ -121,16 +121,17 @@ def vat_id_valid(value: str) -> bool | None:
     v = value.strip()
     if len(v) < 3:
         return False
-    prefix = v[:2].upper()
-    if prefix.lower() in _eu_vat.MEMBER_STATES or prefix in ("EL", "XI"):
-        return bool(_eu_vat.is_valid(v))
+    module = _vat_module(v[:2].upper())
+    return None if module is None else bool(module.is_valid(v.upper()))
+
+
+@functools.cache
+def _vat_module(prefix: str) -> Any:
+    """python-stdnum's VAT module for a prefix (EL is Greece, XI Northern Ireland), or None."""
     try:
-        module = get_cc_module(_VAT_COUNTRY.get(prefix, prefix.lower()), "vat")
+        return get_cc_module(_VAT_COUNTRY.get(prefix, prefix.lower()), "vat")
     except Exception:
         return None
-    if module is None:
-        return None
-    return bool(module.is_valid(v))
 
 
 def vat_country(value: str) -> str:

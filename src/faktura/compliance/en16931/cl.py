@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from faktura.compliance.engine import Context, Rule, Where
+from faktura.compliance.engine import Context, Rule, Where, has_any_acs
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import normalize_space, present
 from faktura.domain import codelists as cl
 from faktura.domain.invoice import Party
 
-NOT_APPLICABLE = {
+NOT_APPLICABLE: dict[str, str] = {
     "BR-CL-07": "no object identifier (BT-18) on document level in the input model",
     "BR-CL-24": "no attachments (BG-24) in the input model",
 }
@@ -24,7 +24,14 @@ Values = Callable[[Context], Iterator[tuple[Where, str | None]]]
 
 
 def _code_rule(
-    rid: str, message: str, bt: str, codes: frozenset[str], values: Values, *, upper: bool = False
+    rid: str,
+    message: str,
+    bt: str,
+    codes: frozenset[str],
+    values: Values,
+    *,
+    upper: bool = False,
+    when: Callable[[Context], bool] | None = None,
 ) -> Rule:
     def check(ctx: Context) -> Iterator[str]:
         for where, value in values(ctx):
@@ -34,7 +41,7 @@ def _code_rule(
             if (v.upper() if upper else v) not in codes:
                 yield ctx.ptr(where)
 
-    return Rule(rid, Severity.FATAL, message, check, bt)
+    return Rule(rid, Severity.FATAL, message, check, bt, when=when)
 
 
 def parties(ctx: Context) -> Iterator[tuple[Party, str]]:
@@ -155,11 +162,12 @@ def _doc_categories(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     for ac in ctx.doc_acs:
         yield (ac.pointer_name, ac.index, "tax_category"), ac.category
     if ctx.totals is not None:
-        line_cats = {c for c, _ in ctx.line_categories}
+        first_line: dict[str, int] = {}  # category -> index of the first line that carries it
+        for i, (c, _) in enumerate(ctx.line_categories):
+            first_line.setdefault(c, i)
         for b in ctx.totals.breakdown:
-            if b.category in line_cats:
-                i = next(i for i, (c, _) in enumerate(ctx.line_categories) if c == b.category)
-                yield ("line_items", i, "tax_category"), b.category
+            if b.category in first_line:
+                yield ("line_items", first_line[b.category], "tax_category"), b.category
 
 
 def _line_categories(ctx: Context) -> Iterator[tuple[Where, str | None]]:
@@ -264,8 +272,8 @@ RULES: tuple[Rule, ...] = (
     _code_rule("BR-CL-16", "Payment means in an invoice MUST be coded using UNCL4461 code list.", "BT-81", cl.PAYMENT_MEANS_CODES, _payment_means),
     _code_rule("BR-CL-17", "Invoice tax categories MUST be coded using UNCL5305 code list.", "BT-118", cl.VAT_CATEGORY_CODES, _doc_categories),
     _code_rule("BR-CL-18", "Invoice tax categories MUST be coded using UNCL5305 code list.", "BT-151", cl.VAT_CATEGORY_CODES, _line_categories),
-    _code_rule("BR-CL-19", "Coded allowance reasons MUST belong to the UNCL 5189 code list.", "BT-98", cl.ALLOWANCE_REASON_CODES, reason_codes(False)),
-    _code_rule("BR-CL-20", "Coded charge reasons MUST belong to the UNCL 7161 code list.", "BT-105", cl.CHARGE_REASON_CODES, reason_codes(True)),
+    _code_rule("BR-CL-19", "Coded allowance reasons MUST belong to the UNCL 5189 code list.", "BT-98", cl.ALLOWANCE_REASON_CODES, reason_codes(False), when=has_any_acs),
+    _code_rule("BR-CL-20", "Coded charge reasons MUST belong to the UNCL 7161 code list.", "BT-105", cl.CHARGE_REASON_CODES, reason_codes(True), when=has_any_acs),
     _code_rule("BR-CL-21", "Item standard identifier scheme identifier MUST belong to the ISO 6523 ICD code list.", "BT-157-1", cl.ICD_SCHEMES, _standard_ids),
     _code_rule("BR-CL-22", "Tax exemption reason code identifier scheme identifier MUST belong to the CEF VATEX code list.", "BT-121", cl.VAT_EXEMPTION_REASON_CODES, exemption_codes, upper=True),
     _code_rule("BR-CL-23", "Unit code MUST be coded according to the UN/ECE Recommendation 20 with Rec 21 extension.", "BT-130", cl.UNIT_CODES, _units),

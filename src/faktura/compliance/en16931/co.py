@@ -17,7 +17,7 @@ from faktura.domain import codelists as cl
 
 VAT_PREFIXES = cl.COUNTRY_CODES | {"EL"}  # BR-CO-09: ISO 3166-1 plus "EL" for Greece
 
-NOT_APPLICABLE = {
+NOT_APPLICABLE: dict[str, str] = {
     "BR-CO-04": "holds by construction: every line carries a VAT category (default S)",
     "BR-CO-05": "no test (`true()`) in the Schematron",
     "BR-CO-06": "no test (`true()`) in the Schematron",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from faktura.compliance.en16931.cl import tax_currency_total_written, tax_currency_written
 from faktura.compliance.engine import MISSING_PROBLEM, Check, Context, Rule, required, rule
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import present
@@ -16,7 +17,7 @@ from faktura.domain.invoice import AllowanceCharge
 
 BY_CONSTRUCTION = "holds by construction: the model requires it or the renderer always writes it"
 
-NOT_APPLICABLE = {
+NOT_APPLICABLE: dict[str, str] = {
     "BR-01": BY_CONSTRUCTION + " (CustomizationID from the profile)",
     "BR-02": BY_CONSTRUCTION + " (the number is assigned at issue)",
     "BR-03": BY_CONSTRUCTION + " (issue date defaults to today)",
@@ -320,8 +321,6 @@ def br_54(ctx: Context) -> Iterator[str]:
 
 def _br_53(ctx: Context) -> Iterator[str]:
     """BT-111 must be given in the VAT accounting currency when BT-6 is used."""
-    from faktura.compliance.en16931.cl import tax_currency_total_written, tax_currency_written
-
     if ctx.totals is not None and tax_currency_written(ctx) and not tax_currency_total_written(ctx):
         yield ctx.at("exchange_rate")
 

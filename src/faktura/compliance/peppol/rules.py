@@ -17,13 +17,14 @@ from faktura.compliance.en16931.cl import (
     tax_currency_total_written,
     tax_currency_written,
 )
-from faktura.compliance.engine import Context, Rule, Where, rule
+from faktura.compliance.engine import Context, Rule, Where, has_any_acs, rule
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import normalize_space, present
 from faktura.domain import codelists as cl
-from faktura.domain.invoice import AllowanceCharge
+from faktura.domain.invoice import AllowanceCharge, LineItem
+from faktura.domain.totals import LineTotals
 
-NOT_APPLICABLE = {
+NOT_APPLICABLE: dict[str, str] = {
     "PEPPOL-EN16931-R001": "holds by construction: ProfileID is written from the profile",
     "PEPPOL-EN16931-R004": "holds by construction: CustomizationID is written from the profile",
     "PEPPOL-EN16931-R005": "holds by construction: BT-6 is written only when it differs from BT-5",
@@ -36,7 +37,6 @@ NOT_APPLICABLE = {
     "PEPPOL-EN16931-R080": "holds by construction: at most one project reference",
     "PEPPOL-EN16931-R100": "holds by construction: at most one invoiced object per line",
     "PEPPOL-EN16931-R101": "holds by construction: the line object reference is written with type 130",
-    "PEPPOL-EN16931-R120": "holds by construction: line net amounts are computed (declared ones are checked on input)",
     "PEPPOL-EN16931-R130": "holds by construction: the base quantity takes the line's unit code",
     "PEPPOL-EN16931-F001": "holds by construction: dates are typed and written as YYYY-MM-DD",
     "PEPPOL-EN16931-CL001": "no attachments (BG-24) in the input model",
@@ -67,7 +67,7 @@ def _has_blank_text(ctx: Context) -> bool:
     for raw in ctx.encoded():
         if raw is None:
             return True  # not encodable (a lone surrogate): look at every string
-        if (b'" ' in raw or b'"\\' in raw) and _BLANK_JSON.search(raw):
+        if (b'" ' in raw or (b"\\" in raw and b'"\\' in raw)) and _BLANK_JSON.search(raw):
             return True
     return False
 
@@ -142,8 +142,15 @@ def r020(ctx: Context) -> Iterator[str]:
 CENT2 = Decimal("0.02")
 
 
-def _all_acs(ctx: Context) -> Iterator[tuple[Where, AllowanceCharge, Decimal, Decimal | None]]:
+AcRow = tuple[Where, AllowanceCharge, Decimal, Decimal | None]
+
+
+def _all_acs(ctx: Context) -> list[AcRow]:
     """(path, source, written amount, written base) of every document and line allowance/charge."""
+    return ctx.memo("peppol_all_acs", lambda: list(_each_ac(ctx)))  # type: ignore[no-any-return]
+
+
+def _each_ac(ctx: Context) -> Iterator[AcRow]:
     for ac in ctx.doc_acs:
         yield (ac.pointer_name, ac.index), ac.source, ac.amount, ac.base_amount
     if ctx.totals is None:
@@ -161,6 +168,7 @@ def _all_acs(ctx: Context) -> Iterator[tuple[Where, AllowanceCharge, Decimal, De
     "PEPPOL-EN16931-R040",
     "Allowance/charge amount must equal base amount * percentage/100 if base amount and percentage exists",
     bt="BT-92",
+    when=has_any_acs,
 )
 def r040(ctx: Context) -> Iterator[str]:
     for where, src, amount, base in _all_acs(ctx):
@@ -174,6 +182,7 @@ def r040(ctx: Context) -> Iterator[str]:
     "PEPPOL-EN16931-R042",
     "Allowance/charge percentage MUST be provided when allowance/charge base amount is provided.",
     bt="BT-94",
+    when=has_any_acs,
 )
 def r042(ctx: Context) -> Iterator[str]:
     for where, src, _, base in _all_acs(ctx):
@@ -259,12 +268,23 @@ def r111(ctx: Context) -> Iterator[str]:
     on_input=True,
 )
 def r120(ctx: Context) -> Iterator[str]:
-    """On input: a declared line total (`total_amount`) must equal ours."""
+    """On input: a declared line total (`total_amount`) must be within the Schematron's slack
+    of 0.02 of quantity × (net price / base quantity) + charges − allowances, unrounded
+    (`u:slack`). A smaller difference passes here and is flagged by FK-LINE-TOTAL."""
     if ctx.totals is None:
         return
     for i, (li, lt) in enumerate(zip(ctx.invoice.line_items, ctx.totals.lines, strict=True)):
-        if li.total_amount is not None and li.total_amount != lt.net_amount:
+        if li.total_amount is not None and abs(li.total_amount - line_net_unrounded(li, lt)) > CENT2:
             yield ctx.at("line_items", i, "total_amount")
+
+
+def line_net_unrounded(li: LineItem, lt: LineTotals) -> Decimal:
+    base = lt.base_quantity if lt.base_quantity else Decimal(1)
+    return (
+        li.quantity * (lt.net_price / base)
+        + sum((c.amount for c in lt.charges), Decimal(0))
+        - sum((a.amount for a in lt.allowances), Decimal(0))
+    )
 
 
 @rule("PEPPOL-EN16931-R121", "Base quantity MUST be a positive number above zero.", bt="BT-149")
@@ -274,7 +294,7 @@ def r121(ctx: Context) -> Iterator[str]:
             yield ctx.at("line_items", i, "base_quantity")
 
 
-def _code_list(rid: str, message: str, bt: str, codes: frozenset[str], values: Any) -> Rule:
+def _code_list(rid: str, message: str, bt: str, codes: frozenset[str], values: Any, when: Any = None) -> Rule:
     def check(ctx: Context) -> Iterator[str]:
         for where, value in values(ctx):
             if (
@@ -285,7 +305,7 @@ def _code_list(rid: str, message: str, bt: str, codes: frozenset[str], values: A
             ):
                 yield ctx.ptr(where)
 
-    return Rule(rid, Severity.FATAL, message, check, bt)
+    return Rule(rid, Severity.FATAL, message, check, bt, when=when)
 
 
 def _currency_ids(ctx: Context) -> Iterator[tuple[Where, str | None]]:
@@ -376,8 +396,8 @@ def _vatex(rid: str, code: str, category: str) -> Rule:
 
 RULES: tuple[Rule, ...] = (
     r002, r003, r008, r010, r020, r040, r042, r053, r054, r055, r061, r110, r111, r120, r121,
-    _code_list("PEPPOL-EN16931-CL002", "Reason code MUST be according to subset of UNCL 5189 D.16B.", "BT-98", cl.PEPPOL_ALLOWANCE_REASON_CODES, reason_codes(False)),
-    _code_list("PEPPOL-EN16931-CL003", "Reason code MUST be according to UNCL 7161 D.16B.", "BT-105", cl.PEPPOL_CHARGE_REASON_CODES, reason_codes(True)),
+    _code_list("PEPPOL-EN16931-CL002", "Reason code MUST be according to subset of UNCL 5189 D.16B.", "BT-98", cl.PEPPOL_ALLOWANCE_REASON_CODES, reason_codes(False), has_any_acs),
+    _code_list("PEPPOL-EN16931-CL003", "Reason code MUST be according to UNCL 7161 D.16B.", "BT-105", cl.PEPPOL_CHARGE_REASON_CODES, reason_codes(True), has_any_acs),
     _code_list("PEPPOL-EN16931-CL006", "Invoice period description code must be according to UNCL 2005 D.16B.", "BT-8", cl.PERIOD_DESCRIPTION_CODES, period_code),
     _code_list("PEPPOL-EN16931-CL007", "Currency code must be according to ISO 4217:2005", "BT-5", cl.PEPPOL_CURRENCY_CODES, _currency_ids),
     _code_list("PEPPOL-EN16931-CL008", "Electronic address identifier scheme must be from the codelist \"Electronic Address Identifier Scheme\"", "BT-34-1", cl.PEPPOL_EAS_SCHEMES, endpoint_schemes),
