@@ -947,6 +947,23 @@ MUTATIONS: dict[str, Mutation] = {
         ),
         _buyer(c, address=_addr(c.buyer, country=r.choice(("IS", "DE")))),
     ),
+    # German warnings (BR-DE-17/19/20/26/27/28, DE-R-0xx under Peppol's DE→DE block)
+    "de-pair": lambda r, c: (
+        _seller(c, address=_addr(c.seller, country="DE")),
+        _buyer(c, address=_addr(c.buyer, country="DE")),
+    ),
+    "de-contact-text": lambda r, c: _seller(
+        c,
+        contact=ContactPoint(
+            name="Jo",
+            phone=r.choice(("12", "+49 30 1234", "n/a", "1-2")),
+            email=r.choice(("jo@x.example", "jo@x", "jo @x.example", "j@x.example.", "a@b@c.de")),
+        ),
+    ),
+    "corrected-no-preceding": lambda r, c: _inv(c, type_code="384", preceding_invoices=[]),
+    "iban-lowercase": lambda r, c: _means0(
+        c, code="58", account=PayeeAccount(iban=iban(r).lower()), card=None, mandate=None
+    ),
     "seller-gr": lambda r, c: _seller(
         c,
         address=_addr(c.seller, country="GR"),

@@ -85,6 +85,7 @@ RULE_SET = RuleSet(
     source="xrechnung",
     rules=RULES,
     not_applicable={
+        "BR-DE-21": "holds by construction: the renderer writes the XRechnung CIUS CustomizationID (warning)",
         "BR-DE-22": "no attachments (BG-24) in the input model",
         "BR-TMP-2": "no attachments (BG-24) in the input model",
         **{

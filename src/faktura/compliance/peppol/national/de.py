@@ -45,24 +45,53 @@ def skonto_ok(terms: str | None) -> bool:
     return all(SKONTO.search(normalize_space(ln)) for ln in lines) and bool(re.match(r"^\s*\n", tail))
 
 
+TYPE_CODES = ("326", "380", "384", "389", "381", "875", "876", "877")
+#: `$XR-TELEPHONE-REGEX` and `$XR-EMAIL-REGEX` of the XRechnung Schematron (XPath's `\s` is
+#: space, tab, CR and LF only)
+TELEPHONE = re.compile(r"([0-9].*){3,}")
+EMAIL = re.compile(r"^[^@ \t\n\r]+@([^@. \t\n\r]+\.)+[^@. \t\n\r]+$")
+_IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{0,30}$")
+
+
+def xr_iban(value: str) -> bool:
+    """BR-DE-19/20 exactly as the Schematron computes it: whitespace removed, the shape, then
+    mod 97 over the rearranged text with every code point above 64 as `cp - 55` (so a
+    lower-case letter counts differently from python-stdnum's IBAN check)."""
+    v = "".join(value.split())
+    if not _IBAN_SHAPE.match(v):
+        return False
+    rearranged = v[4:] + v[:2].upper() + v[2:4]
+    digits = "".join(str(ord(c) - 55) if ord(c) > 64 else str(ord(c) - 48) for c in rearranged)
+    return int(digits) % 97 == 1
+
+
 def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tuple[Rule, ...]:
     """The German rules under the ids in `ids` (keyed by the DE-R number), where `applies`."""
 
-    def mk(
-        key: str, message: str, check: Callable[[Context], Iterator[str]], bt: str, missing: bool = True
-    ) -> Rule:
-        def guarded(ctx: Context) -> Iterator[str]:
-            if ctx.seller is not None and applies(ctx):
-                yield from check(ctx)
+    def scope(ctx: Context) -> bool:
+        """One precondition for the whole block (a national gate may replace it with its own)."""
+        return ctx.seller is not None and applies(ctx)
 
+    def mk(
+        key: str,
+        message: str,
+        check: Callable[[Context], Iterator[str]],
+        bt: str,
+        missing: bool = True,
+        severity: Severity = Severity.FATAL,
+    ) -> Rule:
         return Rule(
             ids[key],
-            Severity.FATAL,
+            severity,
             message,
-            guarded,
+            check,
             bt,
             "MISSING_REQUIRED_FIELD" if missing else "INVALID_FIELD",
+            when=scope,
         )
+
+    def warn(key: str, message: str, check: Callable[[Context], Iterator[str]], bt: str) -> Rule:
+        return mk(key, message, check, bt, missing=False, severity=Severity.WARNING)
 
     def contact_written(ctx: Context) -> bool:
         c = ctx.seller.contact if ctx.seller else None
@@ -125,6 +154,35 @@ def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tupl
         s = ctx.seller
         if used & GERMAN_VAT_CODES and not (s and (present(s.vat_id) or present(s.tax_registration_id))):
             yield f"{ctx.seller_ptr}/vat_id"
+
+    def r017(ctx: Context) -> Iterator[str]:
+        if not code_in(ctx.type_code, TYPE_CODES):
+            yield ctx.at("type_code")
+
+    def r019(ctx: Context) -> Iterator[str]:
+        for i, pm in enumerate(ctx.invoice.payment_means):
+            if code_in(pm.code, ("58",)) and not xr_iban((pm.account.iban if pm.account else None) or ""):
+                yield ctx.at("payment_means", i, "account", "iban")
+
+    def r020(ctx: Context) -> Iterator[str]:
+        for i, pm in enumerate(ctx.invoice.payment_means):
+            if code_in(pm.code, ("59",)) and not xr_iban(
+                (pm.mandate.debited_account if pm.mandate else None) or ""
+            ):
+                yield ctx.at("payment_means", i, "mandate", "debited_account")
+
+    def r026(ctx: Context) -> Iterator[str]:
+        if code_in(ctx.type_code, ("384",)) and not ctx.invoice.preceding_invoices:
+            yield ctx.at("preceding_invoices")
+
+    def contact_text(field: str, pattern: re.Pattern[str]) -> Callable[[Context], Iterator[str]]:
+        def check(ctx: Context) -> Iterator[str]:
+            if contact_written(ctx) and ctx.seller and ctx.seller.contact:
+                value = getattr(ctx.seller.contact, field)
+                if not pattern.search(normalize_space(value or "")):
+                    yield f"{ctx.seller_ptr}/contact/{field}"
+
+        return check
 
     def r018(ctx: Context) -> Iterator[str]:
         if not skonto_ok(ctx.invoice.payment_terms):
@@ -190,7 +248,10 @@ def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tupl
         mk("014", 'The element "VAT category rate" (BT-119) shall be provided.', r014, "BT-119"),
         mk("015", 'The element "Buyer reference" (BT-10) shall be provided.', r015, "BT-10"),
         mk("016", 'If one of the VAT codes S, Z, E, AE, K, G, L, or M is used, an invoice shall contain at least one of the following elements: "Seller VAT identifier" (BT-31) or "Seller tax registration identifier" (BT-32) or "SELLER TAX REPRESENTATIVE PARTY" (BG-11).', r016, "BT-31"),
+        warn("017", 'The element "Invoice type code" (BT-3) should only contain the codes 326, 380, 384, 389, 381, 875, 876 or 877 of UNTDID 1001.', r017, "BT-3"),
         mk("018", "The Skonto lines of the payment terms (BT-20) must follow the XRechnung format (#SKONTO#TAGE=…#PROZENT=…#) and end with a line break.", r018, "BT-20", missing=False),
+        warn("019", 'The element "Payment account identifier" (BT-84) should contain a valid IBAN if code 58 SEPA is provided in "Payment means type code" (BT-81).', r019, "BT-84"),
+        warn("020", 'The element "Debited account identifier" (BT-91) should contain a valid IBAN if code 59 SEPA is provided in "Payment means type code" (BT-81).', r020, "BT-91"),
         mk("023-1", 'If "Payment means type code" (BT-81) is 30 or 58, "CREDIT TRANSFER" (BG-17) shall be provided.', m23[0], "BG-17"),
         mk("023-2", 'If "Payment means type code" (BT-81) is 30 or 58, "PAYMENT CARD INFORMATION" (BG-18) and "DIRECT DEBIT" (BG-19) shall not be provided.', m23[1], "BG-17", missing=False),
         mk("024-1", 'If "Payment means type code" (BT-81) is 48, 54 or 55, "PAYMENT CARD INFORMATION" (BG-18) shall be provided.', m24[0], "BG-18"),
@@ -199,6 +260,9 @@ def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tupl
         mk("025-2", 'If "Payment means type code" (BT-81) is 59, "CREDIT TRANSFER" (BG-17) and "PAYMENT CARD INFORMATION" (BG-18) shall not be provided.', m25[1], "BG-19", missing=False),
         mk("030", 'If "DIRECT DEBIT" (BG-19) is provided, "Bank assigned creditor identifier" (BT-90) shall be provided.', r030, "BT-90"),
         mk("031", 'If "DIRECT DEBIT" (BG-19) is provided, "Debited account identifier" (BT-91) shall be provided.', r031, "BT-91"),
+        warn("026", 'If "Invoice type code" (BT-3) contains the code 384 (Corrected invoice), "PRECEDING INVOICE REFERENCE" (BG-3) should be provided at least once.', r026, "BG-3"),
+        warn("027", '"Seller contact telephone number" (BT-42) should contain a valid telephone number of at least 3 digits.', contact_text("phone", TELEPHONE), "BT-42"),
+        warn("028", '"Seller contact email address" (BT-43) should contain exactly one @-sign, framed by at least two characters on each side and not by a whitespace or a dot; a dot should not be the first or last character.', contact_text("email", EMAIL), "BT-43"),
     )  # fmt: skip
 
 
@@ -217,7 +281,10 @@ KEYS = [
     "014",
     "015",
     "016",
+    "017",
     "018",
+    "019",
+    "020",
     "023-1",
     "023-2",
     "024-1",
@@ -226,6 +293,9 @@ KEYS = [
     "025-2",
     "030",
     "031",
+    "026",
+    "027",
+    "028",
 ]
 
 
