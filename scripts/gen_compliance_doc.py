@@ -43,6 +43,10 @@ SOURCES = {
 #: reasons for official rules no rule set implements, by id prefix (most specific first)
 GENERIC = (
     ("UBL-CR-", "warning: a UBL element EN 16931 does not use; the renderer never writes it"),
+    (
+        "UBL-DT-W",
+        "warning: an attribute the renderer never writes (only schemeID, listID, listVersionID, unitCode, currencyID and the payment means name are written)",
+    ),
     ("UBL-DT-", "holds by construction: amounts are written with two decimals, no binary objects"),
     ("UBL-SR-", "holds by construction: the renderer writes this element at most once"),
     ("BR-DEC-", "holds by construction: computed amounts are written with two decimals"),
@@ -109,6 +113,8 @@ def reasons() -> dict[str, str]:
 
 
 def generic_reason(rid: str, flag: str) -> str:
+    if rid.startswith("UBL-DT-") and flag == "warning":
+        rid = "UBL-DT-W" + rid[len("UBL-DT-") :]
     for prefix, reason in GENERIC:
         if rid.startswith(prefix):
             if flag == "warning" and "warning" not in reason:

@@ -964,6 +964,48 @@ MUTATIONS: dict[str, Mutation] = {
     "iban-lowercase": lambda r, c: _means0(
         c, code="58", account=PayeeAccount(iban=iban(r).lower()), card=None, mandate=None
     ),
+    # Swedish, Icelandic and Danish warnings (SE-R-007..012, IS-R-001, DK-R-003)
+    "se-giro": lambda r, c: (
+        _seller(c, address=_addr(c.seller, country="SE")),
+        _means0(
+            c,
+            code="30",
+            account=PayeeAccount(
+                iban=r.choice(("1234567", "12345678", "123456789", "12-34567", "5051-6905")),
+                bic=r.choice(("SE:BANKGIRO", "SE:PLUSGIRO")),
+            ),
+            card=None,
+            mandate=None,
+        ),
+    ),
+    "se-giro-code": lambda r, c: (
+        _seller(c, address=_addr(c.seller, country="SE")),
+        _buyer(c, address=_addr(c.buyer, country=r.choice(("SE", "NO")))),
+        _means0(c, code=r.choice(("50", "56", "31")), card=None, mandate=None),
+    ),
+    "is-type-code": lambda r, c: (
+        _seller(c, address=_addr(c.seller, country="IS")),
+        _inv(c, type_code=r.choice(("384", "389", "380")))
+        if not c.invoice.document_type == "CREDIT_NOTE"
+        else None,
+    ),
+    "dk-unspsc": lambda r, c: (
+        _seller(c, address=_addr(c.seller, country="DK")),
+        _buyer(c, address=_addr(c.buyer, country="DK")),
+        _line0(
+            c,
+            item=msgspec.structs.replace(
+                c.invoice.line_items[0].item,
+                classifications=[
+                    Classification(
+                        code="43211503", list_id="TST", list_version=r.choice((None, "19.0501", "20.0601"))
+                    )
+                ],
+            ),
+        )
+        if c.invoice.line_items
+        else None,
+    ),
     "seller-gr": lambda r, c: _seller(
         c,
         address=_addr(c.seller, country="GR"),

@@ -184,7 +184,18 @@ class PayeeAccount(Model, kw_only=True):
 
     iban: Annotated[str, Meta(min_length=5, max_length=40)]
     name: Text | None = None
-    bic: Annotated[str, Meta(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")] | None = None
+    #: BT-86: a BIC, or for a Swedish Bankgiro / Plusgiro account (BT-84) `SE:BANKGIRO` /
+    #: `SE:PLUSGIRO`, as Peppol BIS 3 asks Swedish suppliers to write it
+    bic: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^([A-Z0-9]{8}([A-Z0-9]{3})?|SE:BANKGIRO|SE:PLUSGIRO)$",
+                description="BIC, or SE:BANKGIRO / SE:PLUSGIRO for a Swedish giro account",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Card(Model, kw_only=True):

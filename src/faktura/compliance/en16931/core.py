@@ -47,6 +47,7 @@ NOT_APPLICABLE: dict[str, str] = {
     "BR-46": BY_CONSTRUCTION + " (the VAT breakdown is computed)",
     "BR-47": BY_CONSTRUCTION + " (the VAT breakdown is computed)",
     "BR-49": BY_CONSTRUCTION + " (`payment_means.code` defaults to 58)",
+    "BR-51": "holds by construction: the model takes only the last 4 to 6 digits of a card number (BT-87), never a full PAN (warning)",
     "BR-52": "no additional supporting documents (BG-24) in the input model",
     "BR-55": BY_CONSTRUCTION + " (`preceding_invoices[].number` is required)",
     "BR-56": "no tax representative (BG-11) in the input model",

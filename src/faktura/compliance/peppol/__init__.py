@@ -53,7 +53,6 @@ RULE_SET = RuleSet(
         "IS-R-010": NO_ATTACHMENTS + " (EINDAGI)",
         "NL-R-006": "no tax representative (BG-11) in the input model",
         "DE-R-022": NO_ATTACHMENTS,
-        "DK-R-003": "warning on item classification list versions; not evaluated",
         "PEPPOL-COMMON-R048": "commented out in the Schematron",
     },
 )

@@ -116,6 +116,7 @@ def _payments(doc: Document, f: Formatter, labels: dict[str, str]) -> tuple[list
             and not doc.is_credit_note
             and pm.code in ("30", "58")
             and pm.account is not None
+            and ":" not in (pm.account.bic or "")  # a Swedish giro account is no SEPA transfer
         ):
             payee = doc.invoice.payee.name if doc.invoice.payee else None
             payload = epc_payload(

@@ -134,7 +134,21 @@ def _r004(ctx: Context) -> Iterator[str]:
                     yield ctx.at("line_items", i, name, j, "reason")
 
 
+def _r003(ctx: Context) -> Iterator[str]:
+    """A line classified under UNSPSC (`TST`) should name version 19.0501 (any of its
+    classifications may carry the version, as the Schematron's existential test reads)."""
+    if not _dk_dk(ctx):
+        return
+    for i, li in enumerate(ctx.invoice.line_items):
+        cls = li.item.classifications
+        if any(c.list_id == "TST" for c in cls) and not any(
+            c.list_version in ("19.05.01", "19.0501") for c in cls
+        ):
+            yield ctx.at("line_items", i, "item", "classifications")
+
+
 RULES = (
+    Rule("DK-R-003", Severity.WARNING, "If ItemClassification is provided from Danish suppliers, UNSPSC version 19.0501 should be used.", _r003, "BT-158"),
     Rule("DK-R-002", Severity.FATAL, "Danish suppliers MUST provide legal entity (CVR-number)", _r002, "BT-30", "MISSING_REQUIRED_FIELD"),
     Rule("DK-R-014", Severity.FATAL, "For Danish Suppliers it is mandatory to specify schemeID as \"0184\" (DK CVR-number) when PartyLegalEntity/CompanyID is used for AccountingSupplierParty", _r014, "BT-30-1"),
     Rule("DK-R-016", Severity.FATAL, "For Danish Suppliers, a Credit note cannot have a negative total (PayableAmount)", _r016, "BT-115"),

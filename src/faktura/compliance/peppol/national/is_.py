@@ -58,7 +58,13 @@ def _account(code: str) -> Callable[[Context], Iterator[str]]:
     return check
 
 
+def _r001(ctx: Context) -> Iterator[str]:
+    if _is(ctx) and normalize_space(ctx.type_code) not in ("380", "381"):
+        yield ctx.at("type_code")
+
+
 RULES = (
+    Rule("IS-R-001", Severity.WARNING, "If seller is icelandic then invoice type should be 380 or 381", _r001, "BT-3"),
     Rule("IS-R-002", Severity.FATAL, "Icelandic legal id (kennitala) MUST be provided for the seller, with schemeID 0196", _r002, "BT-30"),
     Rule("IS-R-003", Severity.FATAL, "Icelandic seller's address MUST have street name and post code", _r003, "BG-5"),
     Rule("IS-R-004", Severity.FATAL, "Icelandic buyer's legal id (kennitala) MUST be provided, with schemeID 0196", _r004, "BT-47"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from faktura.compliance.engine import Context, Rule
 from faktura.compliance.findings import Severity
@@ -52,6 +52,49 @@ def _r013(ctx: Context) -> Iterator[str]:
         yield f"{ctx.seller_ptr}/legal_id/value"
 
 
+def _giro_accounts(kind: str) -> Callable[[Context], Iterator[tuple[int, str]]]:
+    """(index, account id) of the credit transfers (code 30) to a Swedish giro account."""
+
+    def accounts(ctx: Context) -> Iterator[tuple[int, str]]:
+        if ctx.seller_country != "SE":
+            return
+        for i, pm in enumerate(ctx.invoice.payment_means):
+            acc = pm.account
+            if (
+                acc is not None
+                and normalize_space(pm.code) == "30"
+                and normalize_space(acc.bic or "") == kind
+            ):
+                yield i, normalize_space(acc.iban)
+
+    return accounts
+
+
+def _giro(kind: str, test: Callable[[str], bool]) -> Callable[[Context], Iterator[str]]:
+    accounts = _giro_accounts(kind)
+
+    def check(ctx: Context) -> Iterator[str]:
+        for i, value in accounts(ctx):
+            if not test(value):
+                yield ctx.at("payment_means", i, "account", "iban")
+
+    return check
+
+
+def _means_code(codes: tuple[str, ...], *, domestic: bool) -> Callable[[Context], Iterator[str]]:
+    """Payment means codes Swedish suppliers should not use (SE-R-011, and SE-R-012 between
+    Swedish parties); the Schematron compares the code as written."""
+
+    def check(ctx: Context) -> Iterator[str]:
+        if ctx.seller_country != "SE" or (domestic and ctx.buyer_country != "SE"):
+            return
+        for i, pm in enumerate(ctx.invoice.payment_means):
+            if pm.code in codes:
+                yield ctx.at("payment_means", i, "code")
+
+    return check
+
+
 def _r005(ctx: Context) -> Iterator[str]:
     s = ctx.seller
     f_skatt = (
@@ -87,4 +130,10 @@ RULES = (
     Rule("SE-R-013", Severity.FATAL, "The last digit of a Swedish organization number must be valid according to the Luhn algorithm.", _r013, "BT-30"),
     Rule("SE-R-005", Severity.FATAL, "For Swedish suppliers, when using Seller tax registration identifier, 'Godkänd för F-skatt' must be stated", _r005, "BT-32"),
     Rule("SE-R-006", Severity.FATAL, "For Swedish suppliers, only standard VAT rate of 6, 12 or 25 are used", _r006, "BT-152"),
+    Rule("SE-R-007", Severity.WARNING, "For Swedish suppliers using Plusgiro, the Account ID must be numeric", _giro("SE:PLUSGIRO", is_number), "BT-84"),
+    Rule("SE-R-010", Severity.WARNING, "For Swedish suppliers using Plusgiro, the Account ID must have 2-8 characters", _giro("SE:PLUSGIRO", lambda v: 2 <= len(v) <= 8), "BT-84"),
+    Rule("SE-R-008", Severity.WARNING, "For Swedish suppliers using Bankgiro, the Account ID must be numeric", _giro("SE:BANKGIRO", is_number), "BT-84"),
+    Rule("SE-R-009", Severity.WARNING, "For Swedish suppliers using Bankgiro, the Account ID must have 7-8 characters", _giro("SE:BANKGIRO", lambda v: len(v) in (7, 8)), "BT-84"),
+    Rule("SE-R-011", Severity.WARNING, "For Swedish suppliers using Swedish Bankgiro or Plusgiro, the proper way to indicate this is to use Code 30 for PaymentMeans and FinancialInstitutionBranch ID with code SE:BANKGIRO or SE:PLUSGIRO", _means_code(("50", "56"), domestic=False), "BT-81"),
+    Rule("SE-R-012", Severity.WARNING, "For domestic transactions between Swedish trading partners, credit transfer should be indicated by PaymentMeansCode=\"30\"", _means_code(("31",), domestic=True), "BT-81"),
 )  # fmt: skip
