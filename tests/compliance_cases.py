@@ -986,7 +986,7 @@ MUTATIONS: dict[str, Mutation] = {
     "is-type-code": lambda r, c: (
         _seller(c, address=_addr(c.seller, country="IS")),
         _inv(c, type_code=r.choice(("384", "389", "380")))
-        if not c.invoice.document_type == "CREDIT_NOTE"
+        if c.invoice.document_type != "CREDIT_NOTE"
         else None,
     ),
     "dk-unspsc": lambda r, c: (
