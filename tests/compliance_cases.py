@@ -36,6 +36,7 @@ from faktura.domain.invoice import (
     PayeeAccount,
     PaymentMeans,
     Period,
+    TaxRepresentative,
 )
 
 D = Decimal
@@ -963,6 +964,32 @@ MUTATIONS: dict[str, Mutation] = {
     "corrected-no-preceding": lambda r, c: _inv(c, type_code="384", preceding_invoices=[]),
     "iban-lowercase": lambda r, c: _means0(
         c, code="58", account=PayeeAccount(iban=iban(r).lower()), card=None, mandate=None
+    ),
+    # seller tax representative (BG-11): BR-18, BR-56, BR-CO-09, the VAT families' BT-63, NL-R-006
+    "tax-representative": lambda r, c: _inv(
+        c,
+        tax_representative=TaxRepresentative(
+            name=r.choice(("Fiscal Rep BV", "Fiscal Rep BV", " ")),
+            vat_id=r.choice(("NL004495445B01", "DE136695976", "QQ123456", " ")),
+            address=r.choice(
+                (
+                    Address(country="NL", line1="Kerkstraat 1", city="Utrecht", postal_code="3511 AB"),
+                    Address(country="NL", city="Utrecht"),
+                    Address(country="DE", line1="Hauptstr. 1", city="Berlin", postal_code="10115"),
+                )
+            ),
+        ),
+    ),
+    "tax-representative-only": lambda r, c: (
+        _seller(c, vat_id=None, tax_registration_id=None),
+        _inv(
+            c,
+            tax_representative=TaxRepresentative(
+                name="Fiscal Rep GmbH",
+                vat_id="DE136695976",
+                address=Address(country="DE", line1="Hauptstr. 1", city="Berlin", postal_code="10115"),
+            ),
+        ),
     ),
     # Swedish, Icelandic and Danish warnings (SE-R-007..012, IS-R-001, DK-R-003)
     "se-giro": lambda r, c: (

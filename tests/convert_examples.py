@@ -140,7 +140,6 @@ def convert(xml: bytes) -> dict[str, Any]:
     if profile is None:
         raise Unsupported(f"specification {customization!r} is neither Peppol BIS 3 nor XRechnung")
     for path, why in (
-        ("cac:TaxRepresentativeParty", "tax representative (BG-11)"),
         ("cac:PrepaidPayment", "XRechnung extension: third-party payments"),
         ("cac:InvoiceLine/cac:SubInvoiceLine", "XRechnung extension: sub-lines"),
         ("cac:StatementDocumentReference", "statement reference"),
@@ -194,6 +193,14 @@ def convert(xml: bytes) -> dict[str, Any]:
     _put(inv, "invoicing_period", _period(root.find("cac:InvoicePeriod", NS), with_code=True))
     inv["buyer"] = buyer
 
+    rep_el = root.find("cac:TaxRepresentativeParty", NS)
+    if rep_el is not None:
+        rep: dict[str, Any] = {
+            "name": _t(rep_el, "cac:PartyName/cbc:Name"),
+            "vat_id": _t(rep_el, "cac:PartyTaxScheme/cbc:CompanyID"),
+            "address": _address(rep_el.find("cac:PostalAddress", NS)),
+        }
+        inv["tax_representative"] = rep
     payee_el = root.find("cac:PayeeParty", NS)
     if payee_el is not None:
         payee: dict[str, Any] = {

@@ -20,11 +20,13 @@ import pytest
 from lxml import etree
 from stdnum import ean as stdnum_ean
 from stdnum import iban as stdnum_iban
+from stdnum import luhn as stdnum_luhn
 from stdnum.de import leitweg as stdnum_leitweg
 from stdnum.dk import cvr as stdnum_cvr
 from stdnum.eu import vat as stdnum_vat
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
+from stdnum.gb import vat as stdnum_gb_vat
 from stdnum.it import iva as stdnum_iva
 from stdnum.no import mva as stdnum_no_mva
 from stdnum.no import orgnr as stdnum_no_orgnr
@@ -168,17 +170,29 @@ def _identifiers(node: object) -> Iterator[tuple[str, str]]:
 def test_corpus_identifiers_have_valid_check_digits(path: Path) -> None:
     """Peppol checks only some check digits; the corpus keeps all of them right."""
     case = load(path)
-    parties = [case.seller, case.buyer, *([case.invoice.payee] if case.invoice.payee else [])]
+    parties = [
+        case.seller,
+        case.buyer,
+        *([case.invoice.payee] if case.invoice.payee else []),
+        *([case.invoice.tax_representative] if case.invoice.tax_representative else []),
+    ]
     for party in parties:
         if party.vat_id:
-            check = stdnum_no_mva.is_valid if party.vat_id.startswith("NO") else stdnum_vat.is_valid
-            assert check(party.vat_id), party.vat_id
+            if party.vat_id.startswith("NO"):
+                assert stdnum_no_mva.is_valid(party.vat_id), party.vat_id
+            elif party.vat_id.startswith("GB"):  # outside the EU VAT area since 2021
+                assert stdnum_gb_vat.is_valid(party.vat_id), party.vat_id
+            else:
+                assert stdnum_vat.is_valid(party.vat_id), party.vat_id
     for pm in case.invoice.payment_means:
+        giro = pm.account is not None and (pm.account.bic or "").startswith("SE:")
         for account in (
             pm.account.iban if pm.account else None,
             pm.mandate.debited_account if pm.mandate else None,
         ):
-            if account:
+            if account and giro:  # Swedish Bankgiro / Plusgiro numbers carry a Luhn digit
+                assert stdnum_luhn.is_valid(account), account
+            elif account:
                 assert stdnum_iban.is_valid(account), account
     for scheme, value in _identifiers(json.loads(path.read_bytes())):
         if scheme in SCHEME_CHECKS:

@@ -21,10 +21,18 @@ from faktura.compliance.identifiers import (
 from faktura.compliance.peppol.national.gr import greek_sender
 from faktura.compliance.predicates import present
 from faktura.domain.document import PEPPOL_BIS_3
+from faktura.domain.invoice import Party, TaxRepresentative
+
+
+def _vat_parties(ctx: Context) -> Iterator[tuple[Party | TaxRepresentative | None, str]]:
+    yield ctx.seller, ctx.seller_ptr
+    yield ctx.buyer, ctx.buyer_ptr
+    if ctx.invoice.tax_representative is not None:
+        yield ctx.invoice.tax_representative, ctx.at("tax_representative")
 
 
 def _vat_ids(ctx: Context) -> Iterator[str]:
-    for party, ptr in ((ctx.seller, ctx.seller_ptr), (ctx.buyer, ctx.buyer_ptr)):
+    for party, ptr in _vat_parties(ctx):
         if (
             party is not None
             and party.vat_id
@@ -35,7 +43,7 @@ def _vat_ids(ctx: Context) -> Iterator[str]:
 
 
 def _vat_country(ctx: Context) -> Iterator[str]:
-    for party, ptr in ((ctx.seller, ctx.seller_ptr), (ctx.buyer, ctx.buyer_ptr)):
+    for party, ptr in _vat_parties(ctx):
         if (
             party is not None
             and party.vat_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_FLOOR, Decimal
 
-from faktura.domain.invoice import Party
+from faktura.domain.invoice import InvoiceInput, Party
 
 HALF = Decimal("0.5")
 
@@ -28,6 +28,12 @@ def xround2(value: Decimal) -> Decimal:
 def vat_id(party: Party | None) -> str | None:
     """BT-31 / BT-48 as written (PartyTaxScheme with TaxScheme VAT)."""
     return party.vat_id if party is not None and present(party.vat_id) else None
+
+
+def representative_vat_id(invoice: InvoiceInput) -> str | None:
+    """BT-63 as written: the seller tax representative's VAT identifier (BG-11)."""
+    rep = invoice.tax_representative
+    return rep.vat_id if rep is not None and present(rep.vat_id) else None
 
 
 def any_tax_scheme(party: Party | None, *, seller: bool) -> bool:

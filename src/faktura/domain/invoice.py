@@ -92,6 +92,16 @@ class Party(Model, kw_only=True):
     contact: ContactPoint | None = None
 
 
+class TaxRepresentative(Model, kw_only=True):
+    """BG-11: the seller's tax representative, who accounts for VAT on the seller's behalf
+    (a seller not established in the country of the supply). Name (BT-62), VAT identifier
+    (BT-63) and postal address (BG-12) are all required by EN 16931 (BR-18, BR-56, BR-19)."""
+
+    name: Text
+    vat_id: ShortText
+    address: Address
+
+
 # -- lines, allowances, charges -------------------------------------------------------
 
 
@@ -290,6 +300,7 @@ class InvoiceInput(Model, kw_only=True):
     contact: Annotated[str, Meta(description="id of a stored contact (the buyer)")] | None = None
     buyer: Party | None = None
     payee: Party | None = None
+    tax_representative: TaxRepresentative | None = None
     line_items: list[LineItem] = []
     allowances: list[AllowanceCharge] = []
     charges: list[AllowanceCharge] = []

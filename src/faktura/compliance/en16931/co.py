@@ -51,6 +51,9 @@ def br_co_09(ctx: Context) -> Iterator[str]:
     for party, ptr in ((ctx.seller, ctx.seller_ptr), (ctx.buyer, ctx.buyer_ptr)):
         if party is not None and present(party.vat_id) and party.vat_id[:2] not in VAT_PREFIXES:  # type: ignore[index]
             yield f"{ptr}/vat_id"
+    rep = ctx.invoice.tax_representative
+    if rep is not None and present(rep.vat_id) and rep.vat_id[:2] not in VAT_PREFIXES:
+        yield ctx.at("tax_representative", "vat_id")
 
 
 @rule(

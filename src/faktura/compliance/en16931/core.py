@@ -7,7 +7,7 @@ construction (BR-01 … BR-05, BR-12 … BR-15, BR-21 … BR-26 …); they are l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from faktura.compliance.en16931.cl import tax_currency_total_written, tax_currency_written
 from faktura.compliance.engine import MISSING_PROBLEM, Check, Context, Rule, required, rule
@@ -31,9 +31,8 @@ NOT_APPLICABLE: dict[str, str] = {
     "BR-13": BY_CONSTRUCTION + " (totals are computed)",
     "BR-14": BY_CONSTRUCTION + " (totals are computed)",
     "BR-15": BY_CONSTRUCTION + " (totals are computed)",
-    "BR-18": "no tax representative (BG-11) in the input model",
-    "BR-19": "no tax representative (BG-11) in the input model",
-    "BR-20": "no tax representative (BG-11) in the input model",
+    "BR-19": BY_CONSTRUCTION + " (`tax_representative.address` is required)",
+    "BR-20": BY_CONSTRUCTION + " (`tax_representative.address.country` is required)",
     "BR-21": BY_CONSTRUCTION + " (line ids default to the position)",
     "BR-22": BY_CONSTRUCTION + " (`quantity` is required)",
     "BR-23": BY_CONSTRUCTION + " (`unit_code` defaults to C62)",
@@ -50,7 +49,6 @@ NOT_APPLICABLE: dict[str, str] = {
     "BR-51": "holds by construction: the model takes only the last 4 to 6 digits of a card number (BT-87), never a full PAN (warning)",
     "BR-52": "no additional supporting documents (BG-24) in the input model",
     "BR-55": BY_CONSTRUCTION + " (`preceding_invoices[].number` is required)",
-    "BR-56": "no tax representative (BG-11) in the input model",
     "BR-57": BY_CONSTRUCTION + " (`delivery.address.country` is required)",
     "BR-65": BY_CONSTRUCTION + " (`classifications[].list_id` is required)",
 }
@@ -75,6 +73,34 @@ BR_07 = required(
         else (_blank_name(f"{c.buyer_ptr}/name", c.buyer.name) if c.buyer else None)
     ),
     "BT-44",
+)
+
+
+def _representative_blank(field: str) -> Callable[[Context], str | None]:
+    """Pointer to a blank BG-11 field, when the invoice has a tax representative."""
+
+    def pointer_of(c: Context) -> str | None:
+        rep = c.invoice.tax_representative
+        return (
+            c.at("tax_representative", field)
+            if rep is not None and not present(getattr(rep, field))
+            else None
+        )
+
+    return pointer_of
+
+
+BR_18 = required(
+    "BR-18",
+    "The Seller tax representative name (BT-62) shall be provided in the Invoice, if the Seller (BG-4) has a Seller tax representative party (BG-11).",
+    _representative_blank("name"),
+    "BT-62",
+)
+BR_56 = required(
+    "BR-56",
+    "Each Seller tax representative party (BG-11) shall have a Seller tax representative VAT identifier (BT-63).",
+    _representative_blank("vat_id"),
+    "BT-63",
 )
 BR_16 = required(
     "BR-16",
@@ -334,7 +360,7 @@ BR_53 = _req_many(
 )
 
 RULES: tuple[Rule, ...] = (
-    BR_06, BR_07, BR_16, br_17, br_25, br_27, br_28, br_29, br_30, BR_32, BR_33, BR_37, BR_38, BR_42, BR_44,
+    BR_06, BR_07, BR_16, br_17, BR_18, BR_56, br_25, br_27, br_28, br_29, br_30, BR_32, BR_33, BR_37, BR_38, BR_42, BR_44,
     br_48, br_50, BR_53, br_54, br_61, BR_62, BR_63, br_64,
     BR_CO_21, BR_CO_22, BR_CO_23, BR_CO_24,
 )  # fmt: skip

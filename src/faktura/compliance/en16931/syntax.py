@@ -16,8 +16,8 @@ from faktura.compliance.predicates import present
 NOT_APPLICABLE: dict[str, str] = {
     "UBL-CR-666": "no additional documents (BG-24): the invoiced-object reference (130) is written on lines only",
     "UBL-CR-673": "no additional documents (BG-24): the invoiced-object reference (130) is written on lines only",
-    "UBL-SR-22": "no tax representative (BG-11) in the input model",
-    "UBL-SR-23": "no tax representative (BG-11) in the input model",
+    "UBL-SR-22": "holds by construction: the tax representative's name is written once",
+    "UBL-SR-23": "holds by construction: the tax representative's VAT identifier is written once",
     "UBL-SR-33": "no additional documents (BG-24) in the input model",
     "UBL-DT-06": "no binary objects (attachments) in the input model",
     "UBL-DT-07": "no binary objects (attachments) in the input model",

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from faktura.compliance.engine import Context, Rule
 from faktura.compliance.findings import Severity
-from faktura.compliance.predicates import any_tax_scheme, present, vat_id, xround2
+from faktura.compliance.predicates import any_tax_scheme, present, representative_vat_id, vat_id, xround2
 from faktura.domain.money import ZERO
 
 NOT_APPLICABLE: dict[str, str] = {}
@@ -39,11 +39,12 @@ class Family:
 
 
 def _seller_any(ctx: Context) -> bool:
-    return any_tax_scheme(ctx.seller, seller=True)
+    """Any seller PartyTaxScheme (BT-31 or BT-32), or the tax representative's VAT id (BT-63)."""
+    return any_tax_scheme(ctx.seller, seller=True) or representative_vat_id(ctx.invoice) is not None
 
 
 def _seller_vat(ctx: Context) -> bool:
-    return vat_id(ctx.seller) is not None
+    return vat_id(ctx.seller) is not None or representative_vat_id(ctx.invoice) is not None
 
 
 def _ae(ctx: Context) -> bool:
@@ -59,7 +60,11 @@ def _k(ctx: Context) -> bool:
 
 
 def _o(ctx: Context) -> bool:
-    return vat_id(ctx.seller) is None and vat_id(ctx.buyer) is None
+    return (
+        vat_id(ctx.seller) is None
+        and representative_vat_id(ctx.invoice) is None
+        and vat_id(ctx.buyer) is None
+    )
 
 
 def _positive(rate: Decimal | None) -> bool:
@@ -257,7 +262,11 @@ def _o_input_rate(where: str) -> Callable[[Context], Iterator[str]]:
 
 def _party_pointer(ctx: Context, f: Family) -> str:
     if f.category == "O":
-        return f"{ctx.seller_ptr}/vat_id" if vat_id(ctx.seller) else f"{ctx.buyer_ptr}/vat_id"
+        if vat_id(ctx.seller):
+            return f"{ctx.seller_ptr}/vat_id"
+        if representative_vat_id(ctx.invoice):
+            return ctx.at("tax_representative", "vat_id")
+        return f"{ctx.buyer_ptr}/vat_id"
     seller_ok = _seller_vat(ctx) if f.category in ("K", "G") else _seller_any(ctx)
     return f"{ctx.seller_ptr}/vat_id" if not seller_ok else f"{ctx.buyer_ptr}/vat_id"
 
@@ -332,6 +341,8 @@ def _b_01(ctx: Context) -> Iterator[str]:
     d = ctx.invoice.delivery
     if d and d.address:
         codes.append(d.address.country)
+    if ctx.invoice.tax_representative is not None:
+        codes.append(ctx.invoice.tax_representative.address.country)
     codes += [li.item.origin_country for li in ctx.invoice.line_items if li.item.origin_country]
     if any(c != "IT" for c in codes):
         yield _first_pointer(ctx, "B", "tax_category")

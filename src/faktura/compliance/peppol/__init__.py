@@ -51,7 +51,6 @@ RULE_SET = RuleSet(
         "IS-R-008": NO_ATTACHMENTS + " (EINDAGI)",
         "IS-R-009": NO_ATTACHMENTS + " (EINDAGI)",
         "IS-R-010": NO_ATTACHMENTS + " (EINDAGI)",
-        "NL-R-006": "no tax representative (BG-11) in the input model",
         "DE-R-022": NO_ATTACHMENTS,
         "PEPPOL-COMMON-R048": "commented out in the Schematron",
     },

@@ -72,9 +72,11 @@ def _has_blank_text(ctx: Context) -> bool:
     return False
 
 
-@rule("PEPPOL-EN16931-R008", "Document MUST not contain empty elements.")
+@rule("PEPPOL-EN16931-R008", "Document MUST not contain empty elements.", on_input=True)
 def r008(ctx: Context) -> Iterator[str]:
-    """Whitespace-only text would leave an element without content (or an aggregate without children)."""
+    """Whitespace-only text would leave an element without content (or an aggregate without
+    children). Judged on the request: the renderer drops blank text (and an aggregate left
+    empty by it), so the XML never has an empty element."""
     if not _has_blank_text(ctx):
         return
     for (name, *rest), text in _strings(ctx.invoice, ()):

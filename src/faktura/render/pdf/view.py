@@ -16,7 +16,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from faktura.domain.document import Document
-from faktura.domain.invoice import Address, Party, PaymentMeans
+from faktura.domain.invoice import Address, Party, PaymentMeans, TaxRepresentative
 from faktura.render.pdf.labels import LABELS
 from faktura.render.pdf.qr import epc_payload, qr_svg_data_uri
 
@@ -92,6 +92,20 @@ def _party(p: Party, f: Formatter, seller_country: str, labels: dict[str, str]) 
         "address": _address_lines(p.address, f, seller_country),
         "ids": ids,
         "contact": contact,
+    }
+
+
+def _representative(
+    rep: TaxRepresentative | None, f: Formatter, seller_country: str, labels: dict[str, str]
+) -> dict[str, Any] | None:
+    if rep is None:
+        return None
+    return {
+        "name": rep.name,
+        "trading_name": None,
+        "address": _address_lines(rep.address, f, seller_country),
+        "ids": [(labels["vat_id"], rep.vat_id)],
+        "contact": [],
     }
 
 
@@ -311,6 +325,7 @@ def build_view(
         "seller": _party(doc.seller, f, seller_country, labels),
         "buyer": _party(doc.buyer, f, seller_country, labels),
         "payee": _party(inv.payee, f, seller_country, labels) if inv.payee else None,
+        "tax_representative": _representative(inv.tax_representative, f, seller_country, labels),
         "delivery": delivery,
         "meta": meta,
         "corrects": corrects,

@@ -17,7 +17,7 @@ from faktura.render.ubl.allowances import allowance_charge
 from faktura.render.ubl.common import NS_CAC, NS_CBC, NS_CREDIT_NOTE, NS_INVOICE, Element, cbc, date_text
 from faktura.render.ubl.delivery import delivery
 from faktura.render.ubl.lines import line
-from faktura.render.ubl.party import customer_party, payee_party, supplier_party
+from faktura.render.ubl.party import customer_party, payee_party, supplier_party, tax_representative_party
 from faktura.render.ubl.payment import payment_means, payment_terms
 from faktura.render.ubl.references import references
 from faktura.render.ubl.tax import tax_totals
@@ -91,6 +91,7 @@ def _children(doc: Document) -> list[Element]:
         supplier_party(doc.seller, inv),
         customer_party(doc.buyer),
         payee_party(inv),
+        tax_representative_party(inv.tax_representative),
         delivery(inv.delivery),
         *payment_means(inv.payment_means, due_date=inv.due_date if credit_note else None),
         payment_terms(inv.payment_terms),

@@ -1,4 +1,4 @@
-"""Seller (BG-4), buyer (BG-7) and payee (BG-10) parties.
+"""Seller (BG-4), buyer (BG-7), payee (BG-10) and seller tax representative (BG-11) parties.
 
 Peppol BIS mapping: the registered name goes to `PartyLegalEntity/RegistrationName`, the
 trading name to `PartyName/Name`, the VAT id to a `PartyTaxScheme` with scheme VAT and a
@@ -7,7 +7,7 @@ non-VAT tax registration (BT-32) to a second `PartyTaxScheme` with another schem
 
 from __future__ import annotations
 
-from faktura.domain.invoice import ContactPoint, Identifier, InvoiceInput, Party
+from faktura.domain.invoice import ContactPoint, Identifier, InvoiceInput, Party, TaxRepresentative
 from faktura.render.ubl.common import Element, address, cac, cbc, identifier
 
 #: TaxScheme/ID of the seller tax registration (BT-32). "FC" (fiscal code) unless the
@@ -24,6 +24,11 @@ def creditor_id(invoice: InvoiceInput) -> str | None:
         if pm.mandate is not None and pm.mandate.creditor_id:
             return pm.mandate.creditor_id
     return None
+
+
+def _written(text: str | None) -> bool:
+    """`cbc` drops blank text; an aggregate that needs the text is dropped with it."""
+    return text is not None and bool(text.strip())
 
 
 def _party_identification(parent: Element, ident: Identifier) -> None:
@@ -47,15 +52,15 @@ def _party(party: Party, *, seller: bool, sepa_creditor_id: str | None = None) -
         _party_identification(el, ident)
     if sepa_creditor_id:
         _party_identification(el, Identifier(value=sepa_creditor_id, scheme=SEPA))
-    if party.trading_name:
+    if _written(party.trading_name):
         cbc(cac(el, "PartyName"), "Name", party.trading_name)
     address(el, "PostalAddress", party.address)
-    if party.vat_id:
+    if _written(party.vat_id):  # no PartyTaxScheme without its CompanyID (UBL-SR-53)
         scheme = cac(el, "PartyTaxScheme")
         cbc(scheme, "CompanyID", party.vat_id)
         cbc(cac(scheme, "TaxScheme"), "ID", "VAT")
     # BT-32 exists for the seller only; the buyer has no tax registration term in EN 16931.
-    if seller and party.tax_registration_id:
+    if seller and _written(party.tax_registration_id):
         scheme = cac(el, "PartyTaxScheme")
         cbc(scheme, "CompanyID", party.tax_registration_id)
         scheme_id = TAX_REGISTRATION_SCHEME.get(party.address.country, DEFAULT_TAX_REGISTRATION_SCHEME)
@@ -95,7 +100,23 @@ def payee_party(invoice: InvoiceInput) -> Element | None:
     sepa = creditor_id(invoice)
     if sepa:
         _party_identification(el, Identifier(value=sepa, scheme=SEPA))
-    cbc(cac(el, "PartyName"), "Name", payee.name)
+    if _written(payee.name):
+        cbc(cac(el, "PartyName"), "Name", payee.name)
     if payee.legal_id is not None:
         identifier(cac(el, "PartyLegalEntity"), "CompanyID", payee.legal_id.value, payee.legal_id.scheme)
+    return el
+
+
+def tax_representative_party(rep: TaxRepresentative | None) -> Element | None:
+    """BG-11: name (BT-62), postal address (BG-12) and VAT identifier (BT-63)."""
+    if rep is None:
+        return None
+    el = cac(None, "TaxRepresentativeParty")
+    if _written(rep.name):
+        cbc(cac(el, "PartyName"), "Name", rep.name)
+    address(el, "PostalAddress", rep.address)
+    if _written(rep.vat_id):
+        scheme = cac(el, "PartyTaxScheme")
+        cbc(scheme, "CompanyID", rep.vat_id)
+        cbc(cac(scheme, "TaxScheme"), "ID", "VAT")
     return el

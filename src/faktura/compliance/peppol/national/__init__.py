@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from faktura.compliance.engine import Context
-from faktura.compliance.predicates import vat_id
+from faktura.compliance.predicates import representative_vat_id, vat_id
 
 
 def supplier_country(ctx: Context) -> str:
-    """Peppol's `$supplierCountry`: the seller VAT-id prefix, else the address country."""
-    v = vat_id(ctx.seller)
+    """Peppol's `$supplierCountry`: the seller VAT-id prefix, else the tax representative's
+    VAT-id prefix, else the address country."""
+    v = vat_id(ctx.seller) or representative_vat_id(ctx.invoice)
     if v:
         return v[:2].strip().upper()
     return (ctx.seller_country or "XX").upper()

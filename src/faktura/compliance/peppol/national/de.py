@@ -152,7 +152,11 @@ def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tupl
     def r016(ctx: Context) -> Iterator[str]:
         used = {c for c, _ in ctx.line_categories} | {ac.category for ac in ctx.doc_acs if ac.category}
         s = ctx.seller
-        if used & GERMAN_VAT_CODES and not (s and (present(s.vat_id) or present(s.tax_registration_id))):
+        if (
+            used & GERMAN_VAT_CODES
+            and ctx.invoice.tax_representative is None
+            and not (s and (present(s.vat_id) or present(s.tax_registration_id)))
+        ):
             yield f"{ctx.seller_ptr}/vat_id"
 
     def r017(ctx: Context) -> Iterator[str]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from faktura.compliance.engine import Context, Rule
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import normalize_space, present
-from faktura.domain.invoice import Party
+from faktura.domain.invoice import Party, TaxRepresentative
 
 
 def _nl(ctx: Context) -> bool:
@@ -23,9 +23,20 @@ def _r001(ctx: Context) -> Iterator[str]:
         yield ctx.at("preceding_invoices")
 
 
-def _full_address(party: Party | None) -> bool:
+def _full_address(party: Party | TaxRepresentative | None) -> bool:
     a = party.address if party else None
     return a is not None and present(a.line1) and present(a.city) and present(a.postal_code)
+
+
+def _r006(ctx: Context) -> Iterator[str]:
+    rep = ctx.invoice.tax_representative
+    if (
+        _nl(ctx)
+        and rep is not None
+        and normalize_space(rep.address.country).upper() == "NL"
+        and not _full_address(rep)
+    ):
+        yield ctx.at("tax_representative", "address")
 
 
 def _r002(ctx: Context) -> Iterator[str]:
@@ -86,6 +97,7 @@ RULES = (
     Rule("NL-R-003", Severity.FATAL, "For suppliers in the Netherlands, the legal entity identifier MUST be either a KVK or OIN number (schemeID 0106 or 0190)", _r003, "BT-30-1"),
     Rule("NL-R-004", Severity.FATAL, "For suppliers in the Netherlands, if the customer is in the Netherlands, the customer address (cac:AccountingCustomerParty/cac:Party/cac:PostalAddress) MUST contain the street name (cbc:StreetName), the city (cbc:CityName) and post code (cbc:PostalZone)", _r004, "BG-8", "MISSING_REQUIRED_FIELD"),
     Rule("NL-R-005", Severity.FATAL, "For suppliers in the Netherlands, if the customer is in the Netherlands, the customer's legal entity identifier MUST be either a KVK or OIN number (schemeID 0106 or 0190)", _r005, "BT-47-1"),
+    Rule("NL-R-006", Severity.FATAL, "For suppliers in the Netherlands, if the fiscal representative is in the Netherlands, the representative's address (cac:TaxRepresentativeParty/cac:PostalAddress) MUST contain street name (cbc:StreetName), city (cbc:CityName) and post code (cbc:PostalZone)", _r006, "BG-12", "MISSING_REQUIRED_FIELD"),
     Rule("NL-R-007", Severity.FATAL, "For suppliers in the Netherlands, the supplier MUST provide a means of payment (cac:PaymentMeans) if the payment is from customer to supplier", _r007, "BG-16", "MISSING_REQUIRED_FIELD"),
     Rule("NL-R-008", Severity.FATAL, "For suppliers in the Netherlands, if the customer is in the Netherlands, the payment means code (cac:PaymentMeans/cbc:PaymentMeansCode) MUST be one of 30, 48, 49, 57, 58 or 59", _r008, "BT-81"),
     Rule("NL-R-009", Severity.FATAL, "For suppliers in the Netherlands, if an order line reference (cac:OrderLineReference/cbc:LineID) is used, there must be an order reference on the document level (cac:OrderReference/cbc:ID)", _r009, "BT-13", "MISSING_REQUIRED_FIELD"),
