@@ -23,6 +23,7 @@ EN16931 = [
     ("CREDIT_NOTE_TYPE_CODES", "BR-CL-01", "UNTDID 1001 credit note type codes", 1),
     ("CURRENCY_CODES", "BR-CL-04", "ISO 4217 alpha-3 currency codes", 0),
     ("PERIOD_DESCRIPTION_CODES", "BR-CL-06", "UNTDID 2005 invoice period description codes", 0),
+    ("OBJECT_ID_SCHEMES", "BR-CL-07", "UNTDID 1153 reference qualifiers (invoiced object scheme)", 0),
     ("ICD_SCHEMES", "BR-CL-10", "ISO 6523 ICD identifier schemes (party identification)", 0),
     ("ITEM_CLASSIFICATION_SCHEMES", "BR-CL-13", "UNTDID 7143 item classification list ids", 0),
     ("COUNTRY_CODES", "BR-CL-14", "ISO 3166-1 alpha-2 country codes", 0),
@@ -40,6 +41,7 @@ PEPPOL = [
     ("PEPPOL_CHARGE_REASON_CODES", "UNCL7161", "UNCL 7161 (PEPPOL-EN16931-CL003)"),
     ("PEPPOL_VAT_CATEGORY_CODES", "UNCL5305", "UNCL 5305 subset accepted by Peppol"),
     ("PEPPOL_CURRENCY_CODES", "ISO4217", "ISO 4217 (PEPPOL-EN16931-CL007)"),
+    ("PEPPOL_MIME_CODES", "MIMECODE", "attachment MIME codes accepted by Peppol (PEPPOL-EN16931-CL001)"),
 ]
 
 _LIST = re.compile(r"contains\(\s*'( [^']+ )'")
@@ -81,6 +83,12 @@ def main() -> None:
     for name, rid, what, idx in EN16931:
         codes = sorted(set(en[rid][idx]))
         lines += [f"#: {what} ({rid})", f"{name} = frozenset({codes!r})", ""]
+    # BR-CL-24 compares `@mimeCode = '…' or …` instead of a token list
+    codelist = (kit / "schematron/en16931-ubl/codelist/EN16931-UBL-codes.sch").read_text()
+    m = re.search(r'<assert\s+test="(.*?)"\s+id="BR-CL-24"', codelist, re.S)
+    assert m, "BR-CL-24 not found"
+    mime = sorted(set(re.findall(r"@mimeCode\s*=\s*'([^']+)'", m.group(1))))
+    lines += ["#: attachment MIME codes (BR-CL-24)", f"MIME_CODES = frozenset({mime!r})", ""]
     # BR-CL-08 tests its list in the model rules, not the code-list file
     model = (kit / "schematron/en16931-ubl/UBL/EN16931-UBL-model.sch").read_text()
     m = re.search(r'<param name="BR-CL-08" value="[^"]*?contains\(\s*\'( [^\']+ )\'', model)

@@ -36,6 +36,7 @@ from faktura.domain.invoice import (
     PayeeAccount,
     PaymentMeans,
     Period,
+    SupportingDocument,
     TaxRepresentative,
 )
 
@@ -989,6 +990,39 @@ MUTATIONS: dict[str, Mutation] = {
                 vat_id="DE136695976",
                 address=Address(country="DE", line1="Hauptstr. 1", city="Berlin", postal_code="10115"),
             ),
+        ),
+    ),
+    # additional supporting documents (BG-24) and the invoiced object (BT-18)
+    "attachments": lambda r, c: _inv(
+        c,
+        attachments=[
+            SupportingDocument(
+                reference=r.choice(("TS-2025-03", "Delivery note 17", " ")),
+                description=r.choice((None, "Timesheet March")),
+                content=r.choice((None, b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n<<>>\nendobj\n")),
+                mime_code=r.choice(("application/pdf", "image/png", "text/csv", "application/zip", None)),
+                filename=r.choice(("timesheet.pdf", "timesheet.pdf", "scan.png", None)),
+                url=r.choice((None, "https://files.example/ts-2025-03.pdf", "files.example/ts.pdf")),
+            )
+            for _ in range(r.choice((1, 2)))
+        ],
+    ),
+    "object-id": lambda r, c: _inv(
+        c, object_id=Identifier(value="METER-4711", scheme=r.choice(("AVV", "ABZ", "ZZZ", None)))
+    ),
+    "line-object-id": lambda r, c: _line0(
+        c, object_id=Identifier(value="SUB-99", scheme=r.choice(("AVV", "QQQ", None)))
+    ),
+    "is-eindagi": lambda r, c: (
+        _seller(c, address=_addr(c.seller, country="IS")),
+        _inv(
+            c,
+            due_date=r.choice((None, dt.date(2025, 5, 20), dt.date(2025, 6, 20))),
+            attachments=[
+                SupportingDocument(
+                    reference=r.choice(("2025-05-30", "30.05.2025", "2025-02-30")), description="EINDAGI"
+                )
+            ],
         ),
     ),
     # Swedish, Icelandic and Danish warnings (SE-R-007..012, IS-R-001, DK-R-003)

@@ -70,6 +70,19 @@ def _address(el: El | None) -> dict[str, Any]:
     return out
 
 
+def _supporting_document(adr: El) -> dict[str, Any]:
+    """BG-24: reference, description, the embedded file (kept base64) and/or its URL."""
+    out: dict[str, Any] = {"reference": _t(adr, "cbc:ID")}
+    _put(out, "description", _t(adr, "cbc:DocumentDescription"))
+    binary = adr.find("cac:Attachment/cbc:EmbeddedDocumentBinaryObject", NS)
+    if binary is not None and (binary.text or "").strip():
+        out["content"] = "".join(binary.text.split())  # type: ignore[union-attr]
+        _put(out, "mime_code", binary.get("mimeCode"))
+        _put(out, "filename", binary.get("filename"))
+    _put(out, "url", _t(adr, "cac:Attachment/cac:ExternalReference/cbc:URI"))
+    return out
+
+
 def _party(p: El, *, seller: bool) -> tuple[dict[str, Any], list[str]]:
     """(Party JSON, SEPA creditor ids found among its identifiers)."""
     out: dict[str, Any] = {
@@ -147,11 +160,18 @@ def convert(xml: bytes) -> dict[str, Any]:
         if root.find(path, NS) is not None:
             raise Unsupported(why)
     project = None
+    object_id = None
+    attachments: list[dict[str, Any]] = []
     for adr in _all(root, "cac:AdditionalDocumentReference"):
-        if credit and _t(adr, "cbc:DocumentTypeCode") == "50" and project is None:
+        code = _t(adr, "cbc:DocumentTypeCode")
+        if credit and code == "50" and project is None:
             project = _t(adr, "cbc:ID")
+        elif code == "130" and object_id is None:
+            object_id = _ident(adr.find("cbc:ID", NS))
+        elif code is None:
+            attachments.append(_supporting_document(adr))
         else:
-            raise Unsupported("additional supporting documents (BG-24)")
+            raise Unsupported(f"supporting document with type code {code}")
     if len(_all(root, "cac:PaymentTerms")) > 1:
         raise Unsupported("more than one payment terms text")
 
@@ -181,6 +201,8 @@ def convert(xml: bytes) -> dict[str, Any]:
     _put(inv, "sales_order_reference", _t(root, "cac:OrderReference/cbc:SalesOrderID"))
     _put(inv, "contract_reference", _t(root, "cac:ContractDocumentReference/cbc:ID"))
     _put(inv, "project_reference", project or _t(root, "cac:ProjectReference/cbc:ID"))
+    _put(inv, "object_id", object_id)
+    _put(inv, "attachments", attachments)
     _put(inv, "despatch_reference", _t(root, "cac:DespatchDocumentReference/cbc:ID"))
     _put(inv, "receiving_advice_reference", _t(root, "cac:ReceiptDocumentReference/cbc:ID"))
     _put(inv, "tender_reference", _t(root, "cac:OriginatorDocumentReference/cbc:ID"))

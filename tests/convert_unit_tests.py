@@ -29,7 +29,8 @@ for the rules that judge what a client declares (`on_input` rules). A completed 
 converter or the input model refuses for a part the rule does not look at (`DROPPABLE`:
 additional supporting documents, further payment terms, a bank branch that is no BIC) is
 converted without that part, provided the official validators still give the unit test's
-outcome on its rules without it (`dropped`).
+outcome on its rules without it (`dropped`). A test none of whose completions the official
+validators can check (their Schematron fails on it) is recorded without a verdict.
 
 CEN tests are checked under the Peppol BIS 3 profile, whose EN 16931 rule set is CEN's.
 """
@@ -388,8 +389,11 @@ def _convert(xml: bytes, expect: dict[str, str]) -> tuple[dict[str, Any], bytes,
             for el in root.xpath(path, namespaces=NS):
                 el.getparent().remove(el)
             reduced = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-            verdict = official_verdicts(reduced, expect)
-            if not all(_same(verdict[r], e) for r, e in expect.items()):
+            try:
+                verdict = official_verdicts(reduced, expect)
+            except RuntimeError:
+                verdict = {}
+            if not all(_same(verdict.get(r, "unchecked"), e) for r, e in expect.items()):
                 path = None
         if path is None:
             if case is None:
@@ -409,14 +413,23 @@ def fixture(test: UnitTest) -> dict[str, Any]:
     }
     chosen: tuple[str, bytes, dict[str, str]] | None = None
     first: tuple[str, bytes, dict[str, str]] | None = None
+    unchecked: RuntimeError | None = None
     for how in ("deep", "shallow", "deep, domestic buyer", "shallow, domestic buyer"):
         xml = complete(test.document, deep=how.startswith("deep"), domestic="domestic" in how)
-        verdict = official_verdicts(xml, test.expect)
+        try:
+            verdict = official_verdicts(xml, test.expect)
+        except RuntimeError as exc:  # e.g. the Schematron fails on an empty decimal
+            unchecked = unchecked or exc
+            continue
         first = first or (how, xml, verdict)
         if all(_same(verdict[r], e) for r, e in test.expect.items()):
             chosen = (how, xml, verdict)
             break
-    how, xml, verdict = chosen or first  # type: ignore[misc]
+    if first is None:
+        out["source_verdict"] = {}
+        out["unsupported"] = f"the official validators cannot check the completed document: {unchecked}"
+        return out
+    how, xml, verdict = chosen or first
     out["completion"] = how
     out["source_verdict"] = verdict
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 
 import httpx
@@ -99,3 +100,49 @@ async def test_declared_totals_are_checked(client: httpx.AsyncClient, tenant: Te
     body = invoice_body(contact, total_amount="218.67", sub_total="198.70")
     r = await client.post("/v1/invoices?issue=true", json=body, headers=tenant.headers)
     assert r.status_code == 201, r.text
+
+
+async def test_supporting_document_travels_into_the_xml(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    """BG-24: the file goes in as base64, comes out byte-identical in the issued UBL; a bad
+    attachment is refused with pointers before anything is numbered."""
+    contact = await make_contact(client, tenant)
+    pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+    attachment = {
+        "reference": "TS-2026-11",
+        "description": "Timesheet November",
+        "content": base64.b64encode(pdf).decode(),
+        "mime_code": "application/pdf",
+        "filename": "timesheet-2026-11.pdf",
+    }
+    body = invoice_body(contact, attachments=[attachment], object_id={"value": "METER-4711", "scheme": "AVV"})
+    r = await client.post("/v1/invoices?issue=true", json=body, headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    inv = r.json()["model"]
+    xml = (await client.get(f"/v1/invoices/{inv['id']}/xml", headers=tenant.headers)).content
+    root = etree.fromstring(xml)
+    refs = root.findall("cac:AdditionalDocumentReference", NS)
+    assert [ref.findtext("cbc:DocumentTypeCode", namespaces=NS) for ref in refs] == ["130", None]
+    assert refs[0].find("cbc:ID", NS).get("schemeID") == "AVV"  # type: ignore[union-attr]
+    binary = refs[1].find("cac:Attachment/cbc:EmbeddedDocumentBinaryObject", NS)
+    assert binary is not None and base64.b64decode(binary.text or "") == pdf
+    assert (binary.get("mimeCode"), binary.get("filename")) == ("application/pdf", "timesheet-2026-11.pdf")
+
+    bad = {**attachment, "mime_code": "application/zip", "filename": None}
+    bad.pop("filename")
+    r = await client.post(
+        "/v1/invoices?issue=true",
+        json=invoice_body(contact, attachments=[bad, {**attachment, "content": "not base64!"}]),
+        headers=tenant.headers,
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["source"]["pointer"] == "/model/attachments/1/content"
+    r = await client.post(
+        "/v1/invoices?issue=true", json=invoice_body(contact, attachments=[bad]), headers=tenant.headers
+    )
+    assert r.status_code == 422
+    found = {(e["rule_id"], e["source"]["pointer"]) for e in r.json()["errors"]}
+    assert {
+        ("BR-CL-24", "/model/attachments/0/mime_code"),
+        ("PEPPOL-EN16931-CL001", "/model/attachments/0/mime_code"),
+        ("UBL-DT-07", "/model/attachments/0/filename"),
+    } <= found, found

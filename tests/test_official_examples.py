@@ -32,10 +32,26 @@ EXAMPLES = sorted(
 KIT_KNOWN = {"vat-category-E.xml": {"PEPPOL-COMMON-R042"}, "vat-category-Z.xml": {"PEPPOL-COMMON-R042"}}
 #: totals the original rounds differently from the EN 16931 per-rate calculation (within the
 #: ±1 tolerance of BR-S-09): we compute 757.40 VAT on 3986.34 at 19 %, the example says 757.41.
-DIFFERENT_ROUNDING = {"01.06_minimal_test_ubl.xml"}
+#: The 03.0xa examples round some line nets down (245 × 0.1973 = 48.3385 written 48.33, within
+#: PEPPOL-EN16931-R120's 0.02 slack), so their declared sums differ from ours by a cent or two.
+DIFFERENT_ROUNDING = {
+    "01.06_minimal_test_ubl.xml",
+    "03.01a-INVOICE_ubl.xml",
+    "03.04a-INVOICE_ubl.xml",
+    "03.05a-INVOICE_ubl.xml",
+}
+
+
+#: examples of something Faktura deliberately does not issue
+NOT_ISSUED = {
+    "base-negative-inv-correction.xml": "a negative invoice as a correction (negative charge amounts): "
+    "Faktura corrects issued invoices with credit notes",
+}
 
 
 def _load(path: Path) -> tuple[dict[str, object], InvoiceInput, Party]:
+    if path.name in NOT_ISSUED:
+        pytest.skip(NOT_ISSUED[path.name])
     try:
         case = convert(path.read_bytes())
     except Unsupported as exc:
@@ -59,7 +75,7 @@ def test_enough_examples_are_expressible() -> None:
             expressible += 1
         except (Unsupported, msgspec.ValidationError):
             pass
-    assert expressible >= 20, expressible
+    assert expressible >= 46, expressible
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
@@ -68,7 +84,12 @@ def test_official_example_as_request(path: Path) -> None:
     findings, totals = check_invoice(inv, seller=seller, buyer=inv.buyer)
     fatal = {f.rule_id for f in findings if f.fatal}
     if path.name in DIFFERENT_ROUNDING:
-        fatal -= {"BR-CO-14", "BR-CO-15"}  # the declared totals carry the other rounding
+        fatal -= {
+            "BR-CO-10",
+            "BR-CO-13",
+            "BR-CO-14",
+            "BR-CO-15",
+        }  # the declared totals carry the other rounding
     assert fatal == KIT_KNOWN.get(path.name, set()), [(f.rule_id, f.pointer) for f in findings if f.fatal]
     assert (
         totals is not None

@@ -7,6 +7,7 @@ in for an official rule; the differential test ignores them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from faktura.compliance.engine import Context, Rule, RuleSet
@@ -64,6 +65,17 @@ def _ibans(ctx: Context) -> Iterator[str]:
             and looks_like_iban(pm.mandate.debited_account)
         ) and not iban_valid(pm.mandate.debited_account):
             yield ctx.at("payment_means", i, "mandate", "debited_account")
+
+
+BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+
+
+def _bics(ctx: Context) -> Iterator[str]:
+    """A provider id (BT-86) next to an IBAN should be a BIC (8 or 11 characters)."""
+    for i, pm in enumerate(ctx.invoice.payment_means):
+        acc = pm.account
+        if acc is not None and acc.bic and looks_like_iban(acc.iban) and not BIC.match(acc.bic.strip()):
+            yield ctx.at("payment_means", i, "account", "bic")
 
 
 def _endpoints(ctx: Context) -> Iterator[str]:
@@ -126,6 +138,7 @@ RULES: tuple[Rule, ...] = (
     Rule("FK-VAT-ID", Severity.WARNING, "The VAT identifier's check digits or format are wrong for its country.", _vat_ids, "BT-31"),
     Rule("FK-VAT-COUNTRY", Severity.WARNING, "The VAT identifier's country prefix differs from the party's country.", _vat_country, "BT-31"),
     Rule("FK-IBAN", Severity.WARNING, "The IBAN's check digits or format are wrong.", _ibans, "BT-84"),
+    Rule("FK-BIC", Severity.WARNING, "The payment service provider identifier (BT-86) of an IBAN account should be a BIC.", _bics, "BT-86"),
     Rule("FK-ENDPOINT", Severity.WARNING, "The electronic address does not fit its scheme (EAS).", _endpoints, "BT-34"),
     Rule("FK-DUE-DATE", Severity.FATAL, "The due date must not be before the issue date.", _due_date, "BT-9"),
     Rule("FK-PAYMENT-DATE", Severity.WARNING, "Give a due date or payment terms: the amount due is positive.", _payment_date, "BT-9", "MISSING_RECOMMENDED_FIELD"),

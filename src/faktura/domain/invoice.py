@@ -194,18 +194,10 @@ class PayeeAccount(Model, kw_only=True):
 
     iban: Annotated[str, Meta(min_length=5, max_length=40)]
     name: Text | None = None
-    #: BT-86: a BIC, or for a Swedish Bankgiro / Plusgiro account (BT-84) `SE:BANKGIRO` /
-    #: `SE:PLUSGIRO`, as Peppol BIS 3 asks Swedish suppliers to write it
-    bic: (
-        Annotated[
-            str,
-            Meta(
-                pattern=r"^([A-Z0-9]{8}([A-Z0-9]{3})?|SE:BANKGIRO|SE:PLUSGIRO)$",
-                description="BIC, or SE:BANKGIRO / SE:PLUSGIRO for a Swedish giro account",
-            ),
-        ]
-        | None
-    ) = None
+    #: BT-86, the payment service provider: a BIC for an IBAN (FK-BIC warns when it does not
+    #: look like one), a national bank code elsewhere, or `SE:BANKGIRO` / `SE:PLUSGIRO` for a
+    #: Swedish giro account, as Peppol BIS 3 asks Swedish suppliers to write it
+    bic: ShortText | None = None
 
 
 class Card(Model, kw_only=True):
@@ -240,6 +232,19 @@ class DocumentReference(Model, kw_only=True):
 
     number: ShortText
     issue_date: dt.date | None = None
+
+
+class SupportingDocument(Model, kw_only=True):
+    """BG-24 additional supporting document (a timesheet, a delivery note): its reference
+    (BT-122), a description (BT-123), and the document itself (BT-125, base64 in JSON, with
+    its MIME code and file name) and/or where it can be fetched (BT-124)."""
+
+    reference: ShortText
+    description: Text | None = None
+    url: Annotated[str, Meta(min_length=1, max_length=2048)] | None = None
+    content: Annotated[bytes, Meta(min_length=1, description="the file, base64-encoded")] | None = None
+    mime_code: ShortText | None = None
+    filename: ShortText | None = None
 
 
 class Delivery(Model, kw_only=True):
@@ -296,6 +301,9 @@ class InvoiceInput(Model, kw_only=True):
     tender_reference: ShortText | None = None
     accounting_cost: ShortText | None = None
     preceding_invoices: list[DocumentReference] = []
+    #: BT-18, the invoiced object (a subscription, a meter), with its UNTDID 1153 scheme
+    object_id: Identifier | None = None
+    attachments: list[SupportingDocument] = []
     notes: list[LongText] = []
     contact: Annotated[str, Meta(description="id of a stored contact (the buyer)")] | None = None
     buyer: Party | None = None

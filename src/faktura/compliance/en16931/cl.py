@@ -15,10 +15,7 @@ from faktura.compliance.predicates import normalize_space, present
 from faktura.domain import codelists as cl
 from faktura.domain.invoice import Party
 
-NOT_APPLICABLE: dict[str, str] = {
-    "BR-CL-07": "no object identifier (BT-18) on document level in the input model",
-    "BR-CL-24": "no attachments (BG-24) in the input model",
-}
+NOT_APPLICABLE: dict[str, str] = {}
 
 Values = Callable[[Context], Iterator[tuple[Where, str | None]]]
 
@@ -31,12 +28,20 @@ def _code_rule(
     values: Values,
     *,
     upper: bool = False,
+    exact: bool = False,
     when: Callable[[Context], bool] | None = None,
 ) -> Rule:
+    """`exact`: the Schematron compares the attribute as written (`@mimeCode = '…'`)."""
+
     def check(ctx: Context) -> Iterator[str]:
         for where, value in values(ctx):
-            if value is None or value in codes or not present(value):
+            if value is None or value in codes:
                 continue  # the common case, a code as listed, costs one set lookup
+            if exact:
+                yield ctx.ptr(where)
+                continue
+            if not present(value):
+                continue
             v = normalize_space(value)
             if (v.upper() if upper else v) not in codes:
                 yield ctx.ptr(where)
@@ -226,6 +231,22 @@ def endpoint_schemes(ctx: Context) -> Iterator[tuple[Where, str | None]]:
             yield f"{ptr}/endpoint/scheme", party.endpoint.scheme
 
 
+def object_schemes(ctx: Context) -> Iterator[tuple[Where, str | None]]:
+    """BT-18-1 and BT-128-1: the scheme of an invoiced-object identifier, where one is written."""
+    obj = ctx.invoice.object_id
+    if obj is not None and present(obj.value):
+        yield ("object_id", "scheme"), obj.scheme
+    for i, li in enumerate(ctx.invoice.line_items):
+        if li.object_id is not None and present(li.object_id.value):
+            yield ("line_items", i, "object_id", "scheme"), li.object_id.scheme
+
+
+def mime_codes(ctx: Context) -> Iterator[tuple[Where, str | None]]:
+    for i, doc in enumerate(ctx.invoice.attachments):
+        if doc.content:
+            yield ("attachments", i, "mime_code"), doc.mime_code
+
+
 def _delivery_location(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     d = ctx.invoice.delivery
     if d is not None and d.location_id is not None and present(d.location_id.value):
@@ -263,6 +284,7 @@ RULES: tuple[Rule, ...] = (
     _code_rule("BR-CL-04", "Invoice currency code MUST be coded using ISO code list 4217 alpha-3.", "BT-5", cl.CURRENCY_CODES, _currency),
     _code_rule("BR-CL-05", "Tax currency code MUST be coded using ISO code list 4217 alpha-3.", "BT-6", cl.CURRENCY_CODES, _tax_currency),
     _code_rule("BR-CL-06", "Value added tax point date code MUST be coded using a restriction of UNTDID 2005.", "BT-8", cl.PERIOD_DESCRIPTION_CODES, period_code),
+    _code_rule("BR-CL-07", "Object identifier identification scheme identifier MUST be coded using a restriction of UNTDID 1153.", "BT-18-1", cl.OBJECT_ID_SCHEMES, object_schemes),
     BR_CL_08,
     _code_rule("BR-CL-10", "Any identifier identification scheme identifier MUST be coded using one of the ISO 6523 ICD list.", "BT-29-1", cl.ICD_SCHEMES, _identifier_schemes),
     _code_rule("BR-CL-11", "Any registration identifier identification scheme identifier MUST be coded using one of the ISO 6523 ICD list.", "BT-30-1", cl.ICD_SCHEMES, _legal_schemes),
@@ -277,6 +299,7 @@ RULES: tuple[Rule, ...] = (
     _code_rule("BR-CL-21", "Item standard identifier scheme identifier MUST belong to the ISO 6523 ICD code list.", "BT-157-1", cl.ICD_SCHEMES, _standard_ids),
     _code_rule("BR-CL-22", "Tax exemption reason code identifier scheme identifier MUST belong to the CEF VATEX code list.", "BT-121", cl.VAT_EXEMPTION_REASON_CODES, exemption_codes, upper=True),
     _code_rule("BR-CL-23", "Unit code MUST be coded according to the UN/ECE Recommendation 20 with Rec 21 extension.", "BT-130", cl.UNIT_CODES, _units),
+    _code_rule("BR-CL-24", "For Mime code in attribute use MIMEMediaType.", "BT-125-1", cl.MIME_CODES, mime_codes, exact=True),
     _code_rule("BR-CL-25", "Endpoint identifier scheme identifier MUST belong to the CEF EAS code list.", "BT-34-1", cl.EAS_SCHEMES, endpoint_schemes),
     _code_rule("BR-CL-26", "Delivery location identifier scheme identifier MUST belong to the ISO 6523 ICD code list.", "BT-71-1", cl.ICD_SCHEMES, _delivery_location),
 )  # fmt: skip

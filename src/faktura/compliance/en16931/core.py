@@ -47,7 +47,6 @@ NOT_APPLICABLE: dict[str, str] = {
     "BR-47": BY_CONSTRUCTION + " (the VAT breakdown is computed)",
     "BR-49": BY_CONSTRUCTION + " (`payment_means.code` defaults to 58)",
     "BR-51": "holds by construction: the model takes only the last 4 to 6 digits of a card number (BT-87), never a full PAN (warning)",
-    "BR-52": "no additional supporting documents (BG-24) in the input model",
     "BR-55": BY_CONSTRUCTION + " (`preceding_invoices[].number` is required)",
     "BR-57": BY_CONSTRUCTION + " (`delivery.address.country` is required)",
     "BR-65": BY_CONSTRUCTION + " (`classifications[].list_id` is required)",
@@ -108,6 +107,18 @@ BR_16 = required(
     lambda c: None if c.invoice.line_items else c.at("line_items"),
     "BG-25",
 )
+
+
+@rule(
+    "BR-52",
+    "Each Additional supporting document (BG-24) shall contain a Supporting document reference (BT-122).",
+    bt="BT-122",
+    problem_type=MISSING_PROBLEM,
+)
+def br_52(ctx: Context) -> Iterator[str]:
+    for i, doc in enumerate(ctx.invoice.attachments):
+        if not present(doc.reference):
+            yield ctx.at("attachments", i, "reference")
 
 
 @rule(
@@ -361,6 +372,6 @@ BR_53 = _req_many(
 
 RULES: tuple[Rule, ...] = (
     BR_06, BR_07, BR_16, br_17, BR_18, BR_56, br_25, br_27, br_28, br_29, br_30, BR_32, BR_33, BR_37, BR_38, BR_42, BR_44,
-    br_48, br_50, BR_53, br_54, br_61, BR_62, BR_63, br_64,
+    br_48, br_50, br_52, BR_53, br_54, br_61, BR_62, BR_63, br_64,
     BR_CO_21, BR_CO_22, BR_CO_23, BR_CO_24,
 )  # fmt: skip

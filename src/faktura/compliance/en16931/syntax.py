@@ -7,21 +7,30 @@ once; `scripts/gen_compliance_doc.py` lists them with that reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from faktura.compliance.engine import Context, Rule
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import present
 
 NOT_APPLICABLE: dict[str, str] = {
-    "UBL-CR-666": "no additional documents (BG-24): the invoiced-object reference (130) is written on lines only",
-    "UBL-CR-673": "no additional documents (BG-24): the invoiced-object reference (130) is written on lines only",
+    "UBL-CR-666": "holds by construction: the invoiced-object reference (130) is written without an attachment",
+    "UBL-CR-673": "holds by construction: the invoiced-object reference (130) is written without a description",
     "UBL-SR-22": "holds by construction: the tax representative's name is written once",
     "UBL-SR-23": "holds by construction: the tax representative's VAT identifier is written once",
-    "UBL-SR-33": "no additional documents (BG-24) in the input model",
-    "UBL-DT-06": "no binary objects (attachments) in the input model",
-    "UBL-DT-07": "no binary objects (attachments) in the input model",
+    "UBL-SR-33": "holds by construction: a supporting document has one description",
 }
+
+
+def _binary_attribute(field: str) -> Callable[[Context], Iterator[str]]:
+    """UBL-DT-06/07: an embedded document (BT-125) needs its MIME code and file name."""
+
+    def check(ctx: Context) -> Iterator[str]:
+        for i, doc in enumerate(ctx.invoice.attachments):
+            if doc.content and getattr(doc, field) is None:
+                yield ctx.at("attachments", i, field)
+
+    return check
 
 
 def _payee_name_differs(ctx: Context) -> bool:
@@ -110,6 +119,8 @@ def _sr_55(ctx: Context) -> Iterator[str]:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("UBL-DT-06", Severity.FATAL, "Binary object elements shall contain the mime code attribute", _binary_attribute("mime_code"), "BT-125-1", "MISSING_REQUIRED_FIELD"),
+    Rule("UBL-DT-07", Severity.FATAL, "Binary object elements shall contain the file name attribute", _binary_attribute("filename"), "BT-125-2", "MISSING_REQUIRED_FIELD"),
     Rule("UBL-SR-16", Severity.FATAL, "Buyer identifier shall occur maximum once.", _sr_16, "BT-46"),
     _payee("name"),
     _payee("identifiers"),

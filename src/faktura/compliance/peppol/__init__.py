@@ -33,7 +33,7 @@ NATIONAL: dict[str, tuple[Rule, ...]] = {
 }
 
 GREEK_NUMBER = "depends on the invoice number, assigned at issue; Greek sellers are refused under Peppol (FK-GR-UNSUPPORTED)"
-NO_ATTACHMENTS = "no additional documents (BG-24) in the input model"
+GREEK_REFUSED = "the Greek MARK / invoice URL documents (BG-24) are not written; Greek sellers are refused under Peppol (FK-GR-UNSUPPORTED)"
 
 RULE_SET = RuleSet(
     name="peppol-bis-3",
@@ -44,14 +44,10 @@ RULE_SET = RuleSet(
         **rules.NOT_APPLICABLE,
         **{f"GR-R-001-{i}": GREEK_NUMBER for i in range(1, 8)},
         "GR-R-004-1": "a MARK reference needs an additional document reference (BG-24), not in the input model; Greek sellers are refused under Peppol (FK-GR-UNSUPPORTED)",
-        "GR-R-004-2": NO_ATTACHMENTS,
-        "GR-R-008-2": NO_ATTACHMENTS,
-        "GR-R-008-3": NO_ATTACHMENTS,
-        "GR-S-008-1": NO_ATTACHMENTS + " (warning)",
-        "IS-R-008": NO_ATTACHMENTS + " (EINDAGI)",
-        "IS-R-009": NO_ATTACHMENTS + " (EINDAGI)",
-        "IS-R-010": NO_ATTACHMENTS + " (EINDAGI)",
-        "DE-R-022": NO_ATTACHMENTS,
+        "GR-R-004-2": GREEK_REFUSED,
+        "GR-R-008-2": GREEK_REFUSED,
+        "GR-R-008-3": GREEK_REFUSED,
+        "GR-S-008-1": GREEK_REFUSED + " (warning)",
         "PEPPOL-COMMON-R048": "commented out in the Schematron",
     },
 )

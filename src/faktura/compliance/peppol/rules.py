@@ -12,6 +12,7 @@ import msgspec
 from faktura.compliance.en16931.cl import (
     amount_currencies,
     endpoint_schemes,
+    mime_codes,
     period_code,
     reason_codes,
     tax_currency_total_written,
@@ -39,7 +40,6 @@ NOT_APPLICABLE: dict[str, str] = {
     "PEPPOL-EN16931-R101": "holds by construction: the line object reference is written with type 130",
     "PEPPOL-EN16931-R130": "holds by construction: the base quantity takes the line's unit code",
     "PEPPOL-EN16931-F001": "holds by construction: dates are typed and written as YYYY-MM-DD",
-    "PEPPOL-EN16931-CL001": "no attachments (BG-24) in the input model",
 }
 
 
@@ -310,6 +310,14 @@ def _code_list(rid: str, message: str, bt: str, codes: frozenset[str], values: A
     return Rule(rid, Severity.FATAL, message, check, bt, when=when)
 
 
+@rule("PEPPOL-EN16931-CL001", "Mime code must be according to subset of IANA code list.", bt="BT-125-1")
+def cl001(ctx: Context) -> Iterator[str]:
+    """`some $code in $MIMECODE satisfies @mimeCode = $code`: compared as written."""
+    for where, value in mime_codes(ctx):
+        if value is not None and value not in cl.PEPPOL_MIME_CODES:
+            yield ctx.ptr(where)
+
+
 def _currency_ids(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     for ptr, value in amount_currencies(ctx):
         yield ptr, value.strip() if value else value
@@ -398,6 +406,7 @@ def _vatex(rid: str, code: str, category: str) -> Rule:
 
 RULES: tuple[Rule, ...] = (
     r002, r003, r008, r010, r020, r040, r042, r053, r054, r055, r061, r110, r111, r120, r121,
+    cl001,
     _code_list("PEPPOL-EN16931-CL002", "Reason code MUST be according to subset of UNCL 5189 D.16B.", "BT-98", cl.PEPPOL_ALLOWANCE_REASON_CODES, reason_codes(False), has_any_acs),
     _code_list("PEPPOL-EN16931-CL003", "Reason code MUST be according to UNCL 7161 D.16B.", "BT-105", cl.PEPPOL_CHARGE_REASON_CODES, reason_codes(True), has_any_acs),
     _code_list("PEPPOL-EN16931-CL006", "Invoice period description code must be according to UNCL 2005 D.16B.", "BT-8", cl.PERIOD_DESCRIPTION_CODES, period_code),

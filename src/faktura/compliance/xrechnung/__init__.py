@@ -7,6 +7,7 @@ Peppol transaction rules KoSIT merges into its build are the same `Rule` objects
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from faktura.compliance.engine import Context, Rule, RuleSet
@@ -63,6 +64,16 @@ def _leitweg(ctx: Context) -> Iterator[str]:
         yield ctx.at("buyer_reference")
 
 
+URL = re.compile(r"^([a-zA-Z])([a-zA-Z0-9+.-])+:.*")  # `$XR-URL-REGEX`
+
+
+def _external_urls(ctx: Context) -> Iterator[str]:
+    """BR-TMP-2: BT-124 should be an absolute URL with a scheme."""
+    for i, doc in enumerate(ctx.invoice.attachments):
+        if doc.url and doc.url.strip() and not URL.search(doc.url):
+            yield ctx.at("attachments", i, "url")
+
+
 def _always(ctx: Context) -> bool:
     return True
 
@@ -70,6 +81,13 @@ def _always(ctx: Context) -> bool:
 RULES: tuple[Rule, ...] = (
     *german_rules({k: _br_de_id(k) for k in KEYS}, _always, string_code_in),
     *(r for r in peppol_rules.RULES if r.id in MERGED_PEPPOL),
+    Rule(
+        "BR-TMP-2",
+        Severity.WARNING,
+        'BT-124 "External document location" should contain an absolute URL with a valid scheme.',
+        _external_urls,
+        "BT-124",
+    ),
     Rule(
         "FK-LEITWEG-ID",
         Severity.WARNING,
@@ -86,8 +104,6 @@ RULE_SET = RuleSet(
     rules=RULES,
     not_applicable={
         "BR-DE-21": "holds by construction: the renderer writes the XRechnung CIUS CustomizationID (warning)",
-        "BR-DE-22": "no attachments (BG-24) in the input model",
-        "BR-TMP-2": "no attachments (BG-24) in the input model",
         **{
             rid: "XRechnung Extension only (CustomizationID …#conformant#…extension); Faktura writes the CIUS"
             for rid in (

@@ -1,4 +1,5 @@
-"""Document-level references: BT-10..18, BG-3 preceding invoices, BG-14 invoicing period.
+"""Document-level references: BT-10..18, BG-3 preceding invoices, BG-14 invoicing period,
+BG-24 additional supporting documents.
 
 Where the CreditNote schema lacks an element the Invoice has, the Peppol BIS mapping is
 used: the project reference (BT-11) becomes an `AdditionalDocumentReference` with type 50.
@@ -6,13 +7,37 @@ used: the project reference (BT-11) becomes an `AdditionalDocumentReference` wit
 
 from __future__ import annotations
 
-from faktura.domain.invoice import InvoiceInput
-from faktura.render.ubl.common import Element, cac, cbc, date_text, period
+import base64
+
+from faktura.domain.invoice import InvoiceInput, SupportingDocument
+from faktura.render.ubl.common import Element, cac, cbc, date_text, identifier, period
 
 #: Peppol BIS: when only a sales order reference (BT-14) is known, the mandatory
 #: `OrderReference/ID` is "NA".
 NOT_APPLICABLE = "NA"
 PROJECT_DOCUMENT_TYPE = "50"
+#: UNTDID 1001 code of the document-level invoiced object (BT-18)
+INVOICED_OBJECT = "130"
+
+
+def supporting_document(doc: SupportingDocument) -> Element:
+    el = cac(None, "AdditionalDocumentReference")
+    cbc(el, "ID", doc.reference)
+    cbc(el, "DocumentDescription", doc.description)
+    url = doc.url if doc.url and doc.url.strip() else None
+    if doc.content or url:
+        attachment = cac(el, "Attachment")
+        if doc.content:
+            cbc(
+                attachment,
+                "EmbeddedDocumentBinaryObject",
+                base64.b64encode(doc.content).decode("ascii"),
+                mimeCode=doc.mime_code,
+                filename=doc.filename,
+            )
+        if url:
+            cbc(cac(attachment, "ExternalReference"), "URI", url)
+    return el
 
 
 def _id_reference(name: str, value: str | None) -> Element | None:
@@ -50,6 +75,12 @@ def references(invoice: InvoiceInput, *, credit_note: bool) -> list[Element]:
         el = _id_reference(name, value)
         if el is not None:
             out.append(el)
+    if invoice.object_id is not None:
+        obj = cac(None, "AdditionalDocumentReference")
+        identifier(obj, "ID", invoice.object_id.value, invoice.object_id.scheme)
+        cbc(obj, "DocumentTypeCode", INVOICED_OBJECT)
+        out.append(obj)
+    out.extend(supporting_document(doc) for doc in invoice.attachments)
     if invoice.project_reference:
         if credit_note:
             project = cac(None, "AdditionalDocumentReference")

@@ -175,6 +175,15 @@ def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tupl
             ):
                 yield ctx.at("payment_means", i, "mandate", "debited_account")
 
+    def r022(ctx: Context) -> Iterator[str]:
+        """A file name (BT-125-2) must not repeat an earlier attachment's (compared as written)."""
+        seen: set[str] = set()
+        for i, doc in enumerate(ctx.invoice.attachments):
+            if doc.content and doc.filename is not None:
+                if doc.filename in seen:
+                    yield ctx.at("attachments", i, "filename")
+                seen.add(doc.filename)
+
     def r026(ctx: Context) -> Iterator[str]:
         if code_in(ctx.type_code, ("384",)) and not ctx.invoice.preceding_invoices:
             yield ctx.at("preceding_invoices")
@@ -256,6 +265,7 @@ def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tupl
         mk("018", "The Skonto lines of the payment terms (BT-20) must follow the XRechnung format (#SKONTO#TAGE=…#PROZENT=…#) and end with a line break.", r018, "BT-20", missing=False),
         warn("019", 'The element "Payment account identifier" (BT-84) should contain a valid IBAN if code 58 SEPA is provided in "Payment means type code" (BT-81).', r019, "BT-84"),
         warn("020", 'The element "Debited account identifier" (BT-91) should contain a valid IBAN if code 59 SEPA is provided in "Payment means type code" (BT-81).', r020, "BT-91"),
+        mk("022", 'Attached documents provided with an invoice in "ADDITIONAL SUPPORTING DOCUMENTS" (BG-24) shall have a unique filename within the element "Attached document" (BT-125).', r022, "BT-125-2", missing=False),
         mk("023-1", 'If "Payment means type code" (BT-81) is 30 or 58, "CREDIT TRANSFER" (BG-17) shall be provided.', m23[0], "BG-17"),
         mk("023-2", 'If "Payment means type code" (BT-81) is 30 or 58, "PAYMENT CARD INFORMATION" (BG-18) and "DIRECT DEBIT" (BG-19) shall not be provided.', m23[1], "BG-17", missing=False),
         mk("024-1", 'If "Payment means type code" (BT-81) is 48, 54 or 55, "PAYMENT CARD INFORMATION" (BG-18) shall be provided.', m24[0], "BG-18"),
@@ -289,6 +299,7 @@ KEYS = [
     "018",
     "019",
     "020",
+    "022",
     "023-1",
     "023-2",
     "024-1",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 
 from faktura.compliance.engine import Context, Rule
@@ -63,6 +65,51 @@ def _r001(ctx: Context) -> Iterator[str]:
         yield ctx.at("type_code")
 
 
+EINDAGI = "EINDAGI"  # the Icelandic final due date, sent as a supporting document
+
+
+def _eindagi(ctx: Context) -> list[tuple[int, str]]:
+    return [(i, doc.reference) for i, doc in enumerate(ctx.invoice.attachments) if doc.description == EINDAGI]
+
+
+def _r008(ctx: Context) -> Iterator[str]:
+    """The EINDAGI reference (BT-122) must be a date YYYY-MM-DD."""
+    for i, ref in _eindagi(ctx)[:1] if _is(ctx) else ():
+        if not (len(ref) == 10 and _iso_date(ref)):
+            yield ctx.at("attachments", i, "reference")
+
+
+def _due_date(ctx: Context) -> dt.date | None:
+    """`/*/cbc:DueDate`: a credit note carries BT-9 in PaymentMeans, not at its root."""
+    return None if ctx.credit_note else ctx.invoice.due_date
+
+
+def _r009(ctx: Context) -> Iterator[str]:
+    if _is(ctx) and _eindagi(ctx) and _due_date(ctx) is None:
+        yield ctx.at("due_date")
+
+
+def _r010(ctx: Context) -> Iterator[str]:
+    """The due date (BT-9) must not be after the EINDAGI date (compared as text, as XPath does)."""
+    if not _is(ctx):
+        return
+    due = _due_date(ctx)
+    refs = _eindagi(ctx)
+    if refs and (due is None or not any(due.isoformat() <= ref for _, ref in refs)):
+        yield ctx.at("attachments", refs[0][0], "reference")
+
+
+def _iso_date(text: str) -> bool:
+    """`castable as xs:date` for ten characters: YYYY-MM-DD and a real day."""
+    if not re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 RULES = (
     Rule("IS-R-001", Severity.WARNING, "If seller is icelandic then invoice type should be 380 or 381", _r001, "BT-3"),
     Rule("IS-R-002", Severity.FATAL, "Icelandic legal id (kennitala) MUST be provided for the seller, with schemeID 0196", _r002, "BT-30"),
@@ -70,5 +117,8 @@ RULES = (
     Rule("IS-R-004", Severity.FATAL, "Icelandic buyer's legal id (kennitala) MUST be provided, with schemeID 0196", _r004, "BT-47"),
     Rule("IS-R-005", Severity.FATAL, "Icelandic buyer's address MUST have street name and post code", _r005, "BG-8"),
     Rule("IS-R-006", Severity.FATAL, "If seller is Icelandic and payment means code is 9 then a 12 digit account id must exist", _account("9"), "BT-84"),
+    Rule("IS-R-008", Severity.FATAL, "If seller is icelandic and invoice contains supporting description EINDAGI then the id form must be YYYY-MM-DD", _r008, "BT-122"),
+    Rule("IS-R-009", Severity.FATAL, "If seller is icelandic and invoice contains supporting description EINDAGI invoice must have due date", _r009, "BT-9", "MISSING_REQUIRED_FIELD"),
+    Rule("IS-R-010", Severity.FATAL, "If seller is icelandic and invoice contains supporting description EINDAGI the id date must be same or later than due date", _r010, "BT-122"),
     Rule("IS-R-007", Severity.FATAL, "If seller is Icelandic and payment means code is 42 then a 12 digit account id must exist", _account("42"), "BT-84"),
 )  # fmt: skip
