@@ -134,8 +134,12 @@ def render(kit: Path) -> str:
         "rules that judge a value as the client sent it, where the renderer would normalise it away.",
         "*By construction* means the rule cannot fail on what the renderer writes (it is kept true by",
         "the model, the totals engine or the renderer), so a native check would be dead code.",
-        "The differential test (`tests/test_differential.py`) holds every implemented fatal rule to the",
-        "official Schematron's verdict on our own XML.",
+        "The differential test (`tests/test_differential.py`) holds every implemented fatal rule, and",
+        "every implemented official warning, to the official Schematron's verdict on our own XML; the",
+        "official per-rule unit tests (`tests/official_units/`) are fixtures for the rules they name.",
+        "",
+        "Ids are those of the artefacts: the IGIC (L) and IPSI (M) families, which EN 16931-1 calls",
+        "BR-IG-* and BR-IP-*, are BR-AF-* and BR-AG-* in the 1.3.16 Schematron, and so in findings.",
         "",
     ]
     summary = [
