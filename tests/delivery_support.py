@@ -205,3 +205,55 @@ def stop_worker(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class AccessPointServer:
+    """A real access point on the documented HTTP contract (docs/peppol-access-point.md):
+    capability lookups, and `POST /messages` idempotent on the SBDH InstanceIdentifier.
+    `refuse_next` answers that many submissions with 503 (an AP that is up but failing)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.refuse_next = 0
+        self.posts = 0
+        self.accepted: dict[str, bytes] = {}  # InstanceIdentifier -> SBDH
+        self.lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        ap = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _json(self, code: int, body: bytes) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                self._json(200, b'{"registered": true}')
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                instance = body.split(b"<InstanceIdentifier>", 1)[1].split(b"<", 1)[0].decode()
+                with ap.lock:
+                    ap.posts += 1
+                    if ap.refuse_next > 0:
+                        ap.refuse_next -= 1
+                        self._json(503, b'{"error": "busy"}')
+                        return
+                    ap.accepted.setdefault(instance, body)
+                self._json(202, f'{{"message_id": "ap-{instance}", "evidence": {{}}}}'.encode())
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None

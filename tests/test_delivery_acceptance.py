@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 from tests.conftest import Tenant, invoice_body, make_contact
 from tests.delivery_support import (
+    AccessPointServer,
     SmtpServer,
     free_port,
     smtp_server,
@@ -231,3 +232,48 @@ async def test_bulk_completes_with_results_per_item(
     replay = again.json()["model"]
     assert replay["status"] == "SUCCESS" and all(it["replayed"] for it in replay["items"])
     assert [it["invoice"] for it in replay["items"]] == [it["invoice"] for it in got["items"][:3]]
+
+
+async def test_access_point_outage_retries_then_submits_once(
+    client: httpx.AsyncClient, tenant: Tenant, settings: Settings
+) -> None:
+    """The access point is unreachable, then up but answering 503, then healthy: the Peppol
+    delivery rides it out with retries and the AP gets the message exactly once."""
+    iid = await issued_invoice(client, tenant)
+    d = (
+        await client.post(f"/v1/invoices/{iid}/send", json={"channel": "peppol"}, headers=tenant.headers)
+    ).json()["model"]
+    ap = AccessPointServer()  # not started: connection refused
+    ap.refuse_next = 2
+    worker = start_worker(
+        worker_env(settings, FAKTURA_PEPPOL_AP_URL=f"http://127.0.0.1:{ap.port}", FAKTURA_SEND_TIMEOUT="2")
+    )
+    statuses: list[str] = []
+
+    async def attempts_at_least(n: int) -> bool:
+        dv = await delivery(client, tenant, iid, d["id"])
+        statuses.append(dv["status"])
+        return bool(dv["attempts"] >= n)
+
+    try:
+        await wait_for(lambda: attempts_at_least(3), timeout=30)  # unreachable
+        ap.start()  # up, but the next two submissions get 503
+
+        async def sent() -> bool:
+            dv = await delivery(client, tenant, iid, d["id"])
+            statuses.append(dv["status"])
+            return bool(dv["status"] == "SENT")
+
+        await wait_for(sent, timeout=30)
+    finally:
+        stop_worker(worker)
+        ap.stop()
+    dv = await delivery(client, tenant, iid, d["id"])
+    assert list(ap.accepted) == [d["id"]] and ap.posts == 3  # two 503s, then one accepted
+    assert dv["message_id"] == f"ap-{d['id']}" and dv["attempts"] >= 5
+    assert set(statuses) <= {"QUEUED", "SENDING", "SENT"}
+    events = await timeline(client, tenant, iid)
+    retries = [e["data"]["error"] for e in events if e["type"] == "delivery.retry_scheduled"]
+    assert len(retries) == dv["attempts"] - 1 and all("access point" in e for e in retries)
+    assert any("HTTP 503" in e for e in retries) and any("ConnectError" in e for e in retries)
+    assert_consistent(events, [dv], "SUBMITTED")
