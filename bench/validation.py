@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=400)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=5, help="native passes over the set (best is reported)")
+    ap.add_argument("--official-repeat", type=int, default=3, help="official passes (best is reported)")
     args = ap.parse_args()
 
     cases = []
@@ -95,12 +96,18 @@ def main() -> None:
     for profile in (PEPPOL_BIS_3, XRECHNUNG_3):
         official_findings(cases[0][2], PROFILES[profile].oracle)
     compile_s = time.perf_counter() - t0
-    per = []
-    for _, profile, xml in cases:
-        t0 = time.perf_counter()
-        official_findings(xml, PROFILES[profile].oracle)
-        per.append(time.perf_counter() - t0)
-    official_ms = statistics.mean(per) * 1e3
+    # the same statistic as the native side: the best of `--official-repeat` passes, each the
+    # mean over the invoices
+    passes = []
+    per: list[float] = []
+    for _ in range(args.official_repeat):
+        per = []
+        for _, profile, xml in cases:
+            t0 = time.perf_counter()
+            official_findings(xml, PROFILES[profile].oracle)
+            per.append(time.perf_counter() - t0)
+        passes.append(statistics.mean(per))
+    official_ms = min(passes) * 1e3
     _ = validator
 
     print(f"invoices                  {len(cases)} (seed {args.seed}; 1/4 XRechnung, 1/2 mutated)")
@@ -108,7 +115,8 @@ def main() -> None:
     print(f"  identifier caches cold  {cold_us:10.1f} µs/invoice")
     print(f"  official rule sets only {official_only_us:10.1f} µs/invoice (without FK-*)")
     print(
-        f"official XSD+Schematron   {official_ms:10.2f} ms/invoice (mean; median {statistics.median(per) * 1e3:.2f} ms)"
+        f"official XSD+Schematron   {official_ms:10.2f} ms/invoice (best of {args.official_repeat} passes; "
+        f"median of the last {statistics.median(per) * 1e3:.2f} ms)"
     )
     print(f"  one-time XSLT compile   {compile_s:10.2f} s (not included above)")
     print(f"ratio official/native     {official_ms * 1e3 / native_us:10.0f}x")
