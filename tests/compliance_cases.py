@@ -363,6 +363,8 @@ def valid_case(rnd: random.Random, profile: str = "peppol-bis-3") -> Case:
         de_rules = xr
     seller = party(rnd, seller_cc, seller=True, name="Seller Ltd")
     buyer = party(rnd, buyer_cc, seller=False, name="Buyer AG")
+    if scenario == "G" and not seller.vat_id:  # an export needs the seller's VAT id (BR-G-02)
+        scenario = "S"
     if scenario in ("AE", "K") and not buyer.vat_id:
         buyer = msgspec.structs.replace(buyer, vat_id=f"{buyer_cc}{_digits(rnd, 9)}")
     if scenario == "O":
@@ -446,8 +448,33 @@ def valid_case(rnd: random.Random, profile: str = "peppol-bis-3") -> Case:
             identifiers=[Identifier(value=gln(rnd, "59"), scheme="0088")],
             address=Address(country=seller_cc),
         )
+    # the rarer parts of the model: an invoiced object (BT-18), supporting documents (BG-24)
+    # and, for a VAT-registered seller in the EU, a tax representative (BG-11)
+    object_id = Identifier(value=f"METER-{rnd.randrange(1000)}", scheme="AVV") if rnd.random() < 0.1 else None
+    attachments = [
+        SupportingDocument(
+            reference=f"ATT-{k}",
+            description=rnd.choice((None, "Timesheet")),
+            content=rnd.choice((None, b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n")),
+            mime_code="application/pdf",
+            filename=f"attachment-{k}.pdf",
+            url=rnd.choice((None, f"https://files.example/att-{k}.pdf")),
+        )
+        for k in range(rnd.choice((0, 0, 0, 0, 0, 1, 2)))
+    ]
+    attachments = [a for a in attachments if a.content or a.url] or []
+    representative = None
+    if rnd.random() < 0.1 and scenario in ("S", "SZ") and seller_cc in ("DE", "AT", "BE", "FR", "ES", "FI"):
+        representative = TaxRepresentative(
+            name="Fiscal Representative GmbH",
+            vat_id="DE136695976",
+            address=Address(line1="Hauptstr. 1", city="Berlin", postal_code="10115", country="DE"),
+        )
     invoice = InvoiceInput(
         profile=profile,  # type: ignore[arg-type]
+        object_id=object_id,
+        attachments=attachments,
+        tax_representative=representative,
         document_type="CREDIT_NOTE" if credit else "INVOICE",
         type_code=type_code,
         issue_date=issue,
@@ -707,6 +734,16 @@ MUTATIONS: dict[str, Mutation] = {
             item=msgspec.structs.replace(
                 c.invoice.line_items[0].item,
                 standard_id=Identifier(value="123", scheme=r.choice(("9999", None))),
+            ),
+        )
+        if c.invoice.line_items
+        else None
+    ),
+    "standard-id-without-scheme": lambda r, c: (
+        _line0(
+            c,
+            item=msgspec.structs.replace(
+                c.invoice.line_items[0].item, standard_id=Identifier(value="123", scheme=None)
             ),
         )
         if c.invoice.line_items

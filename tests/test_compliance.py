@@ -48,7 +48,7 @@ RULE_CASES = [
     ("BR-61", PEPPOL_BIS_3, ["drop-credit-account"]),
     ("BR-62", PEPPOL_BIS_3, ["drop-endpoint-scheme"]),
     ("BR-63", PEPPOL_BIS_3, ["drop-buyer-endpoint-scheme"]),
-    ("BR-64", PEPPOL_BIS_3, ["bad-standard-id"]),
+    ("BR-64", PEPPOL_BIS_3, ["standard-id-without-scheme"]),
     ("BR-CO-03", PEPPOL_BIS_3, ["tax-point-and-code"]),
     ("BR-CO-09", PEPPOL_BIS_3, ["bad-vat-prefix"]),
     ("BR-CO-17", PEPPOL_BIS_3, ["big-tax"]),
