@@ -118,6 +118,10 @@ async def test_supporting_document_travels_into_the_xml(client: httpx.AsyncClien
     r = await client.post("/v1/invoices?issue=true", json=body, headers=tenant.headers)
     assert r.status_code == 201, r.text
     inv = r.json()["model"]
+    # responses describe the file without carrying it
+    assert inv["attachments"] == [
+        {k: v for k, v in attachment.items() if k != "content"} | {"size": len(pdf)}
+    ]
     xml = (await client.get(f"/v1/invoices/{inv['id']}/xml", headers=tenant.headers)).content
     root = etree.fromstring(xml)
     refs = root.findall("cac:AdditionalDocumentReference", NS)

@@ -51,9 +51,21 @@ def _totals_of(row: Any) -> dict[str, Any] | None:
         return None
 
 
+def _attachment_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A supporting document without its bytes: responses (and lists of them) stay small; the
+    file travels in the UBL (`GET /v1/invoices/{id}/xml`)."""
+    out = {k: v for k, v in doc.items() if k != "content"}
+    if doc.get("content"):
+        b64: str = doc["content"]
+        out["size"] = len(b64) * 3 // 4 - b64[-2:].count("=")
+    return out
+
+
 def invoice_view(row: Any, *, lines: bool = True, contact: dict[str, Any] | None = None) -> dict[str, Any]:
     """The seed's invoice object, with the EN 16931 terms and our computed totals."""
     model = {k: v for k, v in row["model"].items() if k not in DECLARED_TOTALS}
+    if model.get("attachments"):
+        model["attachments"] = [_attachment_view(doc) for doc in model["attachments"]]
     totals = _totals_of(row)
     line_items = model.pop("line_items", [])
     issued = row["issued"]
