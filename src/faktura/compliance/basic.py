@@ -193,8 +193,9 @@ def check_shape(c: Checks, invoice: InvoiceInput, base: str, raw: bytes | None =
 
 
 def _encoded_or_none(value: Any) -> bytes | None:
+    """The JSON of a party (empty when there is none), or None when it cannot be encoded."""
     try:
-        return None if value is None else encode(value)
+        return b"" if value is None else encode(value)
     except UnicodeEncodeError:
         return None
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -101,11 +101,11 @@ def required(
     return Rule(id, Severity.FATAL, message, check, bt, MISSING_PROBLEM)
 
 
-@dataclass(frozen=True, slots=True)
-class DocAllowanceCharge:
-    """A document-level allowance or charge as it will be written (BG-20 / BG-21)."""
+class DocAllowanceCharge(NamedTuple):
+    """A document-level allowance or charge as it will be written (BG-20 / BG-21). A named
+    tuple: built for every allowance of every checked invoice, it must be cheap to make."""
 
-    index: int
+    position: int  # in `allowances` or `charges`
     charge: bool
     source: AllowanceCharge
     amount: Decimal
@@ -173,7 +173,7 @@ class Context:
     @cached_property
     def doc_acs(self) -> list[DocAllowanceCharge]:
         out: list[DocAllowanceCharge] = []
-        if self.totals is None:
+        if self.totals is None or not (self.invoice.allowances or self.invoice.charges):
             return out
         for charge, sources, resolved in (
             (False, self.invoice.allowances, self.totals.allowances),
@@ -209,7 +209,8 @@ class Context:
         return cats
 
     def encoded(self) -> tuple[bytes | None, bytes | None, bytes | None]:
-        """The request, seller and buyer as JSON bytes, for byte-level scans (None: not encodable)."""
+        """The request, seller and buyer as JSON bytes, for byte-level scans (empty: absent;
+        None: not encodable)."""
         if self._encoded is None:
             self._encoded = (_json(self.invoice), _json(self.seller), _json(self.buyer))
         return self._encoded
@@ -246,8 +247,9 @@ def has_any_acs(ctx: Context) -> bool:
 
 
 def _json(value: Any) -> bytes | None:
+    """JSON bytes (empty for an absent part), or None when the value cannot be encoded."""
     try:
-        return None if value is None else msgspec.json.encode(value)
+        return b"" if value is None else msgspec.json.encode(value)
     except UnicodeEncodeError:
         return None
 

@@ -165,7 +165,7 @@ def _payment_means(ctx: Context) -> Iterator[tuple[Where, str | None]]:
 def _doc_categories(ctx: Context) -> Iterator[tuple[Where, str | None]]:
     """cac:TaxCategory: document-level allowances/charges and the breakdown."""
     for ac in ctx.doc_acs:
-        yield (ac.pointer_name, ac.index, "tax_category"), ac.category
+        yield (ac.pointer_name, ac.position, "tax_category"), ac.category
     if ctx.totals is not None:
         first_line: dict[str, int] = {}  # category -> index of the first line that carries it
         for i, (c, _) in enumerate(ctx.line_categories):
@@ -215,7 +215,7 @@ def exemption_codes(ctx: Context) -> Iterator[tuple[Where, str | None]]:
         else:
             for ac in ctx.doc_acs:
                 if ac.source.tax_exemption_reason_code == b.exemption_reason_code:
-                    ptr = ctx.at(ac.pointer_name, ac.index, "tax_exemption_reason_code")
+                    ptr = ctx.at(ac.pointer_name, ac.position, "tax_exemption_reason_code")
                     break
         yield ptr, b.exemption_reason_code
 

@@ -86,7 +86,7 @@ def _breakdown_pointer(ctx: Context, category: str, field: str) -> Iterator[str]
             return
     for ac in ctx.doc_acs:
         if (ac.category or "S") == category:
-            yield ctx.at(ac.pointer_name, ac.index, field)
+            yield ctx.at(ac.pointer_name, ac.position, field)
             return
     yield ctx.at("line_items")
 

@@ -266,7 +266,7 @@ def _first_with_category(ctx: Context, category: str, field: str) -> Iterator[st
             return
     for ac in ctx.doc_acs:
         if ac.category == category:
-            yield ctx.at(ac.pointer_name, ac.index, field)
+            yield ctx.at(ac.pointer_name, ac.position, field)
             return
     yield ctx.at("line_items")
 

@@ -112,7 +112,7 @@ def _first_pointer(ctx: Context, cat: str, field: str) -> str:
             return ctx.at("line_items", i, field)
     for ac in ctx.doc_acs:
         if (ac.category or "S") == cat:
-            return ctx.at(ac.pointer_name, ac.index, field)
+            return ctx.at(ac.pointer_name, ac.position, field)
     return ctx.at("line_items")
 
 
@@ -151,7 +151,7 @@ def _rules(f: Family) -> tuple[Rule, ...]:
         def check(ctx: Context) -> Iterator[str]:
             for ac in ctx.doc_acs:
                 if ac.category == cat and ac.charge is charge and not f.rate_ok(ac.rate):
-                    yield ctx.at(ac.pointer_name, ac.index, "tax_rate")
+                    yield ctx.at(ac.pointer_name, ac.position, "tax_rate")
 
         return check
 
@@ -320,7 +320,7 @@ def _o_ac(charge: bool) -> Callable[[Context], Iterator[str]]:
         if _breakdown_has(ctx, "O"):
             for ac in ctx.doc_acs:
                 if ac.charge is charge and ac.category is not None and ac.category != "O":
-                    yield ctx.at(ac.pointer_name, ac.index, "tax_category")
+                    yield ctx.at(ac.pointer_name, ac.position, "tax_category")
 
     return check
 

@@ -28,30 +28,28 @@ MESSAGES = {
 
 def scheme_identifiers(ctx: Context) -> list[tuple[str, str, str]]:
     """(pointer, scheme, value) of every identifier written with a scheme (once per check)."""
-    return ctx.memo("scheme_identifiers", lambda: list(_scheme_identifiers(ctx)))  # type: ignore[no-any-return]
+    return ctx.memo("scheme_identifiers", lambda: _scheme_identifiers(ctx))  # type: ignore[no-any-return]
 
 
-def _scheme_identifiers(ctx: Context) -> Iterator[tuple[str, str, str]]:
-    parties = [
-        (ctx.seller, ctx.seller_ptr, True),
-        (ctx.buyer, ctx.buyer_ptr, True),
-        (ctx.invoice.payee, ctx.at("payee"), False),
-    ]
+def _scheme_identifiers(ctx: Context) -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
+    payee = ctx.invoice.payee
+    parties = [(ctx.seller, ctx.seller_ptr, True), (ctx.buyer, ctx.buyer_ptr, True)]
+    if payee is not None:
+        parties.append((payee, ctx.at("payee"), False))
     for party, ptr, has_endpoint in parties:
         if party is None:
             continue
-        if (
-            has_endpoint
-            and party.endpoint is not None
-            and party.endpoint.scheme
-            and present(party.endpoint.value)
-        ):
-            yield f"{ptr}/endpoint/value", party.endpoint.scheme, party.endpoint.value
+        ep = party.endpoint
+        if has_endpoint and ep is not None and ep.scheme and present(ep.value):
+            out.append((f"{ptr}/endpoint/value", ep.scheme, ep.value))
         for i, ident in enumerate(party.identifiers):
             if ident.scheme and present(ident.value):
-                yield f"{ptr}/identifiers/{i}/value", ident.scheme, ident.value
-        if party.legal_id is not None and party.legal_id.scheme and present(party.legal_id.value):
-            yield f"{ptr}/legal_id/value", party.legal_id.scheme, party.legal_id.value
+                out.append((f"{ptr}/identifiers/{i}/value", ident.scheme, ident.value))
+        lid = party.legal_id
+        if lid is not None and lid.scheme and present(lid.value):
+            out.append((f"{ptr}/legal_id/value", lid.scheme, lid.value))
+    return out
 
 
 def _scheme_rule(scheme: str, rid: str, check: Callable[[str], bool]) -> Rule:

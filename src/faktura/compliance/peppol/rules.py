@@ -62,14 +62,13 @@ _BLANK_JSON = re.compile(rb'[:\[,]"(?:\s|\\[ntr])+"')
 
 def _has_blank_text(ctx: Context) -> bool:
     """Fast path: a whitespace-only JSON string anywhere in the request or the parties. Such a
-    string opens with a quote and a blank (or an escaped one): two substring tests rule it
-    out on almost every request before the regular expression runs."""
-    for raw in ctx.encoded():
-        if raw is None:
-            return True  # not encodable (a lone surrogate): look at every string
-        if (b'" ' in raw or (b"\\" in raw and b'"\\' in raw)) and _BLANK_JSON.search(raw):
-            return True
-    return False
+    string opens with a quote and a blank (or an escaped one): substring tests over the three
+    encodings at once rule it out on almost every request before the regular expression runs."""
+    parts = ctx.encoded()
+    if None in parts:
+        return True  # not encodable (a lone surrogate): look at every string
+    raw = b"\n".join(parts)  # type: ignore[arg-type]
+    return (b'" ' in raw or (b"\\" in raw and b'"\\' in raw)) and _BLANK_JSON.search(raw) is not None
 
 
 @rule("PEPPOL-EN16931-R008", "Document MUST not contain empty elements.", on_input=True)
@@ -154,7 +153,7 @@ def _all_acs(ctx: Context) -> list[AcRow]:
 
 def _each_ac(ctx: Context) -> Iterator[AcRow]:
     for ac in ctx.doc_acs:
-        yield (ac.pointer_name, ac.index), ac.source, ac.amount, ac.base_amount
+        yield (ac.pointer_name, ac.position), ac.source, ac.amount, ac.base_amount
     if ctx.totals is None:
         return
     for i, (li, lt) in enumerate(zip(ctx.invoice.line_items, ctx.totals.lines, strict=True)):

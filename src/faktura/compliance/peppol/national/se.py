@@ -115,7 +115,7 @@ def _r006(ctx: Context) -> Iterator[str]:
             yield ctx.at("line_items", i, "tax_rate")
     for ac in ctx.doc_acs:
         if ac.category == "S" and (ac.rate is None or ac.rate not in SE_RATES):
-            yield ctx.at(ac.pointer_name, ac.index, "tax_rate")
+            yield ctx.at(ac.pointer_name, ac.position, "tax_rate")
     if ctx.totals:
         for b in ctx.totals.breakdown:
             if b.category == "S" and (b.rate is None or b.rate not in SE_RATES):
