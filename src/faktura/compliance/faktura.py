@@ -7,7 +7,6 @@ in for an official rule; the differential test ignores them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from faktura.compliance.engine import Context, Rule, RuleSet
@@ -22,7 +21,7 @@ from faktura.compliance.identifiers import (
 from faktura.compliance.peppol.national.gr import greek_sender
 from faktura.compliance.predicates import present
 from faktura.domain.document import PEPPOL_BIS_3
-from faktura.domain.invoice import Party, TaxRepresentative
+from faktura.domain.invoice import BIC, Party, TaxRepresentative
 
 
 def _vat_parties(ctx: Context) -> Iterator[tuple[Party | TaxRepresentative | None, str]]:
@@ -65,9 +64,6 @@ def _ibans(ctx: Context) -> Iterator[str]:
             and looks_like_iban(pm.mandate.debited_account)
         ) and not iban_valid(pm.mandate.debited_account):
             yield ctx.at("payment_means", i, "mandate", "debited_account")
-
-
-BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 
 
 def _bics(ctx: Context) -> Iterator[str]:

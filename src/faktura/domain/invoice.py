@@ -12,6 +12,7 @@ decodes JSON numbers and numeric strings into Decimal without passing through fl
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -187,6 +188,10 @@ class LineItem(Model, kw_only=True):
 
 
 # -- payment ------------------------------------------------------------------------------
+
+
+#: a BIC (ISO 9362): bank, country, location, optional branch
+BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 
 
 class PayeeAccount(Model, kw_only=True):

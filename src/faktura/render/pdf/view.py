@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from faktura.domain.document import Document
-from faktura.domain.invoice import Address, Party, PaymentMeans, TaxRepresentative
+from faktura.domain.invoice import BIC, Address, Party, PaymentMeans, TaxRepresentative
 from faktura.render.pdf.labels import LABELS
 from faktura.render.pdf.qr import epc_payload, qr_svg_data_uri
 
@@ -109,6 +110,14 @@ def _representative(
     }
 
 
+GIRO = {"SE:BANKGIRO": "Bankgiro", "SE:PLUSGIRO": "Plusgiro"}
+_IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{8,}$")
+
+
+def looks_like_iban(value: str) -> bool:
+    return bool(_IBAN_SHAPE.match(value.replace(" ", "").upper()))
+
+
 def _iban(iban: str) -> str:
     compact = iban.replace(" ", "").upper()
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
@@ -136,7 +145,8 @@ def _payments(doc: Document, f: Formatter, labels: dict[str, str]) -> tuple[list
             payload = epc_payload(
                 name=payee or pm.account.name or doc.seller.name,
                 iban=pm.account.iban,
-                bic=pm.account.bic,
+                # EPC QR version 002 may leave the BIC out in the EEA; a non-BIC never goes in
+                bic=pm.account.bic if pm.account.bic and BIC.match(pm.account.bic) else None,
                 amount=payable,
                 remittance=pm.payment_id or doc.number,
             )
@@ -158,9 +168,15 @@ def _payment(pm: PaymentMeans, labels: dict[str, str]) -> dict[str, Any]:
     if pm.account:
         if pm.account.name:
             rows.append((labels["account_holder"], pm.account.name))
-        rows.append(("IBAN", _iban(pm.account.iban)))
-        if pm.account.bic:
-            rows.append(("BIC", pm.account.bic))
+        giro = GIRO.get(pm.account.bic or "")
+        if giro:  # a Swedish Bankgiro / Plusgiro number, not an IBAN
+            rows.append((giro, pm.account.iban))
+        else:
+            rows.append(
+                ("IBAN" if looks_like_iban(pm.account.iban) else labels["account"], _iban(pm.account.iban))
+            )
+            if pm.account.bic:
+                rows.append(("BIC" if BIC.match(pm.account.bic) else labels["bank"], pm.account.bic))
     if pm.card:
         rows.append(
             (labels["card"], " ".join(x for x in (pm.card.network, "…" + pm.card.account_number) if x))
