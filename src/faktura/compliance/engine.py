@@ -246,6 +246,11 @@ def has_any_acs(ctx: Context) -> bool:
     return bool(ctx.invoice.allowances or ctx.invoice.charges) or ctx.line_acs
 
 
+def declares_line_totals(ctx: Context) -> bool:
+    """A line net amount (BT-131) declared by the client, to be compared with ours."""
+    return any(li.total_amount is not None for li in ctx.invoice.line_items)
+
+
 def _json(value: Any) -> bytes | None:
     """JSON bytes (empty for an absent part), or None when the value cannot be encoded."""
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from faktura.compliance.engine import Context, Rule, RuleSet
+from faktura.compliance.engine import Context, Rule, RuleSet, declares_line_totals
 from faktura.compliance.findings import Severity
 from faktura.compliance.identifiers import (
     endpoint_valid,
@@ -139,7 +139,7 @@ RULES: tuple[Rule, ...] = (
     Rule("FK-DUE-DATE", Severity.FATAL, "The due date must not be before the issue date.", _due_date, "BT-9"),
     Rule("FK-PAYMENT-DATE", Severity.WARNING, "Give a due date or payment terms: the amount due is positive.", _payment_date, "BT-9", "MISSING_RECOMMENDED_FIELD"),
     Rule("FK-GROSS-PRICE", Severity.WARNING, "The gross price (BT-148) is below the net price (BT-146): the price discount would be negative.", _gross_price, "BT-148"),
-    Rule("FK-LINE-TOTAL", Severity.WARNING, "The declared line net amount differs from the computed one; the computed amount is written.", _line_totals, "BT-131", "TOTAL_MISMATCH", on_input=True),
+    Rule("FK-LINE-TOTAL", Severity.WARNING, "The declared line net amount differs from the computed one; the computed amount is written.", _line_totals, "BT-131", "TOTAL_MISMATCH", on_input=True, when=declares_line_totals),
     Rule("FK-GR-UNSUPPORTED", Severity.FATAL, "Greek sellers need an AADE invoice number and a MARK reference (GR-R-001, GR-R-004), which Faktura cannot write yet.", _greek, "BT-1"),
 )  # fmt: skip
 

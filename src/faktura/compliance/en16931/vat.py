@@ -9,6 +9,7 @@ few family-specific rules (BR-IC-11/12, BR-O-11..14, BR-B-01/02) follow.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -116,6 +117,19 @@ def _first_pointer(ctx: Context, cat: str, field: str) -> str:
     return ctx.at("line_items")
 
 
+@functools.cache
+def uses_category(cat: str) -> Callable[[Context], bool]:
+    """One shared precondition per VAT category: a rule about category `cat` (the family's,
+    and BR-IC-11/12, BR-O-11..14, BR-B-*) can only fire when a line, allowance, charge or the
+    breakdown names it. One function object per category, so `engine.plan` groups its rules."""
+
+    def uses(ctx: Context) -> bool:
+        return cat in ctx.all_categories
+
+    uses.__name__ = f"uses_{cat}"
+    return uses
+
+
 def _rules(f: Family) -> tuple[Rule, ...]:
     cat, p = f.category, f.prefix
     label = f"'{f.name}' ({cat})"
@@ -209,9 +223,7 @@ def _rules(f: Family) -> tuple[Rule, ...]:
     reason = "shall have" if f.needs_reason else "shall not have"
     o_input = cat == "O"  # a rate for O is dropped by the renderer; judged as sent
 
-    def uses(ctx: Context) -> bool:
-        """The family's rules can only fire when the document names its category."""
-        return cat in ctx.all_categories
+    uses = uses_category(cat)
 
     def mk(
         rid: str,
@@ -229,7 +241,7 @@ def _rules(f: Family) -> tuple[Rule, ...]:
             check,
             bt,
             on_input=on_input,
-            when=None if on_input else uses,
+            when=uses,
         )
 
     return (
@@ -355,12 +367,12 @@ def _b_02(ctx: Context) -> Iterator[str]:
 
 RULES: tuple[Rule, ...] = (
     *(r for f in FAMILIES for r in _rules(f)),
-    Rule("BR-IC-11", Severity.FATAL, "In an Invoice with a VAT breakdown (BG-23) where the VAT category code (BT-118) is 'Intra-community supply' the Actual delivery date (BT-72) or the Invoicing period (BG-14) shall not be blank.", _ic_11, "BT-72", "MISSING_REQUIRED_FIELD"),
-    Rule("BR-IC-12", Severity.FATAL, "In an Invoice with a VAT breakdown (BG-23) where the VAT category code (BT-118) is 'Intra-community supply' the Deliver to country code (BT-80) shall not be blank.", _ic_12, "BT-80", "MISSING_REQUIRED_FIELD"),
-    Rule("BR-O-11", Severity.FATAL, "An Invoice that contains a VAT breakdown group (BG-23) with a VAT category code (BT-118) 'Not subject to VAT' shall not contain other VAT breakdown groups (BG-23).", _o_11, "BG-23"),
-    Rule("BR-O-12", Severity.FATAL, "An Invoice that contains a VAT breakdown group (BG-23) with a VAT category code (BT-118) 'Not subject to VAT' shall not contain an Invoice line (BG-25) where the Invoiced item VAT category code (BT-151) is not 'Not subject to VAT'.", _o_12, "BT-151"),
-    Rule("BR-O-13", Severity.FATAL, "An Invoice that contains a VAT breakdown group (BG-23) with a VAT category code (BT-118) 'Not subject to VAT' shall not contain Document level allowances (BG-20) where Document level allowance VAT category code (BT-95) is not 'Not subject to VAT'.", _o_ac(False), "BT-95"),
-    Rule("BR-O-14", Severity.FATAL, "An Invoice that contains a VAT breakdown group (BG-23) with a VAT category code (BT-118) 'Not subject to VAT' shall not contain Document level charges (BG-21) where Document level charge VAT category code (BT-102) is not 'Not subject to VAT'.", _o_ac(True), "BT-102"),
-    Rule("BR-B-01", Severity.FATAL, "An Invoice where the VAT category code (BT-151, BT-95 or BT-102) is 'Split payment' shall be a domestic Italian invoice.", _b_01, "BT-151"),
-    Rule("BR-B-02", Severity.FATAL, "An Invoice with a VAT category code 'Split payment' shall not contain the VAT category code 'Standard rated'.", _b_02, "BT-151"),
+    Rule("BR-IC-11", Severity.FATAL, "In an Invoice with a VAT breakdown (BG-23) where the VAT category code (BT-118) is 'Intra-community supply' the Actual delivery date (BT-72) or the Invoicing period (BG-14) shall not be blank.", _ic_11, "BT-72", "MISSING_REQUIRED_FIELD", when=uses_category("K")),
+    Rule("BR-IC-12", Severity.FATAL, "In an Invoice with a VAT breakdown (BG-23) where the VAT category code (BT-118) is 'Intra-community supply' the Deliver to country code (BT-80) shall not be blank.", _ic_12, "BT-80", "MISSING_REQUIRED_FIELD", when=uses_category("K")),
+    Rule("BR-O-11", Severity.FATAL, "An Invoice that contains a VAT breakdown group (BG-23) with a VAT category code (BT-118) 'Not subject to VAT' shall not contain other VAT breakdown groups (BG-23).", _o_11, "BG-23", when=uses_category("O")),
+    Rule("BR-O-12", Severity.FATAL, "An Invoice that contains a VAT breakdown group (BG-23) with a VAT category code (BT-118) 'Not subject to VAT' shall not contain an Invoice line (BG-25) where the Invoiced item VAT category code (BT-151) is not 'Not subject to VAT'.", _o_12, "BT-151", when=uses_category("O")),
+    Rule("BR-O-13", Severity.FATAL, "An Invoice that contains a VAT breakdown group (BG-23) with a VAT category code (BT-118) 'Not subject to VAT' shall not contain Document level allowances (BG-20) where Document level allowance VAT category code (BT-95) is not 'Not subject to VAT'.", _o_ac(False), "BT-95", when=uses_category("O")),
+    Rule("BR-O-14", Severity.FATAL, "An Invoice that contains a VAT breakdown group (BG-23) with a VAT category code (BT-118) 'Not subject to VAT' shall not contain Document level charges (BG-21) where Document level charge VAT category code (BT-102) is not 'Not subject to VAT'.", _o_ac(True), "BT-102", when=uses_category("O")),
+    Rule("BR-B-01", Severity.FATAL, "An Invoice where the VAT category code (BT-151, BT-95 or BT-102) is 'Split payment' shall be a domestic Italian invoice.", _b_01, "BT-151", when=uses_category("B")),
+    Rule("BR-B-02", Severity.FATAL, "An Invoice with a VAT category code 'Split payment' shall not contain the VAT category code 'Standard rated'.", _b_02, "BT-151", when=uses_category("B")),
 )  # fmt: skip

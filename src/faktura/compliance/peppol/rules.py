@@ -18,7 +18,7 @@ from faktura.compliance.en16931.cl import (
     tax_currency_total_written,
     tax_currency_written,
 )
-from faktura.compliance.engine import Context, Rule, Where, has_any_acs, rule
+from faktura.compliance.engine import Context, Rule, Where, declares_line_totals, has_any_acs, rule
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import normalize_space, present
 from faktura.domain import codelists as cl
@@ -267,6 +267,7 @@ def r111(ctx: Context) -> Iterator[str]:
     bt="BT-131",
     problem_type="TOTAL_MISMATCH",
     on_input=True,
+    when=declares_line_totals,
 )
 def r120(ctx: Context) -> Iterator[str]:
     """On input: a declared line total (`total_amount`) must be within the Schematron's slack
