@@ -192,6 +192,17 @@ def check_shape(c: Checks, invoice: InvoiceInput, base: str, raw: bytes | None =
         _check_allowance_charge(c, ch, f"{base}/charges/{j}", charge=True, line_level=False)
 
 
+def _without_files(invoice: InvoiceInput) -> InvoiceInput:
+    """The request without the bytes of its supporting documents: a file is neither text nor a
+    number, and megabytes of base64 would dominate every byte-level scan below."""
+    if not any(doc.content for doc in invoice.attachments):
+        return invoice
+    return msgspec.structs.replace(
+        invoice,
+        attachments=[msgspec.structs.replace(doc, content=None) for doc in invoice.attachments],
+    )
+
+
 def _encoded_or_none(value: Any) -> bytes | None:
     """The JSON of a party (empty when there is none), or None when it cannot be encoded."""
     try:
@@ -212,7 +223,7 @@ def check_invoice(
     """All findings of the invoice's profile, and the computed totals when the numbers allow."""
     c = Checks()
     try:
-        raw: bytes | None = encode(invoice)
+        raw: bytes | None = encode(_without_files(invoice))
     except UnicodeEncodeError:
         raw = None  # a lone surrogate, reported by `check_text`
     numbers_ok = check_numbers(c, invoice, tuple(p for p in base.split("/") if p), raw)
