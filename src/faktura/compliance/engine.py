@@ -196,7 +196,9 @@ class Context:
 
     @cached_property
     def line_categories(self) -> list[tuple[str, Decimal | None]]:
-        """(BT-151, BT-152) per line, as written."""
+        """(BT-151, BT-152) per line, as written (the totals already resolved each rate)."""
+        if self.totals is not None:
+            return [(lt.tax_category, lt.tax_rate) for lt in self.totals.lines]
         return [(li.tax_category, rate_key(li.tax_category, li.tax_rate)) for li in self.invoice.line_items]
 
     @cached_property
