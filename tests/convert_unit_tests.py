@@ -15,7 +15,8 @@ expected outcome per rule, and the Faktura request it converts to, or the reason
 
 Most unit-test documents are fragments: just the elements the rule looks at. Each fragment
 is completed onto a small valid Peppol BIS 3 invoice (or credit note), `BASE_INVOICE`:
-elements of the fragment replace those of the base, recursively; an element the fragment
+elements of the fragment replace those of the base, recursively (a seller tax representative,
+which the base lacks, is completed onto a full one, `BASE_PARTS`); an element the fragment
 shows commented out (`<!-- <cbc:ProfileID/> -->`) is removed from the base; the rest of the
 base is kept. Two completions are tried, the deep one first, then one where the fragment's
 top-level elements replace the base's whole; then both again with the base's buyer in the
@@ -126,6 +127,18 @@ BASE_CREDIT_NOTE = (
     .replace("InvoicedQuantity", "CreditedQuantity")
     .replace("<cbc:DueDate>2024-02-15</cbc:DueDate>\n", "")
 )
+
+#: parts the base document lacks, as complete as a valid invoice needs them: a fragment's
+#: top-level element of one of these kinds is completed onto its part (like the base's own)
+BASE_PARTS = {
+    "TaxRepresentativeParty": """<cac:TaxRepresentativeParty xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cac:PartyName><cbc:Name>Tax Representative SA</cbc:Name></cac:PartyName>
+ <cac:PostalAddress><cbc:StreetName>Rue Neuve 3</cbc:StreetName><cbc:CityName>Namur</cbc:CityName>
+  <cbc:PostalZone>5000</cbc:PostalZone><cac:Country><cbc:IdentificationCode>BE</cbc:IdentificationCode></cac:Country></cac:PostalAddress>
+ <cac:PartyTaxScheme><cbc:CompanyID>BE01111111145</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
+</cac:TaxRepresentativeParty>""",
+}
 
 El: TypeAlias = etree._Element
 
@@ -294,6 +307,10 @@ def complete(fragment: El, *, deep: bool, domestic: bool = False) -> bytes:
     seller_country = fragment.findtext(f"cac:AccountingSupplierParty/{COUNTRY}", namespaces=NS)
     if domestic and seller_country and seller_country.strip():
         base.find(f"cac:AccountingCustomerParty/{COUNTRY}", NS).text = seller_country.strip()  # type: ignore[union-attr]
+    for name, part in BASE_PARTS.items():
+        tag = f"{{{CAC}}}{name}"
+        if fragment.find(tag) is not None and base.find(tag) is None:
+            base.append(etree.fromstring(part.encode()))  # placed in schema order by `_merge`
     merged = _merge(base, fragment, deep=deep)
     return etree.tostring(merged, xml_declaration=True, encoding="UTF-8")
 
