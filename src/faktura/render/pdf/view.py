@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +15,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
+from faktura.compliance.identifiers import looks_like_iban
 from faktura.domain.document import Document
 from faktura.domain.invoice import BIC, Address, Party, PaymentMeans, TaxRepresentative
 from faktura.render.pdf.labels import LABELS
@@ -111,11 +111,6 @@ def _representative(
 
 
 GIRO = {"SE:BANKGIRO": "Bankgiro", "SE:PLUSGIRO": "Plusgiro"}
-_IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{8,}$")
-
-
-def looks_like_iban(value: str) -> bool:
-    return bool(_IBAN_SHAPE.match(value.replace(" ", "").upper()))
 
 
 def _iban(iban: str) -> str:
