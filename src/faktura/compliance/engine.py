@@ -167,6 +167,17 @@ class Context:
                 break
         return out
 
+    def category_pointer(self, category: str, field: str) -> str:
+        """Where a finding about a VAT category (a breakdown, a family rule) points: the first
+        line in that category, else the first document allowance/charge (no category is S)."""
+        for i, (c, _) in enumerate(self.line_categories):
+            if c == category:
+                return self.at("line_items", i, field)
+        for ac in self.doc_acs:
+            if (ac.category or "S") == category:
+                return self.at(ac.pointer_name, ac.position, field)
+        return self.at("line_items")
+
     def ptr(self, where: Where) -> str:
         return where if isinstance(where, str) else self.at(*where)
 

@@ -67,7 +67,7 @@ def br_co_17(ctx: Context) -> Iterator[str]:
         return
     for b in ctx.totals.breakdown:
         if not subtotal_tax_ok(b.taxable_amount, b.tax_amount, b.rate):
-            yield from _breakdown_pointer(ctx, b.category, "tax_rate")
+            yield ctx.category_pointer(b.category, "tax_rate")
 
 
 def subtotal_tax_ok(taxable: Decimal, tax: Decimal, rate: Decimal | None) -> bool:
@@ -77,18 +77,6 @@ def subtotal_tax_ok(taxable: Decimal, tax: Decimal, rate: Decimal | None) -> boo
         return xround(tax) == 0
     expected = xround2(abs(taxable) * (rate / 100))
     return abs(tax) - 1 < expected < abs(tax) + 1
-
-
-def _breakdown_pointer(ctx: Context, category: str, field: str) -> Iterator[str]:
-    for i, li in enumerate(ctx.invoice.line_items):
-        if li.tax_category == category:
-            yield ctx.at("line_items", i, field)
-            return
-    for ac in ctx.doc_acs:
-        if (ac.category or "S") == category:
-            yield ctx.at(ac.pointer_name, ac.position, field)
-            return
-    yield ctx.at("line_items")
 
 
 @rule(

@@ -255,20 +255,7 @@ def br_48(ctx: Context) -> Iterator[str]:
         return
     for b in ctx.totals.breakdown:
         if b.rate is None and b.category != "O":
-            yield from _first_with_category(ctx, b.category, "tax_rate")
-
-
-def _first_with_category(ctx: Context, category: str, field: str) -> Iterator[str]:
-    """Pointer for a breakdown finding: the first line (or allowance/charge) in that category."""
-    for i, li in enumerate(ctx.invoice.line_items):
-        if li.tax_category == category:
-            yield ctx.at("line_items", i, field)
-            return
-    for ac in ctx.doc_acs:
-        if ac.category == category:
-            yield ctx.at(ac.pointer_name, ac.position, field)
-            return
-    yield ctx.at("line_items")
+            yield ctx.category_pointer(b.category, "tax_rate")
 
 
 @rule(

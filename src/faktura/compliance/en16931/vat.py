@@ -107,16 +107,6 @@ def _breakdowns(ctx: Context, cat: str) -> list[int]:
     return [i for i, b in enumerate(ctx.totals.breakdown) if b.category == cat]
 
 
-def _first_pointer(ctx: Context, cat: str, field: str) -> str:
-    for i, (c, _) in enumerate(ctx.line_categories):
-        if c == cat:
-            return ctx.at("line_items", i, field)
-    for ac in ctx.doc_acs:
-        if (ac.category or "S") == cat:
-            return ctx.at(ac.pointer_name, ac.position, field)
-    return ctx.at("line_items")
-
-
 @functools.cache
 def uses_category(cat: str) -> Callable[[Context], bool]:
     """One shared precondition per VAT category: a rule about category `cat` (the family's,
@@ -139,9 +129,9 @@ def _rules(f: Family) -> tuple[Rule, ...]:
         used = _used_in_lines_or_acs(ctx, cat)
         if f.single_breakdown:
             if (used or n) and n != 1:
-                yield _first_pointer(ctx, cat, "tax_category")
+                yield ctx.category_pointer(cat, "tax_category")
         elif used != (n > 0):
-            yield _first_pointer(ctx, cat, "tax_category")
+            yield ctx.category_pointer(cat, "tax_category")
 
     def r02(ctx: Context) -> Iterator[str]:
         if any(c == cat for c, _ in ctx.line_categories) and not f.parties_ok(ctx):
@@ -187,9 +177,9 @@ def _rules(f: Family) -> tuple[Rule, ...]:
                     exists = bool(ctx.invoice.line_items)
                 total = _category_sum(ctx, cat, b.rate)
                 if not (exists and abs(b.taxable_amount - total) < 1):
-                    yield _first_pointer(ctx, cat, "tax_rate")
+                    yield ctx.category_pointer(cat, "tax_rate")
             elif not (ctx.invoice.line_items and b.taxable_amount == _category_sum(ctx, cat, None)):
-                yield _first_pointer(ctx, cat, "tax_category")
+                yield ctx.category_pointer(cat, "tax_category")
 
     def r09(ctx: Context) -> Iterator[str]:
         for i in _breakdowns(ctx, cat):
@@ -204,14 +194,14 @@ def _rules(f: Family) -> tuple[Rule, ...]:
             else:
                 ok = b.tax_amount == 0
             if not ok:
-                yield _first_pointer(ctx, cat, "tax_rate")
+                yield ctx.category_pointer(cat, "tax_rate")
 
     def r10(ctx: Context) -> Iterator[str]:
         for i in _breakdowns(ctx, cat):
             b = ctx.totals.breakdown[i]  # type: ignore[union-attr]
             has = present(b.exemption_reason) or present(b.exemption_reason_code)
             if has != f.needs_reason:
-                yield _first_pointer(ctx, cat, "tax_exemption_reason")
+                yield ctx.category_pointer(cat, "tax_exemption_reason")
 
     words: dict[object, str] = {
         _positive: "greater than zero",
@@ -357,12 +347,12 @@ def _b_01(ctx: Context) -> Iterator[str]:
         codes.append(ctx.invoice.tax_representative.address.country)
     codes += [li.item.origin_country for li in ctx.invoice.line_items if li.item.origin_country]
     if any(c != "IT" for c in codes):
-        yield _first_pointer(ctx, "B", "tax_category")
+        yield ctx.category_pointer("B", "tax_category")
 
 
 def _b_02(ctx: Context) -> Iterator[str]:
     if _b_used(ctx) and "S" in ctx.all_categories:
-        yield _first_pointer(ctx, "B", "tax_category")
+        yield ctx.category_pointer("B", "tax_category")
 
 
 RULES: tuple[Rule, ...] = (
