@@ -17,8 +17,9 @@ from typing import Any
 
 import msgspec
 
-from faktura.compliance.engine import Context, run
+from faktura.compliance.engine import Context, Plan, plan, run_plan
 from faktura.compliance.findings import Finding, Severity, pointer
+from faktura.compliance.profiles import Profile
 from faktura.compliance.profiles import profile as get_profile
 from faktura.domain.invoice import AllowanceCharge, InvoiceInput, Party
 from faktura.domain.totals import Totals, compute
@@ -246,4 +247,15 @@ def check_invoice(
         buyer_pointer=buyer_pointer,
         encoded=(raw, seller_raw, buyer_raw),
     )
-    return c.findings + run(prof.rule_sets, ctx, prof.overrides), totals
+    return c.findings + run_plan(_plan_of(prof), ctx), totals
+
+
+_PLANS: dict[str, Plan] = {}
+
+
+def _plan_of(prof: Profile) -> Plan:
+    try:
+        return _PLANS[prof.name]
+    except KeyError:
+        steps = _PLANS[prof.name] = plan(prof.rule_sets, tuple(sorted(prof.overrides.items())))
+        return steps

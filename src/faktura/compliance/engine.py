@@ -15,6 +15,7 @@ compares only the other rules, and `docs/compliance.md` says so per rule.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,10 @@ class Rule:
     on_input: bool = False
     #: cheap precondition (a country, a VAT category in use): when false the rule cannot fire
     when: Callable[[Context], bool] | None = None
+    #: a fast test over a whole part of the request that rules out this rule (and the others
+    #: sharing the screen) on most requests: false means the rule cannot fire. Purely an
+    #: optimisation; `tests/test_screens.py` checks that findings are the same without screens
+    screen: Callable[[Context], bool] | None = None
 
     @property
     def title(self) -> str:
@@ -90,7 +95,12 @@ def rule(
 
 
 def required(
-    id: str, message: str, pointer_of: Callable[[Context], str | None], bt: str | None = None
+    id: str,
+    message: str,
+    pointer_of: Callable[[Context], str | None],
+    bt: str | None = None,
+    *,
+    when: Callable[[Context], bool] | None = None,
 ) -> Rule:
     """A required-field row: `pointer_of` returns the pointer of the missing field, or None."""
 
@@ -98,7 +108,7 @@ def required(
         p = pointer_of(ctx)
         return (p,) if p is not None else ()
 
-    return Rule(id, Severity.FATAL, message, check, bt, MISSING_PROBLEM)
+    return Rule(id, Severity.FATAL, message, check, bt, MISSING_PROBLEM, when=when)
 
 
 class DocAllowanceCharge(NamedTuple):
@@ -228,6 +238,16 @@ class Context:
             self._encoded = (_json(self.invoice), _json(self.seller), _json(self.buyer))
         return self._encoded
 
+    @cached_property
+    def members(self) -> frozenset[str]:
+        return members(self.invoice)
+
+    @cached_property
+    def joined(self) -> bytes | None:
+        """The request and both parties as one JSON byte string (None: one is not encodable)."""
+        parts = self.encoded()
+        return None if None in parts else b"\n".join(parts)  # type: ignore[arg-type]
+
     def memo(self, key: str, make: Callable[[], Any]) -> Any:
         """A value several rules derive from the request, computed once per check."""
         try:
@@ -264,6 +284,117 @@ def declares_line_totals(ctx: Context) -> bool:
     return any(li.total_amount is not None for li in ctx.invoice.line_items)
 
 
+#: the optional members `sends` can ask about, by where they sit in the request
+DOCUMENT_MEMBERS = (
+    "payee", "tax_representative", "attachments", "invoicing_period", "tax_point_date", "notes",
+    "tax_currency", "payment_means", "due_date", "sub_total", "total_discount", "total_tax_amount",
+    "total_amount", "tax_currency_total_tax_amount", "prepaid_amount", "rounding_amount",
+)  # fmt: skip
+LINE_MEMBERS = ("gross_unit_price", "period", "base_quantity", "tax_exemption_reason_code")
+ITEM_MEMBERS = ("attributes", "standard_id", "classifications", "origin_country")
+#: members that sit in several places: each counts wherever it is
+OTHER_MEMBERS = ("tax_exemption_reason_code", "object_id", "location_id")
+
+
+def members(invoice: InvoiceInput) -> frozenset[str]:
+    """The optional members the request gives, anywhere (`sends`): one walk over the document,
+    its lines and their items instead of one per rule. Written out, not looped over names:
+    it runs on every check."""
+    inv = invoice
+    found: set[str] = set()
+    add = found.add
+    if inv.payee is not None:
+        add("payee")
+    if inv.tax_representative is not None:
+        add("tax_representative")
+    if inv.attachments:
+        add("attachments")
+    if inv.invoicing_period is not None:
+        add("invoicing_period")
+    if inv.tax_point_date is not None:
+        add("tax_point_date")
+    if inv.notes:
+        add("notes")
+    if inv.tax_currency is not None:
+        add("tax_currency")
+    if inv.payment_means:
+        add("payment_means")
+    if inv.due_date is not None:
+        add("due_date")
+    if inv.sub_total is not None:
+        add("sub_total")
+    if inv.total_discount is not None:
+        add("total_discount")
+    if inv.total_tax_amount is not None:
+        add("total_tax_amount")
+    if inv.total_amount is not None:
+        add("total_amount")
+    if inv.tax_currency_total_tax_amount is not None:
+        add("tax_currency_total_tax_amount")
+    if inv.prepaid_amount is not None:
+        add("prepaid_amount")
+    if inv.rounding_amount is not None:
+        add("rounding_amount")
+    if inv.object_id is not None:
+        add("object_id")
+    if inv.delivery is not None and inv.delivery.location_id is not None:
+        add("location_id")
+    for li in inv.line_items:
+        if li.gross_unit_price is not None:
+            add("gross_unit_price")
+        if li.period is not None:
+            add("period")
+        if li.base_quantity is not None:
+            add("base_quantity")
+        if li.tax_exemption_reason_code is not None:
+            add("tax_exemption_reason_code")
+        if li.object_id is not None:
+            add("object_id")
+        item = li.item
+        if item.attributes:
+            add("attributes")
+        if item.standard_id is not None:
+            add("standard_id")
+        if item.classifications:
+            add("classifications")
+        if item.origin_country is not None:
+            add("origin_country")
+    for ac in inv.allowances:
+        if ac.tax_exemption_reason_code is not None:
+            add("tax_exemption_reason_code")
+    for ac in inv.charges:
+        if ac.tax_exemption_reason_code is not None:
+            add("tax_exemption_reason_code")
+    return frozenset(found)
+
+
+KNOWN_MEMBERS = frozenset(DOCUMENT_MEMBERS + LINE_MEMBERS + ITEM_MEMBERS + OTHER_MEMBERS)
+
+
+@functools.cache
+def sends(member: str) -> Callable[[Context], bool]:
+    """Screen: the request gives the optional member `member` somewhere (a payee, an
+    invoicing period, an item attribute): a rule that reads only that member cannot fire
+    without it. One function object per member, so that `plan` groups all rules about it."""
+    if member not in KNOWN_MEMBERS:
+        raise ValueError(f"`members` does not look for {member!r}")
+
+    def guard(ctx: Context) -> bool:
+        return member in ctx.members
+
+    guard.__name__ = f"sends_{member}"
+    return guard
+
+
+def screened(rules: tuple[Rule, ...], screens: dict[str, Callable[[Context], bool]]) -> tuple[Rule, ...]:
+    """`rules` with the screens of `screens` (rule id -> screen) attached: a module's screens as
+    one table next to its rules."""
+    unknown = screens.keys() - {r.id for r in rules}
+    if unknown:
+        raise ValueError(f"screens for unknown rules: {sorted(unknown)}")
+    return tuple(dataclasses.replace(r, screen=screens[r.id]) if r.id in screens else r for r in rules)
+
+
 def _json(value: Any) -> bytes | None:
     """JSON bytes (empty for an absent part), or None when the value cannot be encoded."""
     try:
@@ -290,41 +421,64 @@ def flatten(
 
 
 Guard = Callable[[Context], bool]
-Plan = tuple[tuple[Guard | None, tuple[tuple[Rule, Severity], ...]], ...]
+#: one rule as the run loop needs it: the rule, its effective severity, its title at that
+#: severity and its position in the profile's rule order (findings are reported in that order)
+Step = tuple[Rule, Severity, str, int]
+Plan = tuple[tuple[Guard | None, Guard | None, tuple[Step, ...]], ...]
 
 
 @functools.lru_cache(maxsize=32)
 def plan(rule_sets: tuple[RuleSet, ...], overrides: tuple[tuple[str, Severity], ...] = ()) -> Plan:
-    """`flatten`, with neighbouring rules that share a precondition (a VAT category family, a
-    national block) grouped under it: the precondition is asked once per group, not per rule."""
-    groups: list[tuple[Guard | None, list[tuple[Rule, Severity]]]] = []
-    for r, severity in flatten(rule_sets, overrides):
-        if groups and groups[-1][0] is r.when:
-            groups[-1][1].append((r, severity))
-        else:
-            groups.append((r.when, [(r, severity)]))
-    return tuple((guard, tuple(rules)) for guard, rules in groups)
+    """`flatten`, with the rules that share a precondition and a screen (a VAT category, a
+    national block, a part of the request) grouped under them, wherever they stand in the rule
+    order: each is asked once per invoice, and a false one skips its rules wholesale."""
+    groups: dict[tuple[Guard | None, Guard | None], list[Step]] = {}
+    for position, (r, severity) in enumerate(flatten(rule_sets, overrides)):
+        title = r.title if severity is Severity.FATAL else "Warning"
+        groups.setdefault((r.when, r.screen), []).append((r, severity, title, position))
+    return tuple((when, screen, tuple(steps)) for (when, screen), steps in groups.items())
+
+
+def unscreened(steps: Plan) -> Plan:
+    """The same plan without its screens (every rule whose precondition holds runs)."""
+    merged: dict[Guard | None, list[Step]] = {}
+    for when, _, rules in steps:
+        merged.setdefault(when, []).extend(rules)
+    return tuple((when, None, tuple(rules)) for when, rules in merged.items())
 
 
 def run(
     rule_sets: Sequence[RuleSet], ctx: Context, overrides: dict[str, Severity] | None = None
 ) -> list[Finding]:
     """Every rule of every set over `ctx`; all findings, in rule order."""
-    findings: list[Finding] = []
-    for guard, rules in plan(tuple(rule_sets), tuple(sorted((overrides or {}).items()))):
-        if guard is not None and not guard(ctx):
+    return run_plan(plan(tuple(rule_sets), tuple(sorted((overrides or {}).items()))), ctx)
+
+
+def run_plan(steps: Plan, ctx: Context) -> list[Finding]:
+    found: list[tuple[int, Finding]] = []
+    for when, screen, rules in steps:
+        if (when is not None and not when(ctx)) or (screen is not None and not screen(ctx)):
             continue
-        for r, severity in rules:
+        for r, severity, title, position in rules:
             for ptr in r.check(ctx):
-                findings.append(
-                    Finding(
-                        rule_id=r.id,
-                        severity=severity,
-                        title=r.title if severity is Severity.FATAL else "Warning",
-                        detail=r.message,
-                        pointer=ptr,
-                        problem_type=r.problem_type,
-                        business_term=r.bt,
+                found.append(
+                    (
+                        position,
+                        Finding(
+                            rule_id=r.id,
+                            severity=severity,
+                            title=title,
+                            detail=r.message,
+                            pointer=ptr,
+                            problem_type=r.problem_type,
+                            business_term=r.bt,
+                        ),
                     )
                 )
-    return findings
+    if len(found) > 1:
+        found.sort(key=_position)
+    return [f for _, f in found]
+
+
+def _position(item: tuple[int, Finding]) -> int:
+    return item[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from faktura.compliance.engine import Context, Rule, RuleSet, declares_line_totals
+from faktura.compliance.engine import Context, Rule, RuleSet, declares_line_totals, screened, sends
 from faktura.compliance.findings import Severity
 from faktura.compliance.identifiers import (
     endpoint_valid,
@@ -20,6 +20,7 @@ from faktura.compliance.identifiers import (
 )
 from faktura.compliance.peppol.national.gr import greek_sender
 from faktura.compliance.predicates import present
+from faktura.compliance.screens import parties_irregular, payment_irregular
 from faktura.domain.document import PEPPOL_BIS_3
 from faktura.domain.invoice import BIC, Party, TaxRepresentative
 
@@ -142,5 +143,13 @@ RULES: tuple[Rule, ...] = (
     Rule("FK-LINE-TOTAL", Severity.WARNING, "The declared line net amount differs from the computed one; the computed amount is written.", _line_totals, "BT-131", "TOTAL_MISMATCH", on_input=True, when=declares_line_totals),
     Rule("FK-GR-UNSUPPORTED", Severity.FATAL, "Greek sellers need an AADE invoice number and a MARK reference (GR-R-001, GR-R-004), which Faktura cannot write yet.", _greek, "BT-1"),
 )  # fmt: skip
+
+RULES = screened(RULES, {
+    "FK-IBAN": payment_irregular,
+    "FK-BIC": payment_irregular,
+    **{rid: parties_irregular for rid in ("FK-VAT-COUNTRY", "FK-ENDPOINT", "FK-GR-UNSUPPORTED")},
+    "FK-DUE-DATE": sends("due_date"),
+    "FK-GROSS-PRICE": sends("gross_unit_price"),
+})  # fmt: skip
 
 RULE_SET = RuleSet(name="faktura", version="1", source="faktura", rules=RULES)

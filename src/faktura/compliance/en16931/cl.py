@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from faktura.compliance.engine import Context, Rule, Where, has_any_acs
+from faktura.compliance.engine import Context, Rule, Where, has_any_acs, screened, sends
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import normalize_space, present
+from faktura.compliance.screens import codes_off_list
 from faktura.domain import codelists as cl
 from faktura.domain.invoice import Party
 
@@ -303,3 +304,20 @@ RULES: tuple[Rule, ...] = (
     _code_rule("BR-CL-25", "Endpoint identifier scheme identifier MUST belong to the CEF EAS code list.", "BT-34-1", cl.EAS_SCHEMES, endpoint_schemes),
     _code_rule("BR-CL-26", "Delivery location identifier scheme identifier MUST belong to the ISO 6523 ICD code list.", "BT-71-1", cl.ICD_SCHEMES, _delivery_location),
 )  # fmt: skip
+
+RULES = screened(RULES, {
+    "BR-CL-05": sends("tax_currency"),
+    "BR-CL-06": sends("invoicing_period"),
+    "BR-CL-07": sends("object_id"),
+    "BR-CL-08": sends("notes"),
+    "BR-CL-13": sends("classifications"),
+    "BR-CL-15": sends("origin_country"),
+    **{
+        f"BR-CL-{n:02d}": codes_off_list
+        for n in (1, 3, 4, 10, 11, 14, 16, 17, 18, 19, 20, 23, 25)
+    },
+    "BR-CL-21": sends("standard_id"),
+    "BR-CL-22": sends("tax_exemption_reason_code"),
+    "BR-CL-24": sends("attachments"),
+    "BR-CL-26": sends("location_id"),
+})  # fmt: skip

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-from faktura.compliance.engine import TOTAL_PROBLEM, Context, Rule, rule
+from faktura.compliance.engine import TOTAL_PROBLEM, Context, Rule, rule, screened, sends
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import present, xround, xround2
+from faktura.compliance.screens import parties_irregular
 from faktura.domain import codelists as cl
 
 VAT_PREFIXES = cl.COUNTRY_CODES | {"EL"}  # BR-CO-09: ISO 3166-1 plus "EL" for Greece
@@ -134,3 +135,13 @@ RULES: tuple[Rule, ...] = (
     _declared("BR-CO-14", "total_tax_amount", "BT-110", "tax_amount"),
     _declared("BR-CO-15", "total_amount", "BT-112", "tax_inclusive_amount"),
 )
+
+RULES = screened(RULES, {
+    "BR-CO-03": sends("tax_point_date"),
+    "BR-CO-09": parties_irregular,
+    "BR-CO-26": parties_irregular,
+    "BR-CO-10": sends("sub_total"),
+    "BR-CO-11": sends("total_discount"),
+    "BR-CO-14": sends("total_tax_amount"),
+    "BR-CO-15": sends("total_amount"),
+})  # fmt: skip

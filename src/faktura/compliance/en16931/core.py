@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from faktura.compliance.en16931.cl import tax_currency_total_written, tax_currency_written
-from faktura.compliance.engine import MISSING_PROBLEM, Check, Context, Rule, required, rule
+from faktura.compliance.engine import MISSING_PROBLEM, Check, Context, Rule, required, rule, screened, sends
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import present
+from faktura.compliance.screens import allowances_irregular, parties_irregular, payment_irregular
 from faktura.domain.invoice import AllowanceCharge
 
 BY_CONSTRUCTION = "holds by construction: the model requires it or the renderer always writes it"
@@ -362,3 +363,23 @@ RULES: tuple[Rule, ...] = (
     br_48, br_50, br_52, BR_53, br_54, br_61, BR_62, BR_63, br_64,
     BR_CO_21, BR_CO_22, BR_CO_23, BR_CO_24,
 )  # fmt: skip
+
+RULES = screened(RULES, {
+    "BR-17": sends("payee"),
+    "BR-18": sends("tax_representative"),
+    "BR-56": sends("tax_representative"),
+    "BR-28": sends("gross_unit_price"),
+    "BR-29": sends("invoicing_period"),
+    "BR-30": sends("period"),
+    "BR-50": payment_irregular,
+    "BR-61": payment_irregular,
+    **{rid: parties_irregular for rid in ("BR-06", "BR-07", "BR-62", "BR-63")},
+    **{
+        rid: allowances_irregular
+        for rid in ("BR-32", "BR-33", "BR-37", "BR-38", "BR-42", "BR-44", "BR-CO-21", "BR-CO-22", "BR-CO-23", "BR-CO-24")
+    },
+    "BR-52": sends("attachments"),
+    "BR-53": sends("tax_currency"),
+    "BR-54": sends("attributes"),
+    "BR-64": sends("standard_id"),
+})  # fmt: skip

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
-from faktura.compliance.engine import Context, Rule, Where, has_document_acs, has_line_acs
+from faktura.compliance.engine import Context, Rule, Where, has_document_acs, has_line_acs, screened, sends
 from faktura.compliance.findings import Severity
+from faktura.compliance.screens import allowances_irregular
 from faktura.domain.invoice import AllowanceCharge
 
 COMPUTED = "holds by construction: a computed amount, written with two decimals"
@@ -110,3 +111,10 @@ RULES: tuple[Rule, ...] = (
         "BR-DEC-28", "the Invoice line charge base amount (BT-142)", _line(True, "base_amount"), has_line_acs
     ),
 )
+
+RULES = screened(RULES, {
+    **{f"BR-DEC-{n:02d}": allowances_irregular for n in (1, 2, 5, 6, 24, 25, 27, 28)},
+    "BR-DEC-15": sends("tax_currency_total_tax_amount"),
+    "BR-DEC-16": sends("prepaid_amount"),
+    "BR-DEC-17": sends("rounding_amount"),
+})  # fmt: skip

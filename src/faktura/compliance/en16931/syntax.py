@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from faktura.compliance.engine import Context, Rule
+from faktura.compliance.engine import Context, Rule, screened, sends
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import present
+from faktura.compliance.screens import parties_irregular, payment_irregular
 
 NOT_APPLICABLE: dict[str, str] = {
     "UBL-CR-666": "holds by construction: the invoiced-object reference (130) is written without an attachment",
@@ -132,3 +133,20 @@ RULES: tuple[Rule, ...] = (
     Rule("UBL-SR-54", Severity.FATAL, "Each Invoice shall contain maximum one card account.", _sr_54, "BG-18"),
     Rule("UBL-SR-55", Severity.FATAL, "Each Invoice shall contain maximum one payment mandate.", _sr_55, "BG-19"),
 )  # fmt: skip
+
+
+def several_payment_means(ctx: Context) -> bool:
+    """The "at most once" rules on payment means can only fail with two or more of them."""
+    return len(ctx.invoice.payment_means) > 1
+
+
+RULES = screened(RULES, {
+    "UBL-DT-06": sends("attachments"),
+    "UBL-SR-16": parties_irregular,
+    "UBL-SR-29": payment_irregular,
+    "UBL-DT-07": sends("attachments"),
+    "UBL-SR-19": sends("payee"),
+    "UBL-SR-20": sends("payee"),
+    "UBL-SR-21": sends("payee"),
+    **{rid: several_payment_means for rid in ("UBL-SR-44", "UBL-SR-46", "UBL-SR-47", "UBL-SR-54", "UBL-SR-55")},
+})  # fmt: skip

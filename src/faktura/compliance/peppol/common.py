@@ -6,6 +6,7 @@ party identifiers (PartyIdentification/ID) and legal registration ids (CompanyID
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 
@@ -52,13 +53,28 @@ def _scheme_identifiers(ctx: Context) -> list[tuple[str, str, str]]:
     return out
 
 
+def _schemes_used(ctx: Context) -> frozenset[str]:
+    return ctx.memo("schemes_used", lambda: frozenset(s for _, s, _ in scheme_identifiers(ctx)))  # type: ignore[no-any-return]
+
+
+@functools.cache
+def uses_scheme(scheme: str) -> Callable[[Context], bool]:
+    """Precondition of one scheme's rules: an identifier is written with that scheme."""
+
+    def uses(ctx: Context) -> bool:
+        return scheme in _schemes_used(ctx)
+
+    uses.__name__ = f"uses_scheme_{scheme}"
+    return uses
+
+
 def _scheme_rule(scheme: str, rid: str, check: Callable[[str], bool]) -> Rule:
     def run(ctx: Context) -> Iterator[str]:
         for ptr, s, value in scheme_identifiers(ctx):
             if s == scheme and not check(value):
                 yield ptr
 
-    return Rule(rid, Severity.FATAL, MESSAGES[rid], run, "BT-34")
+    return Rule(rid, Severity.FATAL, MESSAGES[rid], run, "BT-34", screen=uses_scheme(scheme))
 
 
 def codice_ipa(value: str) -> bool:
@@ -104,7 +120,8 @@ def _warning(
             ):
                 yield ptr
 
-    return Rule(rid, Severity.WARNING, message, run, "BT-34")
+    (scheme,) = schemes
+    return Rule(rid, Severity.WARNING, message, run, "BT-34", screen=uses_scheme(scheme))
 
 
 RULES: tuple[Rule, ...] = (

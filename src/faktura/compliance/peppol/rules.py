@@ -18,9 +18,24 @@ from faktura.compliance.en16931.cl import (
     tax_currency_total_written,
     tax_currency_written,
 )
-from faktura.compliance.engine import Context, Rule, Where, declares_line_totals, has_any_acs, rule
+from faktura.compliance.engine import (
+    Context,
+    Rule,
+    Where,
+    declares_line_totals,
+    has_any_acs,
+    rule,
+    screened,
+    sends,
+)
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import normalize_space, present
+from faktura.compliance.screens import (
+    allowances_irregular,
+    codes_off_list,
+    parties_irregular,
+    payment_irregular,
+)
 from faktura.domain import codelists as cl
 from faktura.domain.invoice import AllowanceCharge, LineItem
 from faktura.domain.totals import LineTotals
@@ -64,10 +79,9 @@ def _has_blank_text(ctx: Context) -> bool:
     """Fast path: a whitespace-only JSON string anywhere in the request or the parties. Such a
     string opens with a quote and a blank (or an escaped one): substring tests over the three
     encodings at once rule it out on almost every request before the regular expression runs."""
-    parts = ctx.encoded()
-    if None in parts:
+    raw = ctx.joined
+    if raw is None:
         return True  # not encodable (a lone surrogate): look at every string
-    raw = b"\n".join(parts)  # type: ignore[arg-type]
     return (b'" ' in raw or (b"\\" in raw and b'"\\' in raw)) and _BLANK_JSON.search(raw) is not None
 
 
@@ -422,3 +436,23 @@ RULES: tuple[Rule, ...] = (
     _vatex("PEPPOL-EN16931-P0110", "VATEX-EU-I", "E"),
     _vatex("PEPPOL-EN16931-P0111", "VATEX-EU-J", "E"),
 )  # fmt: skip
+
+RULES = screened(RULES, {
+    "PEPPOL-EN16931-R002": sends("notes"),
+    "PEPPOL-EN16931-R055": sends("tax_currency"),
+    "PEPPOL-EN16931-R061": payment_irregular,
+    "PEPPOL-EN16931-R010": parties_irregular,
+    "PEPPOL-EN16931-R020": parties_irregular,
+    "PEPPOL-EN16931-R040": allowances_irregular,
+    "PEPPOL-EN16931-R042": allowances_irregular,
+    "PEPPOL-EN16931-R110": sends("invoicing_period"),
+    "PEPPOL-EN16931-R111": sends("invoicing_period"),
+    "PEPPOL-EN16931-R121": sends("base_quantity"),
+    "PEPPOL-EN16931-CL001": sends("attachments"),
+    "PEPPOL-EN16931-CL006": sends("invoicing_period"),
+    **{
+        f"PEPPOL-EN16931-{rid}": codes_off_list
+        for rid in ("CL002", "CL003", "CL007", "CL008", "P0100", "P0101", "P0112")
+    },
+    **{f"PEPPOL-EN16931-P01{n:02d}": sends("tax_exemption_reason_code") for n in range(4, 12)},
+})  # fmt: skip

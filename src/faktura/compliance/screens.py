@@ -1,0 +1,239 @@
+"""Screens: one fast pass over the request that rules out a whole group of rules.
+
+Most rules cannot fire on most requests, and proving that rule by rule costs more than the
+rest of the check: each rule walks its part of the request again, builds pointers, tuples and
+generators. A screen walks the request once for a whole group, with plain attribute reads and
+exact set lookups, and answers "might one of these rules fire?". It may answer yes too often
+(the group then runs and judges exactly as without the screen); it must never answer no when
+a rule of the group would fire. `tests/test_screens.py` holds every screen to that on thousands
+of generated valid and broken invoices by comparing findings with and without screens.
+
+A screen is stricter than its rules on purpose: it compares codes as written, so a code with
+stray whitespace, which the Schematron normalises and accepts, merely opens the screen.
+"""
+
+from __future__ import annotations
+
+from faktura.compliance.engine import Context
+from faktura.compliance.identifiers import endpoint_valid, iban_valid
+from faktura.domain import codelists as cl
+from faktura.domain.invoice import BIC, AllowanceCharge
+
+_P0100 = frozenset(
+    [
+        "71",
+        "80",
+        "82",
+        "84",
+        "102",
+        "218",
+        "219",
+        "326",
+        "331",
+        "380",
+        "382",
+        "383",
+        "384",
+        "386",
+        "388",
+        "393",
+        "395",
+        "553",
+        "575",
+        "623",
+        "780",
+        "817",
+        "870",
+        "875",
+        "876",
+        "877",
+    ]
+)
+_P0101 = frozenset(["381", "396", "81", "83", "532"])
+#: type codes listed by both EN 16931 (BR-CL-01) and Peppol (P0100/P0101), minus the two
+#: only German pairs may use (P0112)
+_INVOICE_TYPES = (cl.INVOICE_TYPE_CODES & _P0100) - {"326", "384"}
+_CREDIT_TYPES = cl.CREDIT_NOTE_TYPE_CODES & _P0101
+_CURRENCIES = cl.CURRENCY_CODES & cl.PEPPOL_CURRENCY_CODES
+_ENDPOINT_SCHEMES = cl.EAS_SCHEMES & cl.PEPPOL_EAS_SCHEMES
+_ALLOWANCE_REASONS = cl.ALLOWANCE_REASON_CODES & cl.PEPPOL_ALLOWANCE_REASON_CODES
+_CHARGE_REASONS = cl.CHARGE_REASON_CODES & cl.PEPPOL_CHARGE_REASON_CODES
+_PARTY_SCHEMES = cl.ICD_SCHEMES | {"SEPA"}
+
+
+def codes_off_list(ctx: Context) -> bool:
+    """The code-list rules on values every invoice has (BR-CL-01/03/04/10/11/14/16..20/23/25,
+    PEPPOL-EN16931-CL002/003/007/008, P0100/P0101/P0112): is any code not exactly as listed?"""
+    inv = ctx.invoice
+    if ctx.type_code not in (_CREDIT_TYPES if ctx.credit_note else _INVOICE_TYPES):
+        return True
+    if ctx.currency not in _CURRENCIES or (
+        inv.tax_currency is not None and inv.tax_currency not in _CURRENCIES
+    ):
+        return True
+    countries = cl.COUNTRY_CODES
+    for party, buyer in ((ctx.seller, False), (ctx.buyer, True), (inv.payee, False)):
+        if party is None:
+            continue
+        schemes = cl.ICD_SCHEMES if buyer else _PARTY_SCHEMES
+        for ident in party.identifiers:
+            if ident.scheme is not None and ident.scheme not in schemes:
+                return True
+        lid = party.legal_id
+        if lid is not None and lid.scheme is not None and lid.scheme not in cl.ICD_SCHEMES:
+            return True
+        ep = getattr(party, "endpoint", None)
+        if ep is not None and ep.scheme is not None and ep.scheme not in _ENDPOINT_SCHEMES:
+            return True
+    if ctx.seller is not None and ctx.seller.address.country not in countries:
+        return True
+    if ctx.buyer is not None and ctx.buyer.address.country not in countries:
+        return True
+    d = inv.delivery
+    if d is not None and d.address is not None and d.address.country not in countries:
+        return True
+    for pm in inv.payment_means:
+        if pm.code not in cl.PAYMENT_MEANS_CODES:
+            return True
+    categories = cl.VAT_CATEGORY_CODES
+    for ac in inv.allowances:
+        if (ac.tax_category is not None and ac.tax_category not in categories) or (
+            ac.reason_code is not None and ac.reason_code not in _ALLOWANCE_REASONS
+        ):
+            return True
+    for ac in inv.charges:
+        if (ac.tax_category is not None and ac.tax_category not in categories) or (
+            ac.reason_code is not None and ac.reason_code not in _CHARGE_REASONS
+        ):
+            return True
+    units = cl.UNIT_CODES
+    for li in inv.line_items:
+        if li.unit_code not in units:
+            return True
+        for ac in li.allowances:
+            if ac.reason_code is not None and ac.reason_code not in _ALLOWANCE_REASONS:
+                return True
+        for ac in li.charges:
+            if ac.reason_code is not None and ac.reason_code not in _CHARGE_REASONS:
+                return True
+    if ctx.totals is not None:
+        for lt in ctx.totals.lines:
+            if lt.tax_category not in categories:
+                return True
+        for b in ctx.totals.breakdown:
+            if b.category not in categories:
+                return True
+    else:
+        for li in inv.line_items:
+            if li.tax_category not in categories:
+                return True
+    return False
+
+
+def _blank(text: str | None) -> bool:
+    """Not written: absent, empty or whitespace only (the negation of `predicates.present`)."""
+    return not text or text.isspace()
+
+
+def parties_irregular(ctx: Context) -> bool:
+    """The party rules (BR-06/07, BR-62/63, BR-CO-09, BR-CO-26, PEPPOL-EN16931-R010/R020,
+    UBL-SR-16, FK-VAT-COUNTRY, FK-ENDPOINT, FK-GR-UNSUPPORTED): does a seller or buyer lack a
+    name, a VAT id or an electronic address, or is one of them not plainly right? (The VAT id's
+    check digits are FK-VAT-ID's own business.)"""
+    inv = ctx.invoice
+    seller, buyer = ctx.seller, ctx.buyer
+    if seller is None or buyer is None or inv.tax_representative is not None:
+        return True
+    if len(buyer.identifiers) > 1:
+        return True
+    for party in (seller, buyer):
+        if _blank(party.name):
+            return True
+        ep = party.endpoint
+        if ep is None or not ep.scheme or _blank(ep.value) or endpoint_valid(ep.scheme, ep.value) is False:
+            return True
+        country = party.address.country
+        if country in ("GR", "EL", "XI") or country not in cl.COUNTRY_CODES:
+            return True
+        vat = party.vat_id
+        if vat is not None and vat[:2] != country:
+            return True
+    if not _blank(seller.vat_id):
+        return False
+    # BR-CO-26: without a VAT id, a legal registration id or a (non-SEPA) identifier will do
+    lid = seller.legal_id
+    return (lid is None or _blank(lid.value)) and not any(
+        not _blank(i.value) and i.scheme != "SEPA" for i in seller.identifiers
+    )
+
+
+def allowances_irregular(ctx: Context) -> bool:
+    """The allowance and charge rules (BR-32/33/37/38/42/44, BR-CO-21..24, BR-DEC-01/02/05/06/
+    24/25/27/28, PEPPOL-EN16931-R040/R042): is any of them without a reason or (at document
+    level) a VAT category, given with more than two decimals, or with a percentage and an
+    amount or base of its own that the percentage may contradict?"""
+    inv = ctx.invoice
+    if ctx.totals is None:
+        return True
+    for acs in (inv.allowances, inv.charges):
+        for ac in acs:
+            if _blank(ac.tax_category) or _ac_irregular(ac):
+                return True
+    for li in inv.line_items:
+        for acs in (li.allowances, li.charges):
+            for ac in acs:
+                if _ac_irregular(ac):
+                    return True
+    return False
+
+
+def _ac_irregular(ac: AllowanceCharge) -> bool:
+    if _blank(ac.reason) and _blank(ac.reason_code):
+        return True
+    amount, base = ac.amount, ac.base_amount
+    if ac.percentage is None:
+        if base is not None:  # R042: a base needs its percentage
+            return True
+    elif amount is not None:  # R040: the amount may disagree with base × percentage
+        return True  # (without one, it is that product rounded: within R040's 0.02)
+    return (amount is not None and amount.as_tuple().exponent < -2) or (  # type: ignore[operator]
+        base is not None and base.as_tuple().exponent < -2  # type: ignore[operator]
+    )
+
+
+_CREDIT_TRANSFER = ("30", "58")
+_DIRECT_DEBIT = ("49", "59")
+
+
+def payment_irregular(ctx: Context) -> bool:
+    """The payment means rules (BR-50, BR-61, PEPPOL-EN16931-R061, UBL-SR-29, FK-IBAN, FK-BIC):
+    a credit transfer without a valid IBAN, a direct debit without a mandate reference, a BIC
+    of the wrong shape, a creditor id or SEPA identifier that could occur twice?"""
+    creditor = 0
+    for pm in ctx.invoice.payment_means:
+        code = pm.code
+        if code != code.strip():
+            return True
+        acc = pm.account
+        if code in _CREDIT_TRANSFER and (acc is None or _blank(acc.iban)):
+            return True
+        if code in _DIRECT_DEBIT and (pm.mandate is None or _blank(pm.mandate.reference)):
+            return True
+        if acc is not None and (
+            not iban_valid(acc.iban) or (acc.bic is not None and not BIC.match(acc.bic.strip()))
+        ):
+            return True
+        mandate = pm.mandate
+        if mandate is not None:
+            if mandate.debited_account is not None and not iban_valid(mandate.debited_account):
+                return True
+            if mandate.creditor_id:
+                creditor = 1
+    # UBL-SR-29: at most one bank assigned creditor id, in a mandate or as a "SEPA" identifier
+    sepa = 0
+    for party in (ctx.seller, ctx.buyer, ctx.invoice.payee):
+        if party is not None:
+            for ident in party.identifiers:
+                if ident.scheme is not None and ident.scheme not in cl.ICD_SCHEMES:
+                    sepa += 1  # "SEPA" in any case, or a scheme that is not a scheme at all
+    return creditor + sepa > 1
