@@ -225,10 +225,14 @@ class Context:
     @cached_property
     def all_categories(self) -> set[str]:
         """Every VAT category the document names: lines, allowances, charges, breakdown."""
-        cats = {c for c, _ in self.line_categories}
-        cats |= {ac.category for ac in self.doc_acs if ac.category}
-        if self.totals is not None:
-            cats |= {b.category for b in self.totals.breakdown}
+        inv, totals = self.invoice, self.totals
+        if totals is None:
+            cats = {li.tax_category for li in inv.line_items}
+        else:
+            cats = {lt.tax_category for lt in totals.lines}
+            cats.update([b.category for b in totals.breakdown])
+        if inv.allowances or inv.charges:
+            cats.update([ac.tax_category for ac in (*inv.allowances, *inv.charges) if ac.tax_category])
         return cats
 
     def encoded(self) -> tuple[bytes | None, bytes | None, bytes | None]:
@@ -383,6 +387,7 @@ def sends(member: str) -> Callable[[Context], bool]:
         return member in ctx.members
 
     guard.__name__ = f"sends_{member}"
+    guard.member = member  # type: ignore[attr-defined]  # `run_plan` tests it inline
     return guard
 
 
@@ -456,9 +461,22 @@ def run(
 
 def run_plan(steps: Plan, ctx: Context) -> list[Finding]:
     found: list[tuple[int, Finding]] = []
+    verdicts: dict[Guard, bool] = {}  # a screen shared by groups with different preconditions runs once
+    members = ctx.members
     for when, screen, rules in steps:
-        if (when is not None and not when(ctx)) or (screen is not None and not screen(ctx)):
+        if when is not None and not when(ctx):
             continue
+        if screen is not None:
+            member = getattr(screen, "member", None)
+            if member is not None:
+                if member not in members:
+                    continue
+            else:
+                open_ = verdicts.get(screen)
+                if open_ is None:
+                    open_ = verdicts[screen] = screen(ctx)
+                if not open_:
+                    continue
         for r, severity, title, position in rules:
             for ptr in r.check(ctx):
                 found.append(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from stdnum import get_cc_module
@@ -26,6 +27,7 @@ from faktura.compliance.predicates import is_number, normalize_space
 _DIGITS = re.compile(r"^[0-9]+$")
 
 
+@functools.lru_cache(maxsize=4096)
 def gln(value: str) -> bool:
     """PEPPOL-COMMON-R040 (`u:gln`): GS1 mod-10 over any number of digits."""
     v = normalize_space(value)
@@ -45,6 +47,7 @@ def mod11(value: str) -> bool:
     return int(value) > 0 and (11 - weighted % 11) % 11 == int(value[-1])
 
 
+@functools.lru_cache(maxsize=4096)
 def no_orgnr(value: str) -> bool:
     """PEPPOL-COMMON-R041."""
     v = normalize_space(value)
@@ -56,6 +59,7 @@ def dk_cvr(value: str) -> bool:
     return len(value) == 10 and value[:2] == "DK" and value[2:].isascii() and value[2:].isdigit()
 
 
+@functools.lru_cache(maxsize=4096)
 def be_enterprise(value: str) -> bool:
     """PEPPOL-COMMON-R043 (`u:mod97-0208`)."""
     v = normalize_space(value)
@@ -74,12 +78,14 @@ def se_orgnr_check(value: str) -> bool:
     return (10 - total % 10) % 10 == int(value[9])
 
 
+@functools.lru_cache(maxsize=4096)
 def se_orgnr(value: str) -> bool:
     """PEPPOL-COMMON-R049."""
     v = normalize_space(value)
     return len(v) == 10 and is_number(v) and se_orgnr_check(v)
 
 
+@functools.lru_cache(maxsize=4096)
 def abn(value: str) -> bool:
     """PEPPOL-COMMON-R050 (`u:abn`)."""
     v = normalize_space(value)
@@ -101,7 +107,7 @@ def greek_tin(value: str) -> bool:
 
 
 #: ISO 6523 / EAS scheme -> (rule id, check) for the fatal PEPPOL-COMMON rules.
-PEPPOL_SCHEME_CHECKS = {
+PEPPOL_SCHEME_CHECKS: dict[str, tuple[str, Callable[[str], bool]]] = {
     "0088": ("PEPPOL-COMMON-R040", gln),
     "0192": ("PEPPOL-COMMON-R041", no_orgnr),
     "0184": ("PEPPOL-COMMON-R042", dk_cvr),
@@ -178,3 +184,8 @@ def endpoint_valid(scheme: str, value: str) -> bool | None:
         candidate = v if v[:2].upper() == cc or (cc == "GR" and v[:2].upper() == "EL") else cc + v
         return vat_id_valid(candidate)
     return None
+
+
+#: the memoised verdicts: a service checks its tenants' and customers' identifiers again and
+#: again (`bench/validation.py` clears them for its "cold" figure)
+CACHES = (vat_id_valid, iban_valid, endpoint_valid, gln, no_orgnr, be_enterprise, se_orgnr, abn)

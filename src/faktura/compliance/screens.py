@@ -14,10 +14,13 @@ stray whitespace, which the Schematron normalises and accepts, merely opens the 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from faktura.compliance.engine import Context
 from faktura.compliance.identifiers import endpoint_valid, iban_valid
 from faktura.domain import codelists as cl
 from faktura.domain.invoice import BIC, AllowanceCharge
+from faktura.domain.totals import ZERO_TAX_CATEGORIES, rate_key
 
 _P0100 = frozenset(
     [
@@ -237,3 +240,80 @@ def payment_irregular(ctx: Context) -> bool:
                 if ident.scheme is not None and ident.scheme not in cl.ICD_SCHEMES:
                     sepa += 1  # "SEPA" in any case, or a scheme that is not a scheme at all
     return creditor + sepa > 1
+
+
+_HALF = Decimal("0.5")
+
+
+def tax_amounts_irregular(ctx: Context) -> bool:
+    """BR-CO-17 and the families' -09 rules: the breakdown's tax amounts are computed as
+    taxable × rate rounded (and 0 for the zero-tax categories), well within the rules' ±1,
+    except where XPath's rounding or a category disagrees with that: no rate for a rated
+    category, a rate that rounds to 0 without being 0, a zero-tax category with a rate."""
+    t = ctx.totals
+    if t is None:
+        return True
+    for b in t.breakdown:
+        rate = b.rate
+        if rate is None:
+            if b.category != "O" or b.tax_amount != 0:
+                return True
+        elif rate == 0:
+            if b.tax_amount != 0:
+                return True
+        elif rate < _HALF or b.category in ZERO_TAX_CATEGORIES:
+            return True
+    return False
+
+
+def breakdown_irregular(ctx: Context) -> bool:
+    """The families' -01 and -08 rules: the breakdown is grouped from the lines, allowances and
+    charges by category and rate, so each used category has its breakdown and its taxable
+    amount is their sum, except for an allowance or charge without a category of its own
+    (counted as S but written without one), an invoice without lines, or a zero-tax category
+    with two rates (two breakdowns where exactly one is allowed)."""
+    inv, t = ctx.invoice, ctx.totals
+    if t is None or not inv.line_items:
+        return True
+    for ac in inv.allowances:
+        if _blank(ac.tax_category):
+            return True
+    for ac in inv.charges:
+        if _blank(ac.tax_category):
+            return True
+    single: set[str] = set()
+    for b in t.breakdown:
+        if b.category in ZERO_TAX_CATEGORIES:
+            if b.category in single:
+                return True
+            single.add(b.category)
+    return False
+
+
+def rates_irregular(ctx: Context) -> bool:
+    """The families' -05/-06/-07 rules: is any line, allowance or charge rated against its
+    category (S above zero, the zero-tax categories zero, O none, L and M zero or above)?"""
+    inv, t = ctx.invoice, ctx.totals
+    if t is None:
+        return True
+    for li, lt in zip(inv.line_items, t.lines, strict=True):
+        if _rate_irregular(lt.tax_category, lt.tax_rate, li.tax_rate):
+            return True
+    for acs in (inv.allowances, inv.charges):
+        for ac in acs:
+            cat = ac.tax_category
+            if cat is not None and _rate_irregular(cat, rate_key(cat, ac.tax_rate), ac.tax_rate):
+                return True
+    return False
+
+
+def _rate_irregular(category: str, rate: Decimal | None, sent: Decimal | None) -> bool:
+    if category == "S":
+        return rate is None or rate <= 0
+    if category == "O":
+        return sent is not None  # judged as sent: the renderer drops it
+    if category in ZERO_TAX_CATEGORIES:
+        return rate is None or rate != 0
+    if category in ("L", "M"):
+        return rate is None or rate < 0
+    return False  # no family rates another category (B has no -05..07)

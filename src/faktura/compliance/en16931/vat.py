@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from faktura.compliance.engine import Context, Rule
+from faktura.compliance.engine import Context, Rule, screened
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import any_tax_scheme, present, representative_vat_id, vat_id, xround2
+from faktura.compliance.screens import breakdown_irregular, rates_irregular, tax_amounts_irregular
 from faktura.domain.money import ZERO
 
 NOT_APPLICABLE: dict[str, str] = {}
@@ -366,3 +367,18 @@ RULES: tuple[Rule, ...] = (
     Rule("BR-B-01", Severity.FATAL, "An Invoice where the VAT category code (BT-151, BT-95 or BT-102) is 'Split payment' shall be a domestic Italian invoice.", _b_01, "BT-151", when=uses_category("B")),
     Rule("BR-B-02", Severity.FATAL, "An Invoice with a VAT category code 'Split payment' shall not contain the VAT category code 'Standard rated'.", _b_02, "BT-151", when=uses_category("B")),
 )  # fmt: skip
+
+RULES = screened(RULES, {
+    **{
+        f"{f.prefix}-{n}": screen
+        for f in FAMILIES
+        for n, screen in (
+            ("01", breakdown_irregular),
+            ("05", rates_irregular),
+            ("06", rates_irregular),
+            ("07", rates_irregular),
+            ("08", breakdown_irregular),
+            ("09", tax_amounts_irregular),
+        )
+    },
+})  # fmt: skip
