@@ -72,10 +72,16 @@ def main() -> None:
                 profile=prof.name,
                 encoded=(raw, basic.encode(case.seller), basic.encode(case.buyer)),
             )
-            for guard, screen, rules in plan(tuple(prof.rule_sets), tuple(sorted(prof.overrides.items()))):
+            steps = plan(tuple(prof.rule_sets), tuple(sorted(prof.overrides.items())))
+            verdicts: dict[object, bool] = {}
+            for guard, screen, rules in ((w, s, r) for w, group in steps for s, r in group):
                 if guard is not None or screen is not None:
                     t = clock()
-                    ok = (guard is None or guard(ctx)) and (screen is None or screen(ctx))
+                    ok = guard is None or guard(ctx)
+                    if ok and screen is not None:  # a screen runs once per request, as in `run_plan`
+                        if screen not in verdicts:
+                            verdicts[screen] = screen(ctx)
+                        ok = verdicts[screen]
                     spent_guard = clock() - t - timer
                     guards += spent_guard
                     by_guard[" & ".join(g.__name__ for g in (guard, screen) if g is not None)] += spent_guard

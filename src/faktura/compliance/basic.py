@@ -250,12 +250,12 @@ def check_invoice(
     return c.findings + run_plan(_plan_of(prof), ctx), totals
 
 
-_PLANS: dict[str, Plan] = {}
+_PLANS: dict[str, tuple[Profile, Plan]] = {}
 
 
 def _plan_of(prof: Profile) -> Plan:
-    try:
-        return _PLANS[prof.name]
-    except KeyError:
-        steps = _PLANS[prof.name] = plan(prof.rule_sets, tuple(sorted(prof.overrides.items())))
-        return steps
+    """The profile's plan, made once (a profile replaced under the same name gets its own)."""
+    cached = _PLANS.get(prof.name)
+    if cached is None or cached[0] is not prof:
+        cached = _PLANS[prof.name] = (prof, plan(prof.rule_sets, tuple(sorted(prof.overrides.items()))))
+    return cached[1]

@@ -429,27 +429,31 @@ Guard = Callable[[Context], bool]
 #: one rule as the run loop needs it: the rule, its effective severity, its title at that
 #: severity and its position in the profile's rule order (findings are reported in that order)
 Step = tuple[Rule, Severity, str, int]
-Plan = tuple[tuple[Guard | None, Guard | None, tuple[Step, ...]], ...]
+#: rules grouped by precondition, and within it by screen: (when, ((screen, steps), …)), …
+Plan = tuple[tuple[Guard | None, tuple[tuple[Guard | None, tuple[Step, ...]], ...]], ...]
 
 
 @functools.lru_cache(maxsize=32)
 def plan(rule_sets: tuple[RuleSet, ...], overrides: tuple[tuple[str, Severity], ...] = ()) -> Plan:
-    """`flatten`, with the rules that share a precondition and a screen (a VAT category, a
-    national block, a part of the request) grouped under them, wherever they stand in the rule
-    order: each is asked once per invoice, and a false one skips its rules wholesale."""
-    groups: dict[tuple[Guard | None, Guard | None], list[Step]] = {}
+    """`flatten`, with the rules that share a precondition (a VAT category, a national block)
+    grouped under it and, within that, by screen, wherever they stand in the rule order: each
+    is asked once per invoice, and a false one skips its rules wholesale."""
+    groups: dict[Guard | None, dict[Guard | None, list[Step]]] = {}
     for position, (r, severity) in enumerate(flatten(rule_sets, overrides)):
         title = r.title if severity is Severity.FATAL else "Warning"
-        groups.setdefault((r.when, r.screen), []).append((r, severity, title, position))
-    return tuple((when, screen, tuple(steps)) for (when, screen), steps in groups.items())
+        groups.setdefault(r.when, {}).setdefault(r.screen, []).append((r, severity, title, position))
+    return tuple(
+        (when, tuple((screen, tuple(steps)) for screen, steps in screens.items()))
+        for when, screens in groups.items()
+    )
 
 
 def unscreened(steps: Plan) -> Plan:
     """The same plan without its screens (every rule whose precondition holds runs)."""
-    merged: dict[Guard | None, list[Step]] = {}
-    for when, _, rules in steps:
-        merged.setdefault(when, []).extend(rules)
-    return tuple((when, None, tuple(rules)) for when, rules in merged.items())
+    return tuple(
+        (when, ((None, tuple(sorted((s for _, group in screens for s in group), key=lambda s: s[3]))),))
+        for when, screens in steps
+    )
 
 
 def run(
@@ -461,38 +465,39 @@ def run(
 
 def run_plan(steps: Plan, ctx: Context) -> list[Finding]:
     found: list[tuple[int, Finding]] = []
-    verdicts: dict[Guard, bool] = {}  # a screen shared by groups with different preconditions runs once
+    verdicts: dict[Guard, bool] = {}  # a screen shared by several preconditions runs once
     members = ctx.members
-    for when, screen, rules in steps:
+    for when, screens in steps:
         if when is not None and not when(ctx):
             continue
-        if screen is not None:
-            member = getattr(screen, "member", None)
-            if member is not None:
-                if member not in members:
-                    continue
-            else:
-                open_ = verdicts.get(screen)
-                if open_ is None:
-                    open_ = verdicts[screen] = screen(ctx)
-                if not open_:
-                    continue
-        for r, severity, title, position in rules:
-            for ptr in r.check(ctx):
-                found.append(
-                    (
-                        position,
-                        Finding(
-                            rule_id=r.id,
-                            severity=severity,
-                            title=title,
-                            detail=r.message,
-                            pointer=ptr,
-                            problem_type=r.problem_type,
-                            business_term=r.bt,
-                        ),
+        for screen, rules in screens:
+            if screen is not None:
+                member = getattr(screen, "member", None)
+                if member is not None:
+                    if member not in members:
+                        continue
+                else:
+                    open_ = verdicts.get(screen)
+                    if open_ is None:
+                        open_ = verdicts[screen] = screen(ctx)
+                    if not open_:
+                        continue
+            for r, severity, title, position in rules:
+                for ptr in r.check(ctx):
+                    found.append(
+                        (
+                            position,
+                            Finding(
+                                rule_id=r.id,
+                                severity=severity,
+                                title=title,
+                                detail=r.message,
+                                pointer=ptr,
+                                problem_type=r.problem_type,
+                                business_term=r.bt,
+                            ),
+                        )
                     )
-                )
     if len(found) > 1:
         found.sort(key=_position)
     return [f for _, f in found]

@@ -20,7 +20,7 @@ from faktura.compliance.engine import Context
 from faktura.compliance.identifiers import endpoint_valid, iban_valid
 from faktura.domain import codelists as cl
 from faktura.domain.invoice import BIC, AllowanceCharge
-from faktura.domain.totals import ZERO_TAX_CATEGORIES, rate_key
+from faktura.domain.totals import ZERO_TAX_CATEGORIES
 
 _P0100 = frozenset(
     [
@@ -111,24 +111,14 @@ def codes_off_list(ctx: Context) -> bool:
             return True
     units = cl.UNIT_CODES
     for li in inv.line_items:
-        if li.unit_code not in units:
+        # the breakdown's categories are the lines', allowances' and charges' (S when absent)
+        if li.unit_code not in units or li.tax_category not in categories:
             return True
         for ac in li.allowances:
             if ac.reason_code is not None and ac.reason_code not in _ALLOWANCE_REASONS:
                 return True
         for ac in li.charges:
             if ac.reason_code is not None and ac.reason_code not in _CHARGE_REASONS:
-                return True
-    if ctx.totals is not None:
-        for lt in ctx.totals.lines:
-            if lt.tax_category not in categories:
-                return True
-        for b in ctx.totals.breakdown:
-            if b.category not in categories:
-                return True
-    else:
-        for li in inv.line_items:
-            if li.tax_category not in categories:
                 return True
     return False
 
@@ -292,28 +282,31 @@ def breakdown_irregular(ctx: Context) -> bool:
 
 def rates_irregular(ctx: Context) -> bool:
     """The families' -05/-06/-07 rules: is any line, allowance or charge rated against its
-    category (S above zero, the zero-tax categories zero, O none, L and M zero or above)?"""
-    inv, t = ctx.invoice, ctx.totals
-    if t is None:
+    category (S above zero, the zero-tax categories zero, O none, L and M zero or above)?
+    Judged on the rates as sent: `rate_key`, which turns them into the written ones, keeps
+    each of these verdicts (an absent zero-tax rate is written as zero)."""
+    inv = ctx.invoice
+    if ctx.totals is None:
         return True
-    for li, lt in zip(inv.line_items, t.lines, strict=True):
-        if _rate_irregular(lt.tax_category, lt.tax_rate, li.tax_rate):
+    for li in inv.line_items:
+        if _rate_irregular(li.tax_category, li.tax_rate):
             return True
-    for acs in (inv.allowances, inv.charges):
-        for ac in acs:
-            cat = ac.tax_category
-            if cat is not None and _rate_irregular(cat, rate_key(cat, ac.tax_rate), ac.tax_rate):
-                return True
+    for ac in inv.allowances:
+        if ac.tax_category is not None and _rate_irregular(ac.tax_category, ac.tax_rate):
+            return True
+    for ac in inv.charges:
+        if ac.tax_category is not None and _rate_irregular(ac.tax_category, ac.tax_rate):
+            return True
     return False
 
 
-def _rate_irregular(category: str, rate: Decimal | None, sent: Decimal | None) -> bool:
+def _rate_irregular(category: str, rate: Decimal | None) -> bool:
     if category == "S":
         return rate is None or rate <= 0
     if category == "O":
-        return sent is not None  # judged as sent: the renderer drops it
+        return rate is not None  # BR-O-05..07 judge the rate as sent: the renderer drops it
     if category in ZERO_TAX_CATEGORIES:
-        return rate is None or rate != 0
+        return rate is not None and rate != 0
     if category in ("L", "M"):
         return rate is None or rate < 0
     return False  # no family rates another category (B has no -05..07)

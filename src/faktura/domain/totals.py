@@ -123,10 +123,17 @@ def net_unit_price(line: LineItem, inclusive_of_tax: bool) -> Decimal:
 def line_totals(line: LineItem, inclusive_of_tax: bool = False) -> LineTotals:
     price = net_unit_price(line, inclusive_of_tax)
     base_qty = line.base_quantity
-    gross = round2(line.quantity * price / (base_qty or 1))
-    allowances = [_resolve(a, charge=False, default_base=gross) for a in line.allowances]
-    charges = [_resolve(c, charge=True, default_base=gross) for c in line.charges]
-    net = gross - dsum(a.amount for a in allowances) + dsum(c.amount for c in charges)
+    # x / 1 is x, exponent and all: the division only when there is a base quantity
+    gross = round2(line.quantity * price / base_qty if base_qty else line.quantity * price)
+    net = gross
+    allowances: list[ResolvedAllowanceCharge] = []
+    charges: list[ResolvedAllowanceCharge] = []
+    if line.allowances or line.charges:
+        allowances = [_resolve(a, charge=False, default_base=gross) for a in line.allowances]
+        charges = [_resolve(c, charge=True, default_base=gross) for c in line.charges]
+        net = gross - dsum(a.amount for a in allowances) + dsum(c.amount for c in charges)
+    else:
+        net = gross - ZERO + ZERO  # the same arithmetic as with empty sums (it turns -0.00 into 0.00)
     return LineTotals(
         net_price=price,
         base_quantity=base_qty,
@@ -138,49 +145,55 @@ def line_totals(line: LineItem, inclusive_of_tax: bool = False) -> LineTotals:
     )
 
 
+Key = tuple[str, Decimal | None]
+
+
 def compute(invoice: InvoiceInput) -> Totals:
-    """All EN 16931 totals of an invoice, exactly."""
-    lines = [line_totals(li, invoice.inclusive_of_tax) for li in invoice.line_items]
-    line_sum = dsum(lt.net_amount for lt in lines)
+    """All EN 16931 totals of an invoice, exactly. (Written out rather than composed from small
+    helpers: it runs on every check and every issue.)"""
+    inclusive = invoice.inclusive_of_tax
+    lines = [line_totals(li, inclusive) for li in invoice.line_items]
+    line_sum = ZERO
+    for lt in lines:
+        line_sum += lt.net_amount
     allowances = [_resolve(a, charge=False, default_base=line_sum) for a in invoice.allowances]
     charges = [_resolve(c, charge=True, default_base=line_sum) for c in invoice.charges]
 
-    groups: dict[tuple[str, Decimal | None], Decimal] = {}
-    reasons: dict[tuple[str, Decimal | None], tuple[str | None, str | None]] = {}
+    groups: dict[Key, Decimal] = {}
+    reasons: dict[Key, tuple[str | None, str | None]] = {}
 
-    def add(
-        category: str, rate: Decimal | None, amount: Decimal, reason: tuple[str | None, str | None]
-    ) -> None:
-        key = (category, rate_key(category, rate))
+    def add(key: Key, amount: Decimal, reason: tuple[str | None, str | None]) -> None:
         groups[key] = groups.get(key, ZERO) + amount
         if key not in reasons or reasons[key] == (None, None):
             reasons[key] = reason
 
     for li, lt in zip(invoice.line_items, lines, strict=True):
+        # the line's rate is already its breakdown key (`rate_key` is idempotent)
         add(
-            li.tax_category,
-            li.tax_rate,
+            (lt.tax_category, lt.tax_rate),
             lt.net_amount,
             (li.tax_exemption_reason, li.tax_exemption_reason_code),
         )
     for src, res in zip(invoice.allowances, allowances, strict=True):
+        cat = src.tax_category or "S"
         add(
-            src.tax_category or "S",
-            src.tax_rate,
+            (cat, rate_key(cat, src.tax_rate)),
             -res.amount,
             (src.tax_exemption_reason, src.tax_exemption_reason_code),
         )
     for src, res in zip(invoice.charges, charges, strict=True):
+        cat = src.tax_category or "S"
         add(
-            src.tax_category or "S",
-            src.tax_rate,
+            (cat, rate_key(cat, src.tax_rate)),
             res.amount,
             (src.tax_exemption_reason, src.tax_exemption_reason_code),
         )
 
     breakdown = []
+    tax_amount = ZERO
     for (category, rate), taxable in groups.items():
         tax = ZERO if category in ZERO_TAX_CATEGORIES or rate is None else round2(taxable * rate / HUNDRED)
+        tax_amount += tax
         reason, code = reasons[(category, rate)]
         breakdown.append(
             TaxSubtotal(
@@ -196,7 +209,6 @@ def compute(invoice: InvoiceInput) -> Totals:
     allowance_total = dsum(a.amount for a in allowances)
     charge_total = dsum(c.amount for c in charges)
     tax_exclusive = line_sum - allowance_total + charge_total
-    tax_amount = dsum(b.tax_amount for b in breakdown)
     tax_inclusive = tax_exclusive + tax_amount
     prepaid = round2(invoice.prepaid_amount) if invoice.prepaid_amount is not None else ZERO
     rounding = round2(invoice.rounding_amount) if invoice.rounding_amount is not None else ZERO

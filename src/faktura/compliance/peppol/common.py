@@ -53,35 +53,46 @@ def _scheme_identifiers(ctx: Context) -> list[tuple[str, str, str]]:
     return out
 
 
-def _schemes_used(ctx: Context) -> frozenset[str]:
-    return ctx.memo("schemes_used", lambda: _schemes(ctx))  # type: ignore[no-any-return]
+def _schemes_suspect(ctx: Context) -> frozenset[str]:
+    return ctx.memo("schemes_suspect", lambda: _suspects(ctx))  # type: ignore[no-any-return]
 
 
-def _schemes(ctx: Context) -> frozenset[str]:
-    """The schemes `scheme_identifiers` can name (a superset: blank values included), cheaply."""
-    found: set[str | None] = set()
-    for party in (ctx.seller, ctx.buyer):
-        if party is not None:
-            if party.endpoint is not None:
-                found.add(party.endpoint.scheme)
-            found.update([i.scheme for i in party.identifiers])
-            if party.legal_id is not None:
-                found.add(party.legal_id.scheme)
+def _suspects(ctx: Context) -> frozenset[str]:
+    """The schemes whose rules may fire: those of the fatal rules with a value that fails its
+    (memoised) check, and those of the warnings whenever they are used. Cheaper than
+    `scheme_identifiers`, which builds every pointer."""
+    found: set[str] = set()
     payee = ctx.invoice.payee
-    if payee is not None:
-        found.update([i.scheme for i in payee.identifiers])
-        if payee.legal_id is not None:
-            found.add(payee.legal_id.scheme)
-    found.discard(None)
-    return frozenset(found)  # type: ignore[arg-type]
+    for party, with_endpoint in ((ctx.seller, True), (ctx.buyer, True), (payee, False)):
+        if party is None:
+            continue
+        idents = list(party.identifiers)
+        if with_endpoint and party.endpoint is not None:
+            idents.append(party.endpoint)
+        if party.legal_id is not None:
+            idents.append(party.legal_id)
+        for ident in idents:
+            scheme = ident.scheme
+            if scheme is None:
+                continue
+            fatal = PEPPOL_SCHEME_CHECKS.get(scheme)
+            if fatal is None:
+                if scheme in WARNING_SCHEMES:
+                    found.add(scheme)
+            elif ident.value is None or not fatal[1](ident.value):
+                found.add(scheme)
+    return frozenset(found)
+
+
+WARNING_SCHEMES = frozenset(["0201", "0210", "9907", "0211"])
 
 
 @functools.cache
 def uses_scheme(scheme: str) -> Callable[[Context], bool]:
-    """Precondition of one scheme's rules: an identifier is written with that scheme."""
+    """Screen of one scheme's rule: an identifier with that scheme may fail it."""
 
     def uses(ctx: Context) -> bool:
-        return scheme in _schemes_used(ctx)
+        return scheme in _schemes_suspect(ctx)
 
     uses.__name__ = f"uses_scheme_{scheme}"
     return uses

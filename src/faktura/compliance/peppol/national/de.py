@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 from faktura.compliance.engine import Context, Rule
 from faktura.compliance.findings import Severity
+from faktura.compliance.identifiers import xr_iban
 from faktura.compliance.predicates import normalize_space, present
 
 SKONTO = re.compile(r"#(SKONTO)#TAGE=([0-9]+#PROZENT=[0-9]+\.[0-9]{2})(#BASISBETRAG=-?[0-9]+\.[0-9]{2})?#$")
@@ -50,19 +51,74 @@ TYPE_CODES = ("326", "380", "384", "389", "381", "875", "876", "877")
 #: space, tab, CR and LF only)
 TELEPHONE = re.compile(r"([0-9].*){3,}")
 EMAIL = re.compile(r"^[^@ \t\n\r]+@([^@. \t\n\r]+\.)+[^@. \t\n\r]+$")
-_IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{0,30}$")
 
 
-def xr_iban(value: str) -> bool:
-    """BR-DE-19/20 exactly as the Schematron computes it: whitespace removed, the shape, then
-    mod 97 over the rearranged text with every code point above 64 as `cp - 55` (so a
-    lower-case letter counts differently from python-stdnum's IBAN check)."""
-    v = "".join(value.split())
-    if not _IBAN_SHAPE.match(v):
-        return False
-    rearranged = v[4:] + v[:2].upper() + v[2:4]
-    digits = "".join(str(ord(c) - 55) if ord(c) > 64 else str(ord(c) - 48) for c in rearranged)
-    return int(digits) % 97 == 1
+def _plain_code(code: str) -> bool:
+    """A code that compares equal to a listed one as a string exactly when it does as a number
+    or normalised (no whitespace, sign, decimals or leading zeros)."""
+    return code.isdigit() and code.isascii() and not code.startswith("0")
+
+
+def _filled(text: str | None) -> bool:
+    return bool(text) and not text.isspace()  # type: ignore[union-attr]
+
+
+def german_irregular(ctx: Context) -> bool:
+    """Screen of the German block (BR-DE-* / DE-R-*): the seller's full address and contact,
+    the buyer's address, a buyer reference, a seller VAT or tax id, a plain type code, payment
+    means whose code matches what they carry (IBANs that pass the German check, a direct debit
+    with its creditor id and debited account), well-formed Skonto lines, attachments with
+    distinct file names. Anything else runs the block's rules."""
+    inv, seller, buyer = ctx.invoice, ctx.seller, ctx.buyer
+    if seller is None or buyer is None or inv.tax_representative is not None:
+        return True
+    if inv.attachments:
+        names = [d.filename for d in inv.attachments if d.content and d.filename is not None]
+        if len(set(names)) != len(names):
+            return True
+    if ctx.type_code not in _QUIET_TYPE_CODES or not _filled(inv.buyer_reference):
+        return True
+    if inv.payment_terms is not None and "#" in inv.payment_terms and not skonto_ok(inv.payment_terms):
+        return True
+    if not (_filled(seller.vat_id) or _filled(seller.tax_registration_id)):
+        return True
+    for addr in (seller.address, buyer.address, inv.delivery.address if inv.delivery else None):
+        if addr is not None and not (_filled(addr.city) and _filled(addr.postal_code)):
+            return True
+    c = seller.contact
+    if c is None or not (_filled(c.name) and _filled(c.phone) and _filled(c.email)):
+        return True
+    if not (
+        TELEPHONE.search(normalize_space(c.phone or "")) and EMAIL.search(normalize_space(c.email or ""))
+    ):
+        return True
+    if not inv.payment_means:
+        return True
+    for pm in inv.payment_means:
+        code = pm.code
+        if not _plain_code(code):
+            return True
+        mandate = pm.mandate
+        if mandate is not None and (
+            code in ("30", "58", "48", "54", "55")
+            or not (_filled(mandate.creditor_id) and _filled(mandate.debited_account))
+        ):
+            return True
+        if code == "59":
+            if mandate is None or pm.account is not None or pm.card is not None:
+                return True
+            if not xr_iban(mandate.debited_account or ""):
+                return True
+        elif code in ("30", "58"):
+            if pm.account is None or pm.card is not None or (code == "58" and not xr_iban(pm.account.iban)):
+                return True
+        elif code in ("48", "54", "55") and (pm.card is None or pm.account is not None):
+            return True
+    t = ctx.totals
+    return t is None or any(b.rate is None and b.category != "O" for b in t.breakdown)
+
+
+_QUIET_TYPE_CODES = frozenset(["326", "380", "389", "381", "875", "876", "877"])  # TYPE_CODES without 384
 
 
 def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tuple[Rule, ...]:
@@ -88,6 +144,7 @@ def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tupl
             bt,
             "MISSING_REQUIRED_FIELD" if missing else "INVALID_FIELD",
             when=scope,
+            screen=german_irregular,
         )
 
     def warn(key: str, message: str, check: Callable[[Context], Iterator[str]], bt: str) -> Rule:
