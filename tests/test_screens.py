@@ -23,7 +23,7 @@ from faktura.compliance.profiles import PROFILES
 from faktura.domain.document import PEPPOL_BIS_3, XRECHNUNG_3
 from faktura.domain.totals import compute
 
-CASES = 1_200  # per profile: half valid, half mutated
+CASES = 2_000  # per profile: half valid, half mutated
 
 
 def _context(case, profile_name: str) -> Context:  # type: ignore[no-untyped-def]

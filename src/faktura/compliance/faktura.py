@@ -20,7 +20,7 @@ from faktura.compliance.identifiers import (
 )
 from faktura.compliance.peppol.national.gr import greek_sender
 from faktura.compliance.predicates import present
-from faktura.compliance.screens import parties_irregular, payment_irregular
+from faktura.compliance.screens import document_irregular, parties_irregular, payment_irregular
 from faktura.domain.document import PEPPOL_BIS_3
 from faktura.domain.invoice import BIC, Party, TaxRepresentative
 
@@ -149,6 +149,7 @@ RULES = screened(RULES, {
     "FK-BIC": payment_irregular,
     **{rid: parties_irregular for rid in ("FK-VAT-COUNTRY", "FK-ENDPOINT", "FK-GR-UNSUPPORTED")},
     "FK-DUE-DATE": sends("due_date"),
+    "FK-PAYMENT-DATE": document_irregular,
     "FK-GROSS-PRICE": sends("gross_unit_price"),
 })  # fmt: skip
 

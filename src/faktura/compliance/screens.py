@@ -310,3 +310,67 @@ def _rate_irregular(category: str, rate: Decimal | None) -> bool:
     if category in ("L", "M"):
         return rate is None or rate < 0
     return False  # no family rates another category (B has no -05..07)
+
+
+def document_irregular(ctx: Context) -> bool:
+    """The rules every invoice meets in the ordinary way (BR-16, BR-25, BR-27, BR-48,
+    BR-CO-18, PEPPOL-EN16931-R003/R053/R054, FK-PAYMENT-DATE): lines with item names and
+    non-negative prices, a breakdown with rates, a buyer or order reference, a due date or
+    payment terms, no VAT accounting currency."""
+    inv, t = ctx.invoice, ctx.totals
+    if t is None or not inv.line_items or not t.breakdown or inv.tax_currency is not None:
+        return True
+    if _blank(inv.buyer_reference) and _blank(inv.order_reference) and _blank(inv.sales_order_reference):
+        return True
+    if inv.due_date is None and not inv.payment_terms:
+        return True
+    for li in inv.line_items:
+        if _blank(li.item.name):
+            return True
+    for lt in t.lines:
+        if lt.net_price < 0:
+            return True
+    return any(b.rate is None and b.category != "O" for b in t.breakdown)
+
+
+#: PEPPOL-EN16931-P0104..P0111: the VATEX codes tied to one category
+_VATEX_CATEGORY = {
+    "VATEX-EU-G": "G", "VATEX-EU-O": "O", "VATEX-EU-IC": "K", "VATEX-EU-AE": "AE",
+    "VATEX-EU-D": "E", "VATEX-EU-F": "E", "VATEX-EU-I": "E", "VATEX-EU-J": "E",
+}  # fmt: skip
+
+
+def exemption_codes_irregular(ctx: Context) -> bool:
+    """BR-CL-22 and PEPPOL-EN16931-P0104..P0111: an exemption reason code of the breakdown
+    that is not listed as written, or a VATEX code on a category it does not belong to."""
+    if ctx.totals is None:
+        return True
+    for b in ctx.totals.breakdown:
+        code = b.exemption_reason_code
+        if code is not None:
+            if code not in cl.VAT_EXEMPTION_REASON_CODES:
+                return True
+            expected = _VATEX_CATEGORY.get(code.upper())
+            if expected is not None and b.category != expected:
+                return True
+    return False
+
+
+def period_irregular(ctx: Context) -> bool:
+    """BR-29, BR-CL-06, PEPPOL-EN16931-R110/R111/CL006: an invoicing period that ends before
+    it starts, has an unlisted description code, or does not contain a line's period."""
+    p = ctx.invoice.invoicing_period
+    if p is None:
+        return False
+    if p.description_code is not None and p.description_code not in cl.PERIOD_DESCRIPTION_CODES:
+        return True
+    start, end = p.start_date, p.end_date
+    if start and end and end < start:
+        return True
+    for li in ctx.invoice.line_items:
+        lp = li.period
+        if lp is not None and (
+            (start and lp.start_date and lp.start_date < start) or (end and lp.end_date and lp.end_date > end)
+        ):
+            return True
+    return False

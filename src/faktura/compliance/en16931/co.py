@@ -13,7 +13,7 @@ from decimal import Decimal
 from faktura.compliance.engine import TOTAL_PROBLEM, Context, Rule, rule, screened, sends
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import present, xround, xround2
-from faktura.compliance.screens import parties_irregular, tax_amounts_irregular
+from faktura.compliance.screens import document_irregular, parties_irregular, tax_amounts_irregular
 from faktura.domain import codelists as cl
 
 VAT_PREFIXES = cl.COUNTRY_CODES | {"EL"}  # BR-CO-09: ISO 3166-1 plus "EL" for Greece
@@ -140,6 +140,7 @@ RULES = screened(RULES, {
     "BR-CO-03": sends("tax_point_date"),
     "BR-CO-09": parties_irregular,
     "BR-CO-17": tax_amounts_irregular,
+    "BR-CO-18": document_irregular,
     "BR-CO-26": parties_irregular,
     "BR-CO-10": sends("sub_total"),
     "BR-CO-11": sends("total_discount"),

@@ -13,7 +13,13 @@ from faktura.compliance.en16931.cl import tax_currency_total_written, tax_curren
 from faktura.compliance.engine import MISSING_PROBLEM, Check, Context, Rule, required, rule, screened, sends
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import present
-from faktura.compliance.screens import allowances_irregular, parties_irregular, payment_irregular
+from faktura.compliance.screens import (
+    allowances_irregular,
+    document_irregular,
+    parties_irregular,
+    payment_irregular,
+    period_irregular,
+)
 from faktura.domain.invoice import AllowanceCharge
 
 BY_CONSTRUCTION = "holds by construction: the model requires it or the renderer always writes it"
@@ -369,11 +375,12 @@ RULES = screened(RULES, {
     "BR-18": sends("tax_representative"),
     "BR-56": sends("tax_representative"),
     "BR-28": sends("gross_unit_price"),
-    "BR-29": sends("invoicing_period"),
+    "BR-29": period_irregular,
     "BR-30": sends("period"),
     "BR-50": payment_irregular,
     "BR-61": payment_irregular,
     **{rid: parties_irregular for rid in ("BR-06", "BR-07", "BR-62", "BR-63")},
+    **{rid: document_irregular for rid in ("BR-16", "BR-25", "BR-27", "BR-48")},
     **{
         rid: allowances_irregular
         for rid in ("BR-32", "BR-33", "BR-37", "BR-38", "BR-42", "BR-44", "BR-CO-21", "BR-CO-22", "BR-CO-23", "BR-CO-24")

@@ -368,6 +368,32 @@ RULES: tuple[Rule, ...] = (
     Rule("BR-B-02", Severity.FATAL, "An Invoice with a VAT category code 'Split payment' shall not contain the VAT category code 'Standard rated'.", _b_02, "BT-151", when=uses_category("B")),
 )  # fmt: skip
 
+
+def family_parties_irregular(ctx: Context) -> bool:
+    """Screen of the families' -02/-03/-04: a category in use whose seller/buyer VAT
+    identifier requirements are not met."""
+    used = ctx.all_categories
+    return any(f.category in used and not f.parties_ok(ctx) for f in FAMILIES)
+
+
+_FAMILY = {f.category: f for f in FAMILIES}
+
+
+def exemption_irregular(ctx: Context) -> bool:
+    """Screen of the families' -10: a breakdown with an exemption reason where its category
+    forbids one, or without one where it needs one."""
+    if ctx.totals is None:
+        return True
+    for b in ctx.totals.breakdown:
+        f = _FAMILY.get(b.category)
+        if (
+            f is not None
+            and (present(b.exemption_reason) or present(b.exemption_reason_code)) != f.needs_reason
+        ):
+            return True
+    return False
+
+
 RULES = screened(RULES, {
     **{
         f"{f.prefix}-{n}": screen
@@ -379,6 +405,10 @@ RULES = screened(RULES, {
             ("07", rates_irregular),
             ("08", breakdown_irregular),
             ("09", tax_amounts_irregular),
+            ("02", family_parties_irregular),
+            ("03", family_parties_irregular),
+            ("04", family_parties_irregular),
+            ("10", exemption_irregular),
         )
     },
 })  # fmt: skip

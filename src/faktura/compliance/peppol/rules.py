@@ -33,8 +33,11 @@ from faktura.compliance.predicates import normalize_space, present
 from faktura.compliance.screens import (
     allowances_irregular,
     codes_off_list,
+    document_irregular,
+    exemption_codes_irregular,
     parties_irregular,
     payment_irregular,
+    period_irregular,
 )
 from faktura.domain import codelists as cl
 from faktura.domain.invoice import AllowanceCharge, LineItem
@@ -441,18 +444,19 @@ RULES = screened(RULES, {
     "PEPPOL-EN16931-R002": sends("notes"),
     "PEPPOL-EN16931-R055": sends("tax_currency"),
     "PEPPOL-EN16931-R061": payment_irregular,
+    **{f"PEPPOL-EN16931-{rid}": document_irregular for rid in ("R003", "R053", "R054")},
     "PEPPOL-EN16931-R010": parties_irregular,
     "PEPPOL-EN16931-R020": parties_irregular,
     "PEPPOL-EN16931-R040": allowances_irregular,
     "PEPPOL-EN16931-R042": allowances_irregular,
-    "PEPPOL-EN16931-R110": sends("invoicing_period"),
-    "PEPPOL-EN16931-R111": sends("invoicing_period"),
+    "PEPPOL-EN16931-R110": period_irregular,
+    "PEPPOL-EN16931-R111": period_irregular,
     "PEPPOL-EN16931-R121": sends("base_quantity"),
     "PEPPOL-EN16931-CL001": sends("attachments"),
-    "PEPPOL-EN16931-CL006": sends("invoicing_period"),
+    "PEPPOL-EN16931-CL006": period_irregular,
     **{
         f"PEPPOL-EN16931-{rid}": codes_off_list
         for rid in ("CL002", "CL003", "CL007", "CL008", "P0100", "P0101", "P0112")
     },
-    **{f"PEPPOL-EN16931-P01{n:02d}": sends("tax_exemption_reason_code") for n in range(4, 12)},
+    **{f"PEPPOL-EN16931-P01{n:02d}": exemption_codes_irregular for n in range(4, 12)},
 })  # fmt: skip
