@@ -20,8 +20,7 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import msgspec
 
@@ -29,6 +28,7 @@ from faktura.compliance.findings import Finding, Severity
 from faktura.domain.invoice import AllowanceCharge, InvoiceInput, Party
 from faktura.domain.totals import Totals, rate_key
 
+T = TypeVar("T")
 Check = Callable[["Context"], Iterable[str]]
 #: where a value sits: a whole pointer, or the path `Context.at` turns into one. Rules that scan
 #: many values pass paths and build the pointer only for the values that fail.
@@ -126,6 +126,22 @@ class DocAllowanceCharge(NamedTuple):
     @property
     def pointer_name(self) -> str:
         return "charges" if self.charge else "allowances"
+
+
+class cached_property(Generic[T]):
+    """`functools.cached_property` without its lock (3.11 takes one on every first access):
+    a context belongs to one check in one thread, and its views are read on every request."""
+
+    def __init__(self, fn: Callable[[Any], T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj: Any, owner: Any = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
 
 
 class Context:
@@ -387,8 +403,11 @@ def sends(member: str) -> Callable[[Context], bool]:
         return member in ctx.members
 
     guard.__name__ = f"sends_{member}"
-    guard.member = member  # type: ignore[attr-defined]  # `run_plan` tests it inline
+    _MEMBER_OF[guard] = member  # `run_plan` tests it inline, without the call
     return guard
+
+
+_MEMBER_OF: dict[Callable[[Context], bool], str] = {}
 
 
 def screened(rules: tuple[Rule, ...], screens: dict[str, Callable[[Context], bool]]) -> tuple[Rule, ...]:
@@ -472,9 +491,8 @@ def run_plan(steps: Plan, ctx: Context) -> list[Finding]:
             continue
         for screen, rules in screens:
             if screen is not None:
-                member = getattr(screen, "member", None)
-                if member is not None:
-                    if member not in members:
+                if screen in _MEMBER_OF:
+                    if _MEMBER_OF[screen] not in members:
                         continue
                 else:
                     open_ = verdicts.get(screen)
