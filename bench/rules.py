@@ -1,6 +1,7 @@
-"""Where the native engine's time goes: µs per invoice per rule family and per rule.
+"""Where the native engine's time goes: µs per invoice per precondition/screen, rule family and rule.
 
-Runs every rule of each invoice's profile on the validation bench's invoices, timing each rule
+Runs every rule of each invoice's profile (after its precondition and screen, each screen
+asked once per invoice as in `run_plan`; a first uncounted pass warms the identifier caches) on the validation bench's invoices, timing each rule
 inside the real loop (contexts are hot, as in `check_invoice`), and subtracts the cost of the
 timer itself. A rule that is the first to build a shared view (the document's allowances, the
 scheme identifiers) carries that view's cost. Use it to pick what to speed up next; the
