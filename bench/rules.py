@@ -75,7 +75,7 @@ def main() -> None:
             )
             steps = plan(tuple(prof.rule_sets), tuple(sorted(prof.overrides.items())))
             verdicts: dict[object, bool] = {}
-            for guard, screen, rules in ((w, s, r) for w, group in steps for s, r in group):
+            for guard, screen, rules in ((w, s, r) for s, _, whens in steps for w, r in whens):
                 if guard is not None or screen is not None:
                     t = clock()
                     ok = guard is None or guard(ctx)

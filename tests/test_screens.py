@@ -43,7 +43,7 @@ def test_findings_are_the_same_without_screens(profile_name: str) -> None:
     prof = PROFILES[profile_name]
     steps = plan(prof.rule_sets, tuple(sorted(prof.overrides.items())))
     bare = unscreened(steps)
-    screens = {screen for _, group in steps for screen, _ in group if screen is not None}
+    screens = {screen for screen, _, _ in steps if screen is not None}
     assert len(screens) >= 10, "the profile's plan has lost its screens"
     opened: Counter[str] = Counter()
     fired: Counter[str] = Counter()
@@ -56,7 +56,7 @@ def test_findings_are_the_same_without_screens(profile_name: str) -> None:
         )
         ctx = _context(case, profile_name)
         ids = {f.rule_id for f in all_findings}
-        for _, screen, rules in ((w, s, r) for w, group in steps for s, r in group):
+        for screen, rules in ((s, r) for s, _, whens in steps for _, r in whens):
             if screen is not None and screen(ctx):
                 opened[screen.__name__] += 1
             if screen is not None and any(r.id in ids for r, *_ in rules):

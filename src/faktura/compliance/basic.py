@@ -153,6 +153,15 @@ def _check_allowance_charge(
         c.add(None, f"{base}/tax_category", "Line-level allowances and charges take the line's VAT category.")
 
 
+def _irregular_ac(ac: AllowanceCharge, line_level: bool) -> bool:
+    """Would `_check_allowance_charge` find anything? (Its pointers are built only then.)"""
+    return (
+        (ac.amount is None and ac.percentage is None)
+        or (ac.amount is not None and ac.amount < 0)
+        or (line_level and (bool(ac.tax_category) or ac.tax_rate is not None))
+    )
+
+
 #: XML 1.0 cannot carry C0 controls other than tab/newline/return, nor U+FFFE/U+FFFF; in
 #: JSON they are escaped (`\u001f`) or raw (U+FFFE), so one search finds them all.
 _NOT_XML = re.compile(rb"\\u00(?:0[0-8bcef]|1[0-9a-f])|\\[bf]|\xef\xbf[\xbe\xbf]")
@@ -193,17 +202,27 @@ def check_shape(c: Checks, invoice: InvoiceInput, base: str, raw: bytes | None =
     if invoice.contact is not None and invoice.buyer is not None:
         c.add(None, f"{base}/buyer", "Give either a contact id or an inline buyer, not both.")
     for i, li in enumerate(invoice.line_items):
-        lp = f"{base}/line_items/{i}"
-        if li.tax_rate is not None and (li.tax_rate < 0 or li.tax_rate >= 100):
-            c.add(None, f"{lp}/tax_rate", "The VAT rate must be a percentage between 0 and 100.")
-        for j, a in enumerate(li.allowances):
-            _check_allowance_charge(c, a, f"{lp}/allowances/{j}", charge=False, line_level=True)
-        for j, ch in enumerate(li.charges):
-            _check_allowance_charge(c, ch, f"{lp}/charges/{j}", charge=True, line_level=True)
-    for j, a in enumerate(invoice.allowances):
-        _check_allowance_charge(c, a, f"{base}/allowances/{j}", charge=False, line_level=False)
-    for j, ch in enumerate(invoice.charges):
-        _check_allowance_charge(c, ch, f"{base}/charges/{j}", charge=True, line_level=False)
+        rate = li.tax_rate
+        if rate is not None and (rate < 0 or rate >= 100):
+            c.add(
+                None,
+                f"{base}/line_items/{i}/tax_rate",
+                "The VAT rate must be a percentage between 0 and 100.",
+            )
+        for name, acs in (
+            (("allowances", li.allowances), ("charges", li.charges)) if li.allowances or li.charges else ()
+        ):
+            for j, ac in enumerate(acs):
+                if _irregular_ac(ac, True):
+                    _check_allowance_charge(
+                        c, ac, f"{base}/line_items/{i}/{name}/{j}", charge=name == "charges", line_level=True
+                    )
+    for name, acs in (("allowances", invoice.allowances), ("charges", invoice.charges)):
+        for j, ac in enumerate(acs):
+            if _irregular_ac(ac, False):
+                _check_allowance_charge(
+                    c, ac, f"{base}/{name}/{j}", charge=name == "charges", line_level=False
+                )
 
 
 @functools.lru_cache(maxsize=64)

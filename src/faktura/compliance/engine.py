@@ -448,30 +448,42 @@ Guard = Callable[[Context], bool]
 #: one rule as the run loop needs it: the rule, its effective severity, its title at that
 #: severity and its position in the profile's rule order (findings are reported in that order)
 Step = tuple[Rule, Severity, str, int]
-#: rules grouped by precondition, and within it by screen: (when, ((screen, steps), …)), …
-Plan = tuple[tuple[Guard | None, tuple[tuple[Guard | None, tuple[Step, ...]], ...]], ...]
+#: rules grouped by screen (with the optional member a `sends` screen asks about), and within it
+#: by precondition: (screen, member, ((when, steps), …)), …
+Plan = tuple[tuple[Guard | None, str | None, tuple[tuple[Guard | None, tuple[Step, ...]], ...]], ...]
 
 
 @functools.lru_cache(maxsize=32)
 def plan(rule_sets: tuple[RuleSet, ...], overrides: tuple[tuple[str, Severity], ...] = ()) -> Plan:
-    """`flatten`, with the rules that share a precondition (a VAT category, a national block)
-    grouped under it and, within that, by screen, wherever they stand in the rule order: each
-    is asked once per invoice, and a false one skips its rules wholesale."""
+    """`flatten`, with the rules that share a screen grouped under it and, within that, by
+    precondition (a VAT category, a national block), wherever they stand in the rule order.
+    A shut screen skips its rules wholesale, without asking their preconditions."""
     groups: dict[Guard | None, dict[Guard | None, list[Step]]] = {}
     for position, (r, severity) in enumerate(flatten(rule_sets, overrides)):
         title = r.title if severity is Severity.FATAL else "Warning"
-        groups.setdefault(r.when, {}).setdefault(r.screen, []).append((r, severity, title, position))
+        groups.setdefault(r.screen, {}).setdefault(r.when, []).append((r, severity, title, position))
     return tuple(
-        (when, tuple((screen, tuple(steps)) for screen, steps in screens.items()))
-        for when, screens in groups.items()
+        (
+            screen,
+            _MEMBER_OF.get(screen) if screen is not None else None,
+            tuple((when, tuple(steps)) for when, steps in whens.items()),
+        )
+        for screen, whens in groups.items()
     )
 
 
 def unscreened(steps: Plan) -> Plan:
     """The same plan without its screens (every rule whose precondition holds runs)."""
-    return tuple(
-        (when, ((None, tuple(sorted((s for _, group in screens for s in group), key=lambda s: s[3]))),))
-        for when, screens in steps
+    merged: dict[Guard | None, list[Step]] = {}
+    for _, _, whens in steps:
+        for when, rules in whens:
+            merged.setdefault(when, []).extend(rules)
+    return (
+        (
+            None,
+            None,
+            tuple((when, tuple(sorted(rules, key=lambda s: s[3]))) for when, rules in merged.items()),
+        ),
     )
 
 
@@ -484,22 +496,21 @@ def run(
 
 def run_plan(steps: Plan, ctx: Context) -> list[Finding]:
     found: list[tuple[int, Finding]] = []
-    verdicts: dict[Guard, bool] = {}  # a screen shared by several preconditions runs once
+    holds: dict[Guard, bool] = {}  # a precondition shared by several screens is asked once
     members = ctx.members
-    for when, screens in steps:
-        if when is not None and not when(ctx):
+    for screen, member, whens in steps:
+        if member is not None:
+            if member not in members:
+                continue
+        elif screen is not None and not screen(ctx):
             continue
-        for screen, rules in screens:
-            if screen is not None:
-                if screen in _MEMBER_OF:
-                    if _MEMBER_OF[screen] not in members:
-                        continue
-                else:
-                    open_ = verdicts.get(screen)
-                    if open_ is None:
-                        open_ = verdicts[screen] = screen(ctx)
-                    if not open_:
-                        continue
+        for when, rules in whens:
+            if when is not None:
+                ok = holds.get(when)
+                if ok is None:
+                    ok = holds[when] = when(ctx)
+                if not ok:
+                    continue
             for r, severity, title, position in rules:
                 for ptr in r.check(ctx):
                     found.append(

@@ -25,21 +25,20 @@ from faktura.domain.document import PEPPOL_BIS_3
 from faktura.domain.invoice import BIC, Party, TaxRepresentative
 
 
-def _vat_parties(ctx: Context) -> Iterator[tuple[Party | TaxRepresentative | None, str]]:
-    yield ctx.seller, ctx.seller_ptr
-    yield ctx.buyer, ctx.buyer_ptr
+def _vat_parties(ctx: Context) -> list[tuple[Party | TaxRepresentative | None, str]]:
+    parties: list[tuple[Party | TaxRepresentative | None, str]] = [
+        (ctx.seller, ctx.seller_ptr),
+        (ctx.buyer, ctx.buyer_ptr),
+    ]
     if ctx.invoice.tax_representative is not None:
-        yield ctx.invoice.tax_representative, ctx.at("tax_representative")
+        parties.append((ctx.invoice.tax_representative, ctx.at("tax_representative")))
+    return parties
 
 
 def _vat_ids(ctx: Context) -> Iterator[str]:
     for party, ptr in _vat_parties(ctx):
-        if (
-            party is not None
-            and party.vat_id
-            and present(party.vat_id)
-            and vat_id_valid(party.vat_id) is False
-        ):
+        vat = party.vat_id if party is not None else None
+        if vat and present(vat) and vat_id_valid(vat) is False:
             yield f"{ptr}/vat_id"
 
 

@@ -158,6 +158,7 @@ def looks_like_iban(value: str) -> bool:
 LEITWEG = re.compile(r"^[0-9]{2,12}(-[A-Za-z0-9]{1,30})?-[0-9]{2}$")
 
 
+@functools.lru_cache(maxsize=4096)
 def leitweg_valid(value: str) -> bool:
     return bool(_leitweg.is_valid(value))
 
@@ -204,4 +205,15 @@ def xr_iban(value: str) -> bool:
 
 #: the memoised verdicts: a service checks its tenants' and customers' identifiers again and
 #: again (`bench/validation.py` clears them for its "cold" figure)
-CACHES = (vat_id_valid, iban_valid, endpoint_valid, xr_iban, gln, no_orgnr, be_enterprise, se_orgnr, abn)
+CACHES = (
+    vat_id_valid,
+    iban_valid,
+    endpoint_valid,
+    leitweg_valid,
+    xr_iban,
+    gln,
+    no_orgnr,
+    be_enterprise,
+    se_orgnr,
+    abn,
+)

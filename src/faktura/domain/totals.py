@@ -79,6 +79,25 @@ class Totals(msgspec.Struct, kw_only=True):
 
 def rate_key(category: str, rate: Decimal | None) -> Decimal | None:
     """The breakdown key's rate: none for 'O', zero for other zero-tax categories when absent."""
+    if rate is None or category in NO_RATE_CATEGORIES:
+        return _rate_key(category, rate)
+    key = (category, rate)  # equal rates (19, 19.00) hash alike and share their key
+    try:
+        return _RATE_KEYS[key]
+    except KeyError:
+        pass
+    except TypeError:  # a NaN: not hashable
+        return _rate_key(category, rate)
+    if len(_RATE_KEYS) > 4096:
+        _RATE_KEYS.clear()  # client-chosen rates: keep the memo bounded
+    value = _RATE_KEYS[key] = _rate_key(category, rate)
+    return value
+
+
+_RATE_KEYS: dict[tuple[str, Decimal], Decimal | None] = {}
+
+
+def _rate_key(category: str, rate: Decimal | None) -> Decimal | None:
     if category in NO_RATE_CATEGORIES:
         return None
     if rate is None:

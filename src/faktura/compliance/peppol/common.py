@@ -6,7 +6,6 @@ party identifiers (PartyIdentification/ID) and legal registration ids (CompanyID
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterator
 
@@ -14,6 +13,7 @@ from faktura.compliance.engine import Context, Rule
 from faktura.compliance.findings import Severity
 from faktura.compliance.identifiers import PEPPOL_SCHEME_CHECKS
 from faktura.compliance.predicates import normalize_space, present
+from faktura.domain.invoice import Identifier
 
 NOT_APPLICABLE: dict[str, str] = {}
 
@@ -53,49 +53,36 @@ def _scheme_identifiers(ctx: Context) -> list[tuple[str, str, str]]:
     return out
 
 
-def _schemes_suspect(ctx: Context) -> frozenset[str]:
-    return ctx.memo("schemes_suspect", lambda: _suspects(ctx))  # type: ignore[no-any-return]
-
-
-def _suspects(ctx: Context) -> frozenset[str]:
-    """The schemes whose rules may fire: those of the fatal rules with a value that fails its
-    (memoised) check, and those of the warnings whenever they are used. Cheaper than
-    `scheme_identifiers`, which builds every pointer."""
-    found: set[str] = set()
+def identifiers_irregular(ctx: Context) -> bool:
+    """Screen of the identifier scheme rules: an identifier (electronic address, party or legal
+    id) whose scheme has a fatal check it fails (memoised), or a scheme with a warning rule.
+    Cheaper than `scheme_identifiers`, which builds every pointer."""
     payee = ctx.invoice.payee
-    for party, with_endpoint in ((ctx.seller, True), (ctx.buyer, True), (payee, False)):
+    for party in (ctx.seller, ctx.buyer, payee):
         if party is None:
             continue
-        idents = list(party.identifiers)
-        if with_endpoint and party.endpoint is not None:
-            idents.append(party.endpoint)
-        if party.legal_id is not None:
-            idents.append(party.legal_id)
-        for ident in idents:
-            scheme = ident.scheme
-            if scheme is None:
-                continue
-            fatal = PEPPOL_SCHEME_CHECKS.get(scheme)
-            if fatal is None:
-                if scheme in WARNING_SCHEMES:
-                    found.add(scheme)
-            elif ident.value is None or not fatal[1](ident.value):
-                found.add(scheme)
-    return frozenset(found)
+        if party is not payee and party.endpoint is not None and _suspect(party.endpoint):
+            return True
+        if party.legal_id is not None and _suspect(party.legal_id):
+            return True
+        for ident in party.identifiers:
+            if _suspect(ident):
+                return True
+    return False
 
 
-WARNING_SCHEMES = frozenset(["0201", "0210", "9907", "0211"])
+def _suspect(ident: Identifier) -> bool:
+    scheme = ident.scheme
+    if scheme is None:
+        return False
+    fatal = PEPPOL_SCHEME_CHECKS.get(scheme)
+    if fatal is None:
+        return scheme in WARNING_SCHEMES
+    return not fatal[1](ident.value)
 
 
-@functools.cache
-def uses_scheme(scheme: str) -> Callable[[Context], bool]:
-    """Screen of one scheme's rule: an identifier with that scheme may fail it."""
-
-    def uses(ctx: Context) -> bool:
-        return scheme in _schemes_suspect(ctx)
-
-    uses.__name__ = f"uses_scheme_{scheme}"
-    return uses
+#: the schemes of the warning rules below (`_warning` adds them)
+WARNING_SCHEMES: set[str] = set()
 
 
 def _scheme_rule(scheme: str, rid: str, check: Callable[[str], bool]) -> Rule:
@@ -104,7 +91,7 @@ def _scheme_rule(scheme: str, rid: str, check: Callable[[str], bool]) -> Rule:
             if s == scheme and not check(value):
                 yield ptr
 
-    return Rule(rid, Severity.FATAL, MESSAGES[rid], run, "BT-34", screen=uses_scheme(scheme))
+    return Rule(rid, Severity.FATAL, MESSAGES[rid], run, "BT-34", screen=identifiers_irregular)
 
 
 def codice_ipa(value: str) -> bool:
@@ -150,8 +137,8 @@ def _warning(
             ):
                 yield ptr
 
-    (scheme,) = schemes
-    return Rule(rid, Severity.WARNING, message, run, "BT-34", screen=uses_scheme(scheme))
+    WARNING_SCHEMES.update(schemes)  # the screen opens whenever one of these schemes is used
+    return Rule(rid, Severity.WARNING, message, run, "BT-34", screen=identifiers_irregular)
 
 
 RULES: tuple[Rule, ...] = (
