@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from faktura.compliance.engine import Context, Rule, RuleSet, declares_line_totals, screened, sends
+from faktura.compliance.engine import Context, Rule, RuleSet, declares_line_totals, screened
 from faktura.compliance.findings import Severity
 from faktura.compliance.identifiers import (
     endpoint_valid,
@@ -20,7 +20,12 @@ from faktura.compliance.identifiers import (
 )
 from faktura.compliance.peppol.national.gr import greek_sender
 from faktura.compliance.predicates import present
-from faktura.compliance.screens import document_irregular, parties_irregular, payment_irregular
+from faktura.compliance.screens import (
+    details_irregular,
+    document_irregular,
+    parties_irregular,
+    payment_irregular,
+)
 from faktura.domain.document import PEPPOL_BIS_3
 from faktura.domain.invoice import BIC, Party, TaxRepresentative
 
@@ -147,9 +152,9 @@ RULES = screened(RULES, {
     "FK-IBAN": payment_irregular,
     "FK-BIC": payment_irregular,
     **{rid: parties_irregular for rid in ("FK-VAT-COUNTRY", "FK-ENDPOINT", "FK-GR-UNSUPPORTED")},
-    "FK-DUE-DATE": sends("due_date"),
+    "FK-DUE-DATE": document_irregular,
     "FK-PAYMENT-DATE": document_irregular,
-    "FK-GROSS-PRICE": sends("gross_unit_price"),
+    "FK-GROSS-PRICE": details_irregular,
 })  # fmt: skip
 
 RULE_SET = RuleSet(name="faktura", version="1", source="faktura", rules=RULES)

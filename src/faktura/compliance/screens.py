@@ -62,6 +62,7 @@ _ENDPOINT_SCHEMES = cl.EAS_SCHEMES & cl.PEPPOL_EAS_SCHEMES
 _ALLOWANCE_REASONS = cl.ALLOWANCE_REASON_CODES & cl.PEPPOL_ALLOWANCE_REASON_CODES
 _CHARGE_REASONS = cl.CHARGE_REASON_CODES & cl.PEPPOL_CHARGE_REASON_CODES
 _PARTY_SCHEMES = cl.ICD_SCHEMES | {"SEPA"}
+_MIME_CODES = cl.MIME_CODES & cl.PEPPOL_MIME_CODES
 
 
 def codes_off_list(ctx: Context) -> bool:
@@ -314,15 +315,18 @@ def _rate_irregular(category: str, rate: Decimal | None) -> bool:
 
 def document_irregular(ctx: Context) -> bool:
     """The rules every invoice meets in the ordinary way (BR-16, BR-25, BR-27, BR-48,
-    BR-CO-18, PEPPOL-EN16931-R003/R053/R054, FK-PAYMENT-DATE): lines with item names and
-    non-negative prices, a breakdown with rates, a buyer or order reference, a due date or
-    payment terms, no VAT accounting currency."""
+    BR-CO-18, PEPPOL-EN16931-R003/R053/R054, FK-PAYMENT-DATE, FK-DUE-DATE): lines with item
+    names and non-negative prices, a breakdown with rates, a buyer or order reference, a due
+    date (not before the issue date) or payment terms, no VAT accounting currency."""
     inv, t = ctx.invoice, ctx.totals
     if t is None or not inv.line_items or not t.breakdown or inv.tax_currency is not None:
         return True
     if _blank(inv.buyer_reference) and _blank(inv.order_reference) and _blank(inv.sales_order_reference):
         return True
-    if inv.due_date is None and not inv.payment_terms:
+    if inv.due_date is None:
+        if not inv.payment_terms:
+            return True
+    elif inv.issue_date is not None and inv.due_date < inv.issue_date:  # FK-DUE-DATE
         return True
     for li in inv.line_items:
         if _blank(li.item.name):
@@ -373,4 +377,50 @@ def period_irregular(ctx: Context) -> bool:
             (start and lp.start_date and lp.start_date < start) or (end and lp.end_date and lp.end_date > end)
         ):
             return True
+    return False
+
+
+def details_irregular(ctx: Context) -> bool:
+    """The rules on optional details of lines and items (BR-28, BR-30, BR-54, BR-64,
+    BR-CL-07/08/13/15/21, PEPPOL-EN16931-R002/R121, FK-GROSS-PRICE): a gross price below the
+    net one or below zero, a line period that ends before it starts, an item attribute without
+    name or value, a code or scheme not listed as written, a base quantity not above zero, a
+    note that may carry a subject code, or a second note; a supporting document without its
+    reference, or a file without a listed MIME code or a file name."""
+    inv = ctx.invoice
+    notes = inv.notes
+    if notes and (len(notes) > 1 or "#" in notes[0]):
+        return True
+    for doc in inv.attachments:  # BR-52, BR-CL-24, UBL-DT-06/07, PEPPOL-EN16931-CL001
+        if _blank(doc.reference) or (
+            doc.content and (doc.mime_code not in _MIME_CODES or doc.filename is None)
+        ):
+            return True
+    obj = inv.object_id
+    if obj is not None and obj.scheme is not None and obj.scheme not in cl.OBJECT_ID_SCHEMES:
+        return True
+    for li in inv.line_items:
+        gross = li.gross_unit_price
+        if gross is not None and (gross < 0 or gross < li.unit_price):
+            return True
+        if li.base_quantity is not None and li.base_quantity <= 0:
+            return True
+        p = li.period
+        if p is not None and p.start_date and p.end_date and p.end_date < p.start_date:
+            return True
+        obj = li.object_id
+        if obj is not None and obj.scheme is not None and obj.scheme not in cl.OBJECT_ID_SCHEMES:
+            return True
+        item = li.item
+        if item.origin_country is not None and item.origin_country not in cl.COUNTRY_CODES:
+            return True
+        std = item.standard_id
+        if std is not None and (std.scheme is None or std.scheme not in cl.ICD_SCHEMES):
+            return True
+        for c in item.classifications:
+            if c.list_id not in cl.ITEM_CLASSIFICATION_SCHEMES:
+                return True
+        for a in item.attributes:
+            if _blank(a.name) or _blank(a.value):
+                return True
     return False

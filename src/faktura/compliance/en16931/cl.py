@@ -12,7 +12,12 @@ from collections.abc import Callable, Iterator
 from faktura.compliance.engine import Context, Rule, Where, has_any_acs, screened, sends
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import normalize_space, present
-from faktura.compliance.screens import codes_off_list, exemption_codes_irregular, period_irregular
+from faktura.compliance.screens import (
+    codes_off_list,
+    details_irregular,
+    exemption_codes_irregular,
+    period_irregular,
+)
 from faktura.domain import codelists as cl
 from faktura.domain.invoice import Party
 
@@ -308,16 +313,16 @@ RULES: tuple[Rule, ...] = (
 RULES = screened(RULES, {
     "BR-CL-05": sends("tax_currency"),
     "BR-CL-06": period_irregular,
-    "BR-CL-07": sends("object_id"),
-    "BR-CL-08": sends("notes"),
-    "BR-CL-13": sends("classifications"),
-    "BR-CL-15": sends("origin_country"),
+    "BR-CL-07": details_irregular,
+    "BR-CL-08": details_irregular,
+    "BR-CL-13": details_irregular,
+    "BR-CL-15": details_irregular,
     **{
         f"BR-CL-{n:02d}": codes_off_list
         for n in (1, 3, 4, 10, 11, 14, 16, 17, 18, 19, 20, 23, 25)
     },
-    "BR-CL-21": sends("standard_id"),
+    "BR-CL-21": details_irregular,
     "BR-CL-22": exemption_codes_irregular,
-    "BR-CL-24": sends("attachments"),
+    "BR-CL-24": details_irregular,
     "BR-CL-26": sends("location_id"),
 })  # fmt: skip

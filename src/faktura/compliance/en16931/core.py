@@ -15,6 +15,7 @@ from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import present
 from faktura.compliance.screens import (
     allowances_irregular,
+    details_irregular,
     document_irregular,
     parties_irregular,
     payment_irregular,
@@ -374,9 +375,9 @@ RULES = screened(RULES, {
     "BR-17": sends("payee"),
     "BR-18": sends("tax_representative"),
     "BR-56": sends("tax_representative"),
-    "BR-28": sends("gross_unit_price"),
+    "BR-28": details_irregular,
     "BR-29": period_irregular,
-    "BR-30": sends("period"),
+    "BR-30": details_irregular,
     "BR-50": payment_irregular,
     "BR-61": payment_irregular,
     **{rid: parties_irregular for rid in ("BR-06", "BR-07", "BR-62", "BR-63")},
@@ -385,8 +386,8 @@ RULES = screened(RULES, {
         rid: allowances_irregular
         for rid in ("BR-32", "BR-33", "BR-37", "BR-38", "BR-42", "BR-44", "BR-CO-21", "BR-CO-22", "BR-CO-23", "BR-CO-24")
     },
-    "BR-52": sends("attachments"),
+    "BR-52": details_irregular,
     "BR-53": sends("tax_currency"),
-    "BR-54": sends("attributes"),
-    "BR-64": sends("standard_id"),
+    "BR-54": details_irregular,
+    "BR-64": details_irregular,
 })  # fmt: skip

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from faktura.compliance.engine import Context, Rule, screened, sends
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import present
-from faktura.compliance.screens import parties_irregular, payment_irregular
+from faktura.compliance.screens import details_irregular, parties_irregular, payment_irregular
 
 NOT_APPLICABLE: dict[str, str] = {
     "UBL-CR-666": "holds by construction: the invoiced-object reference (130) is written without an attachment",
@@ -141,10 +141,10 @@ def several_payment_means(ctx: Context) -> bool:
 
 
 RULES = screened(RULES, {
-    "UBL-DT-06": sends("attachments"),
+    "UBL-DT-06": details_irregular,
     "UBL-SR-16": parties_irregular,
     "UBL-SR-29": payment_irregular,
-    "UBL-DT-07": sends("attachments"),
+    "UBL-DT-07": details_irregular,
     "UBL-SR-19": sends("payee"),
     "UBL-SR-20": sends("payee"),
     "UBL-SR-21": sends("payee"),

@@ -33,6 +33,7 @@ from faktura.compliance.predicates import normalize_space, present
 from faktura.compliance.screens import (
     allowances_irregular,
     codes_off_list,
+    details_irregular,
     document_irregular,
     exemption_codes_irregular,
     parties_irregular,
@@ -448,7 +449,7 @@ RULES: tuple[Rule, ...] = (
 )  # fmt: skip
 
 RULES = screened(RULES, {
-    "PEPPOL-EN16931-R002": sends("notes"),
+    "PEPPOL-EN16931-R002": details_irregular,
     "PEPPOL-EN16931-R055": sends("tax_currency"),
     "PEPPOL-EN16931-R061": payment_irregular,
     **{f"PEPPOL-EN16931-{rid}": document_irregular for rid in ("R003", "R053", "R054")},
@@ -458,8 +459,8 @@ RULES = screened(RULES, {
     "PEPPOL-EN16931-R042": allowances_irregular,
     "PEPPOL-EN16931-R110": period_irregular,
     "PEPPOL-EN16931-R111": period_irregular,
-    "PEPPOL-EN16931-R121": sends("base_quantity"),
-    "PEPPOL-EN16931-CL001": sends("attachments"),
+    "PEPPOL-EN16931-R121": details_irregular,
+    "PEPPOL-EN16931-CL001": details_irregular,
     "PEPPOL-EN16931-CL006": period_irregular,
     **{
         f"PEPPOL-EN16931-{rid}": codes_off_list
