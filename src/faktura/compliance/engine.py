@@ -168,7 +168,8 @@ class Context:
         self.base = base
         self.buyer_ptr = buyer_pointer
         self.seller_ptr = seller_pointer
-        self._memo: dict[str, Any] = {}
+        #: values rule modules derive from the request, computed once per check (`memo`)
+        self.views: dict[str, Any] = {}
         #: the JSON of (invoice, seller, buyer) when the caller already encoded it
         self._encoded = encoded
         # views every other rule reads, computed once (plain attributes are the cheapest read)
@@ -271,9 +272,9 @@ class Context:
     def memo(self, key: str, make: Callable[[], Any]) -> Any:
         """A value several rules derive from the request, computed once per check."""
         try:
-            return self._memo[key]
+            return self.views[key]
         except KeyError:
-            value = self._memo[key] = make()
+            value = self.views[key] = make()
             return value
 
     @cached_property
@@ -304,91 +305,24 @@ def declares_line_totals(ctx: Context) -> bool:
     return any(li.total_amount is not None for li in ctx.invoice.line_items)
 
 
-#: the optional members `sends` can ask about, by where they sit in the request
+#: the optional members of the document `sends` can ask about (the details of lines and items
+#: have a screen of their own, `screens.details_irregular`)
 DOCUMENT_MEMBERS = (
-    "payee", "tax_representative", "attachments", "invoicing_period", "tax_point_date", "notes",
-    "tax_currency", "payment_means", "due_date", "sub_total", "total_discount", "total_tax_amount",
-    "total_amount", "tax_currency_total_tax_amount", "prepaid_amount", "rounding_amount",
+    "payee", "tax_representative", "tax_point_date", "tax_currency", "sub_total", "total_discount",
+    "total_tax_amount", "total_amount", "tax_currency_total_tax_amount", "prepaid_amount",
+    "rounding_amount",
 )  # fmt: skip
-LINE_MEMBERS = ("gross_unit_price", "period", "base_quantity", "tax_exemption_reason_code")
-ITEM_MEMBERS = ("attributes", "standard_id", "classifications", "origin_country")
-#: members that sit in several places: each counts wherever it is
-OTHER_MEMBERS = ("tax_exemption_reason_code", "object_id", "location_id")
 
 
 def members(invoice: InvoiceInput) -> frozenset[str]:
-    """The optional members the request gives, anywhere (`sends`): one walk over the document,
-    its lines and their items instead of one per rule. Written out, not looped over names:
-    it runs on every check."""
-    inv = invoice
-    found: set[str] = set()
-    add = found.add
-    if inv.payee is not None:
-        add("payee")
-    if inv.tax_representative is not None:
-        add("tax_representative")
-    if inv.attachments:
-        add("attachments")
-    if inv.invoicing_period is not None:
-        add("invoicing_period")
-    if inv.tax_point_date is not None:
-        add("tax_point_date")
-    if inv.notes:
-        add("notes")
-    if inv.tax_currency is not None:
-        add("tax_currency")
-    if inv.payment_means:
-        add("payment_means")
-    if inv.due_date is not None:
-        add("due_date")
-    if inv.sub_total is not None:
-        add("sub_total")
-    if inv.total_discount is not None:
-        add("total_discount")
-    if inv.total_tax_amount is not None:
-        add("total_tax_amount")
-    if inv.total_amount is not None:
-        add("total_amount")
-    if inv.tax_currency_total_tax_amount is not None:
-        add("tax_currency_total_tax_amount")
-    if inv.prepaid_amount is not None:
-        add("prepaid_amount")
-    if inv.rounding_amount is not None:
-        add("rounding_amount")
-    if inv.object_id is not None:
-        add("object_id")
-    if inv.delivery is not None and inv.delivery.location_id is not None:
-        add("location_id")
-    for li in inv.line_items:
-        if li.gross_unit_price is not None:
-            add("gross_unit_price")
-        if li.period is not None:
-            add("period")
-        if li.base_quantity is not None:
-            add("base_quantity")
-        if li.tax_exemption_reason_code is not None:
-            add("tax_exemption_reason_code")
-        if li.object_id is not None:
-            add("object_id")
-        item = li.item
-        if item.attributes:
-            add("attributes")
-        if item.standard_id is not None:
-            add("standard_id")
-        if item.classifications:
-            add("classifications")
-        if item.origin_country is not None:
-            add("origin_country")
-    for ac in inv.allowances:
-        if ac.tax_exemption_reason_code is not None:
-            add("tax_exemption_reason_code")
-    for ac in inv.charges:
-        if ac.tax_exemption_reason_code is not None:
-            add("tax_exemption_reason_code")
+    """The optional members the request gives (`sends`): one pass instead of one per rule."""
+    found = [name for name in DOCUMENT_MEMBERS if getattr(invoice, name) is not None]
+    if invoice.delivery is not None and invoice.delivery.location_id is not None:
+        found.append("location_id")
     return frozenset(found)
 
 
-KNOWN_MEMBERS = frozenset(DOCUMENT_MEMBERS + LINE_MEMBERS + ITEM_MEMBERS + OTHER_MEMBERS)
+KNOWN_MEMBERS = frozenset((*DOCUMENT_MEMBERS, "location_id"))
 
 
 @functools.cache

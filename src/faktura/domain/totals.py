@@ -140,7 +140,7 @@ def net_unit_price(line: LineItem, inclusive_of_tax: bool) -> Decimal:
 
 
 def line_totals(line: LineItem, inclusive_of_tax: bool = False) -> LineTotals:
-    price = net_unit_price(line, inclusive_of_tax)
+    price = net_unit_price(line, inclusive_of_tax) if inclusive_of_tax else line.unit_price
     base_qty = line.base_quantity
     # x / 1 is x, exponent and all: the division only when there is a base quantity
     gross = round2(line.quantity * price / base_qty if base_qty else line.quantity * price)
@@ -187,12 +187,11 @@ def compute(invoice: InvoiceInput) -> Totals:
             reasons[key] = reason
 
     for li, lt in zip(invoice.line_items, lines, strict=True):
-        # the line's rate is already its breakdown key (`rate_key` is idempotent)
-        add(
-            (lt.tax_category, lt.tax_rate),
-            lt.net_amount,
-            (li.tax_exemption_reason, li.tax_exemption_reason_code),
-        )
+        # the line's rate is already its breakdown key (`rate_key` is idempotent); `add`, inlined
+        key = (lt.tax_category, lt.tax_rate)
+        groups[key] = groups.get(key, ZERO) + lt.net_amount
+        if key not in reasons or reasons[key] == (None, None):
+            reasons[key] = (li.tax_exemption_reason, li.tax_exemption_reason_code)
     for src, res in zip(invoice.allowances, allowances, strict=True):
         cat = src.tax_category or "S"
         add(

@@ -369,14 +369,20 @@ RULES: tuple[Rule, ...] = (
 )  # fmt: skip
 
 
+_FAMILY = {f.category: f for f in FAMILIES}
+
+
 def family_parties_irregular(ctx: Context) -> bool:
     """Screen of the families' -02/-03/-04: a category in use whose seller/buyer VAT
     identifier requirements are not met."""
-    used = ctx.all_categories
-    return any(f.category in used and not f.parties_ok(ctx) for f in FAMILIES)
-
-
-_FAMILY = {f.category: f for f in FAMILIES}
+    asked: set[object] = set()  # S, Z, E, L and M share one requirement: ask it once
+    for cat in ctx.all_categories:
+        f = _FAMILY.get(cat)
+        if f is not None and f.parties_ok not in asked:
+            if not f.parties_ok(ctx):
+                return True
+            asked.add(f.parties_ok)
+    return False
 
 
 def exemption_irregular(ctx: Context) -> bool:

@@ -9,11 +9,14 @@ from faktura.compliance.predicates import representative_vat_id, vat_id
 
 def supplier_country(ctx: Context) -> str:
     """Peppol's `$supplierCountry`: the seller VAT-id prefix, else the tax representative's
-    VAT-id prefix, else the address country."""
-    v = vat_id(ctx.seller) or representative_vat_id(ctx.invoice)
-    if v:
-        return v[:2].strip().upper()
-    return (ctx.seller_country or "XX").upper()
+    VAT-id prefix, else the address country. (Several national gates ask it: once per check.)"""
+    country: str | None = ctx.views.get("supplier_country")
+    if country is None:
+        v = vat_id(ctx.seller) or representative_vat_id(ctx.invoice)
+        country = ctx.views["supplier_country"] = (
+            v[:2].strip().upper() if v else (ctx.seller_country or "XX").upper()
+        )
+    return country
 
 
 def customer_country(ctx: Context) -> str:
