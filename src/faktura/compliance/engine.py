@@ -263,12 +263,6 @@ class Context:
     def members(self) -> frozenset[str]:
         return members(self.invoice)
 
-    @cached_property
-    def joined(self) -> bytes | None:
-        """The request and both parties as one JSON byte string (None: one is not encodable)."""
-        parts = self.encoded()
-        return None if None in parts else b"\n".join(parts)  # type: ignore[arg-type]
-
     def memo(self, key: str, make: Callable[[], Any]) -> Any:
         """A value several rules derive from the request, computed once per check."""
         try:

@@ -40,11 +40,17 @@ def _vat_parties(ctx: Context) -> list[tuple[Party | TaxRepresentative | None, s
     return parties
 
 
-def _vat_ids(ctx: Context) -> Iterator[str]:
-    for party, ptr in _vat_parties(ctx):
+def _vat_ids(ctx: Context) -> list[str]:
+    """Runs on every invoice: a plain loop, no generator."""
+    out = []
+    for party, ptr in ((ctx.seller, ctx.seller_ptr), (ctx.buyer, ctx.buyer_ptr)):
         vat = party.vat_id if party is not None else None
         if vat and present(vat) and vat_id_valid(vat) is False:
-            yield f"{ptr}/vat_id"
+            out.append(f"{ptr}/vat_id")
+    rep = ctx.invoice.tax_representative
+    if rep is not None and rep.vat_id and present(rep.vat_id) and vat_id_valid(rep.vat_id) is False:
+        out.append(ctx.at("tax_representative", "vat_id"))
+    return out
 
 
 def _vat_country(ctx: Context) -> Iterator[str]:

@@ -169,13 +169,15 @@ def allowances_irregular(ctx: Context) -> bool:
     inv = ctx.invoice
     if ctx.totals is None:
         return True
-    for acs in (inv.allowances, inv.charges):
-        for ac in acs:
-            if _blank(ac.tax_category) or _ac_irregular(ac):
-                return True
+    for ac in inv.allowances:
+        if _blank(ac.tax_category) or _ac_irregular(ac):
+            return True
+    for ac in inv.charges:
+        if _blank(ac.tax_category) or _ac_irregular(ac):
+            return True
     for li in inv.line_items:
-        for acs in (li.allowances, li.charges):
-            for ac in acs:
+        if li.allowances or li.charges:
+            for ac in (*li.allowances, *li.charges):
                 if _ac_irregular(ac):
                     return True
     return False
