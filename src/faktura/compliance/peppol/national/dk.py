@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from faktura.compliance.engine import Context, Rule
+from faktura.compliance.engine import Context, Rule, screened
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import is_number, normalize_space, present
 from faktura.domain.invoice import AllowanceCharge
@@ -147,7 +147,40 @@ def _r003(ctx: Context) -> Iterator[str]:
             yield ctx.at("line_items", i, "item", "classifications")
 
 
-RULES = (
+def danish_irregular(ctx: Context) -> bool:
+    """Screen of the block: no CVR legal id (0184), a credit note, or for a Danish buyer payment
+    means outside DK_MEANS or without their account or mandate, giro or FIK payments, an
+    identifier without scheme, a ZZZ allowance or an UNSPSC classification."""
+    s = ctx.seller
+    if s is None or s.legal_id is None or not present(s.legal_id.value) or s.legal_id.scheme != "0184":
+        return True
+    if ctx.credit_note:
+        return True
+    if ctx.buyer_country != "DK":
+        return False
+    inv = ctx.invoice
+    for pm in inv.payment_means:
+        code, acc, mandate = pm.code, pm.account, pm.mandate
+        if code not in DK_MEANS or code in ("50", "93"):  # giro and FIK: their own formats
+            return True
+        if code in ("31", "42") and not (acc is not None and present(acc.iban) and present(acc.bic)):
+            return True
+        if code == "49" and not (
+            mandate is not None and present(mandate.reference) and present(mandate.debited_account)
+        ):
+            return True
+    for party in (s, ctx.buyer):
+        if party is not None and any(not (i.scheme or "").strip() for i in party.identifiers):
+            return True
+    acs = [*inv.allowances, *inv.charges]
+    for li in inv.line_items:
+        acs += [*li.allowances, *li.charges]
+        if any(c.list_id == "TST" for c in li.item.classifications):
+            return True
+    return any(ac.reason_code == "ZZZ" for ac in acs)
+
+
+RULES: tuple[Rule, ...] = (
     Rule("DK-R-003", Severity.WARNING, "If ItemClassification is provided from Danish suppliers, UNSPSC version 19.0501 should be used.", _r003, "BT-158"),
     Rule("DK-R-002", Severity.FATAL, "Danish suppliers MUST provide legal entity (CVR-number)", _r002, "BT-30", "MISSING_REQUIRED_FIELD"),
     Rule("DK-R-014", Severity.FATAL, "For Danish Suppliers it is mandatory to specify schemeID as \"0184\" (DK CVR-number) when PartyLegalEntity/CompanyID is used for AccountingSupplierParty", _r014, "BT-30-1"),
@@ -156,3 +189,5 @@ RULES = (
     *(_means(rid) for rid in MEANS_MESSAGES),
     Rule("DK-R-004", Severity.FATAL, "When specifying non-VAT Taxes for Danish customers, Danish suppliers MUST use the AllowanceChargeReasonCode=\"ZZZ\" and MUST be specified in AllowanceChargeReason and be a 4-digit number", _r004, "BT-97"),
 )  # fmt: skip
+
+RULES = screened(RULES, {r.id: danish_irregular for r in RULES})

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 
-from faktura.compliance.engine import Context, Rule
+from faktura.compliance.engine import Context, Rule, screened
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import normalize_space, present
 from faktura.domain.invoice import Party
@@ -110,7 +110,22 @@ def _iso_date(text: str) -> bool:
     return True
 
 
-RULES = (
+def icelandic_irregular(ctx: Context) -> bool:
+    """Screen of the block: a type code other than 380/381, a seller (or Icelandic buyer)
+    without a kennitala (0196) or without street and post code, payment means 9 or 42, or an
+    EINDAGI document."""
+    if ctx.type_code not in ("380", "381"):
+        return True
+    if not (_legal_0196(ctx.seller) and _street_zip(ctx.seller)):
+        return True
+    if ctx.buyer_country == "IS" and not (_legal_0196(ctx.buyer) and _street_zip(ctx.buyer)):
+        return True
+    if any(pm.code in ("9", "42") for pm in ctx.invoice.payment_means):
+        return True
+    return any(doc.description == EINDAGI for doc in ctx.invoice.attachments)
+
+
+RULES: tuple[Rule, ...] = (
     Rule("IS-R-001", Severity.WARNING, "If seller is icelandic then invoice type should be 380 or 381", _r001, "BT-3"),
     Rule("IS-R-002", Severity.FATAL, "Icelandic legal id (kennitala) MUST be provided for the seller, with schemeID 0196", _r002, "BT-30"),
     Rule("IS-R-003", Severity.FATAL, "Icelandic seller's address MUST have street name and post code", _r003, "BG-5"),
@@ -122,3 +137,5 @@ RULES = (
     Rule("IS-R-010", Severity.FATAL, "If seller is icelandic and invoice contains supporting description EINDAGI the id date must be same or later than due date", _r010, "BT-122"),
     Rule("IS-R-007", Severity.FATAL, "If seller is Icelandic and payment means code is 42 then a 12 digit account id must exist", _account("42"), "BT-84"),
 )  # fmt: skip
+
+RULES = screened(RULES, {r.id: icelandic_irregular for r in RULES})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from faktura.compliance.engine import Context, Rule
+from faktura.compliance.engine import Context, Rule, screened
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import normalize_space, present
 from faktura.domain.invoice import Party, TaxRepresentative
@@ -91,7 +91,26 @@ def _r009(ctx: Context) -> Iterator[str]:
             yield ctx.at("line_items", i, "order_line_reference")
 
 
-RULES = (
+def dutch_irregular(ctx: Context) -> bool:
+    """Screen of the block: a credit note, a tax representative, an incomplete seller (or Dutch
+    buyer) address, a legal id outside KvK/OIN, no payment means, a Dutch buyer paying by a
+    code outside NL_MEANS, or an order line reference without an order reference."""
+    inv = ctx.invoice
+    if ctx.credit_note or inv.tax_representative is not None or not inv.payment_means:
+        return True
+    if not (_full_address(ctx.seller) and _legal(ctx.seller)):
+        return True
+    if (ctx.buyer_country or "").upper() == "NL" and (
+        not (_full_address(ctx.buyer) and _legal(ctx.buyer))
+        or any(pm.code not in NL_MEANS for pm in inv.payment_means)
+    ):
+        return True
+    if present(inv.order_reference) or present(inv.sales_order_reference):
+        return False
+    return any(li.order_line_reference is not None for li in inv.line_items)
+
+
+RULES: tuple[Rule, ...] = (
     Rule("NL-R-001", Severity.FATAL, "For suppliers in the Netherlands, if the document is a creditnote, the document MUST contain an invoice reference (cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID)", _r001, "BT-25", "MISSING_REQUIRED_FIELD"),
     Rule("NL-R-002", Severity.FATAL, "For suppliers in the Netherlands the supplier's address (cac:AccountingSupplierParty/cac:Party/cac:PostalAddress) MUST contain street name (cbc:StreetName), city (cbc:CityName) and post code (cbc:PostalZone)", _r002, "BG-5", "MISSING_REQUIRED_FIELD"),
     Rule("NL-R-003", Severity.FATAL, "For suppliers in the Netherlands, the legal entity identifier MUST be either a KVK or OIN number (schemeID 0106 or 0190)", _r003, "BT-30-1"),
@@ -102,3 +121,5 @@ RULES = (
     Rule("NL-R-008", Severity.FATAL, "For suppliers in the Netherlands, if the customer is in the Netherlands, the payment means code (cac:PaymentMeans/cbc:PaymentMeansCode) MUST be one of 30, 48, 49, 57, 58 or 59", _r008, "BT-81"),
     Rule("NL-R-009", Severity.FATAL, "For suppliers in the Netherlands, if an order line reference (cac:OrderLineReference/cbc:LineID) is used, there must be an order reference on the document level (cac:OrderReference/cbc:ID)", _r009, "BT-13", "MISSING_REQUIRED_FIELD"),
 )  # fmt: skip
+
+RULES = screened(RULES, {r.id: dutch_irregular for r in RULES})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from faktura.compliance.engine import Context, Rule
+from faktura.compliance.engine import Context, Rule, screened
 from faktura.compliance.findings import Severity
 from faktura.compliance.identifiers import se_orgnr_check
 from faktura.compliance.predicates import is_number, normalize_space, present, vat_id
@@ -122,7 +122,37 @@ def _r006(ctx: Context) -> Iterator[str]:
                 yield ctx.at("line_items")
 
 
-RULES = (
+def swedish_irregular(ctx: Context) -> bool:
+    """Screen of the block: a Swedish VAT id of the wrong shape or rates other than 25, 12 and
+    6 %, an organisation number that is not ten digits with a valid Luhn digit, a tax
+    registration other than F-skatt, a giro account, or payment means codes 31, 50 or 56."""
+    s = ctx.seller
+    if s is None:
+        return False
+    v = s.vat_id
+    if v is not None and v[:2] == "SE":
+        if not (len(v) == 14 and v[2:].isascii() and v[2:].isdigit()):
+            return True
+        t = ctx.totals
+        if t is None or any(b.category == "S" and b.rate not in SE_RATES for b in t.breakdown):
+            return True  # the breakdown holds every (S, rate) of the lines and allowances
+    lid = s.legal_id
+    if lid is not None and present(lid.value):
+        n = lid.value
+        if not (len(n) == 10 and n.isascii() and n.isdigit() and se_orgnr_check(n)):
+            return True
+        reg = s.tax_registration_id
+        if reg is not None and present(reg) and normalize_space(reg.upper()) != "GODKÄND FÖR F-SKATT":
+            return True
+    for pm in ctx.invoice.payment_means:
+        if pm.code in ("31", "50", "56") or pm.code != pm.code.strip():
+            return True
+        if pm.account is not None and pm.account.bic is not None and "GIRO" in pm.account.bic:
+            return True
+    return False
+
+
+RULES: tuple[Rule, ...] = (
     Rule("SE-R-001", Severity.FATAL, "For Swedish suppliers, Swedish VAT-numbers must consist of 14 characters.", _r001, "BT-31"),
     Rule("SE-R-002", Severity.FATAL, "For Swedish suppliers, the Swedish VAT-numbers must have the trailing 12 characters in numeric form", _r002, "BT-31"),
     Rule("SE-R-003", Severity.FATAL, "Swedish organisation numbers should be numeric.", _r003, "BT-30"),
@@ -137,3 +167,5 @@ RULES = (
     Rule("SE-R-011", Severity.WARNING, "For Swedish suppliers using Swedish Bankgiro or Plusgiro, the proper way to indicate this is to use Code 30 for PaymentMeans and FinancialInstitutionBranch ID with code SE:BANKGIRO or SE:PLUSGIRO", _means_code(("50", "56"), domestic=False), "BT-81"),
     Rule("SE-R-012", Severity.WARNING, "For domestic transactions between Swedish trading partners, credit transfer should be indicated by PaymentMeansCode=\"30\"", _means_code(("31",), domestic=True), "BT-81"),
 )  # fmt: skip
+
+RULES = screened(RULES, {r.id: swedish_irregular for r in RULES})
