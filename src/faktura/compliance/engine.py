@@ -241,13 +241,13 @@ class Context:
 
     @cached_property
     def all_categories(self) -> set[str]:
-        """Every VAT category the document names: lines, allowances, charges, breakdown."""
+        """Every VAT category the document names: lines, allowances, charges, breakdown. With
+        totals that is the breakdown's: it has a group for every line's category and every
+        allowance's and charge's (S for those without one)."""
         inv, totals = self.invoice, self.totals
-        if totals is None:
-            cats = {li.tax_category for li in inv.line_items}
-        else:
-            cats = {lt.tax_category for lt in totals.lines}
-            cats.update([b.category for b in totals.breakdown])
+        if totals is not None:
+            return {b.category for b in totals.breakdown}
+        cats = {li.tax_category for li in inv.line_items}
         if inv.allowances or inv.charges:
             cats.update([ac.tax_category for ac in (*inv.allowances, *inv.charges) if ac.tax_category])
         return cats
@@ -258,10 +258,6 @@ class Context:
         if self._encoded is None:
             self._encoded = (_json(self.invoice), _json(self.seller), _json(self.buyer))
         return self._encoded
-
-    @cached_property
-    def members(self) -> frozenset[str]:
-        return members(self.invoice)
 
     def memo(self, key: str, make: Callable[[], Any]) -> Any:
         """A value several rules derive from the request, computed once per check."""
@@ -301,22 +297,11 @@ def declares_line_totals(ctx: Context) -> bool:
 
 #: the optional members of the document `sends` can ask about (the details of lines and items
 #: have a screen of their own, `screens.details_irregular`)
-DOCUMENT_MEMBERS = (
+DOCUMENT_MEMBERS = frozenset([
     "payee", "tax_representative", "tax_point_date", "tax_currency", "sub_total", "total_discount",
     "total_tax_amount", "total_amount", "tax_currency_total_tax_amount", "prepaid_amount",
     "rounding_amount",
-)  # fmt: skip
-
-
-def members(invoice: InvoiceInput) -> frozenset[str]:
-    """The optional members the request gives (`sends`): one pass instead of one per rule."""
-    found = [name for name in DOCUMENT_MEMBERS if getattr(invoice, name) is not None]
-    if invoice.delivery is not None and invoice.delivery.location_id is not None:
-        found.append("location_id")
-    return frozenset(found)
-
-
-KNOWN_MEMBERS = frozenset((*DOCUMENT_MEMBERS, "location_id"))
+])  # fmt: skip
 
 
 @functools.cache
@@ -324,11 +309,11 @@ def sends(member: str) -> Callable[[Context], bool]:
     """Screen: the request gives the optional member `member` somewhere (a payee, an
     invoicing period, an item attribute): a rule that reads only that member cannot fire
     without it. One function object per member, so that `plan` groups all rules about it."""
-    if member not in KNOWN_MEMBERS:
-        raise ValueError(f"`members` does not look for {member!r}")
+    if member not in DOCUMENT_MEMBERS:
+        raise ValueError(f"{member!r} is not an optional member of the document")
 
     def guard(ctx: Context) -> bool:
-        return member in ctx.members
+        return getattr(ctx.invoice, member) is not None
 
     guard.__name__ = f"sends_{member}"
     _MEMBER_OF[guard] = member  # `run_plan` tests it inline, without the call
@@ -425,10 +410,10 @@ def run(
 def run_plan(steps: Plan, ctx: Context) -> list[Finding]:
     found: list[tuple[int, Finding]] = []
     holds: dict[Guard, bool] = {}  # a precondition shared by several screens is asked once
-    members = ctx.members
+    invoice = ctx.invoice
     for screen, member, whens in steps:
         if member is not None:
-            if member not in members:
+            if getattr(invoice, member) is None:
                 continue
         elif screen is not None and not screen(ctx):
             continue

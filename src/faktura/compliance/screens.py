@@ -63,6 +63,7 @@ _ALLOWANCE_REASONS = cl.ALLOWANCE_REASON_CODES & cl.PEPPOL_ALLOWANCE_REASON_CODE
 _CHARGE_REASONS = cl.CHARGE_REASON_CODES & cl.PEPPOL_CHARGE_REASON_CODES
 _PARTY_SCHEMES = cl.ICD_SCHEMES | {"SEPA"}
 _MIME_CODES = cl.MIME_CODES & cl.PEPPOL_MIME_CODES
+_LOCATION_SCHEMES = cl.ICD_SCHEMES | {None}
 
 
 def codes_off_list(ctx: Context) -> bool:
@@ -388,7 +389,8 @@ def details_irregular(ctx: Context) -> bool:
     net one or below zero, a line period that ends before it starts, an item attribute without
     name or value, a code or scheme not listed as written, a base quantity not above zero, a
     note that may carry a subject code, or a second note; a supporting document without its
-    reference, or a file without a listed MIME code or a file name."""
+    reference, or a file without a listed MIME code or a file name; a delivery location
+    scheme not listed (BR-CL-26)."""
     inv = ctx.invoice
     notes = inv.notes
     if notes and (len(notes) > 1 or "#" in notes[0]):
@@ -400,6 +402,9 @@ def details_irregular(ctx: Context) -> bool:
             return True
     obj = inv.object_id
     if obj is not None and obj.scheme is not None and obj.scheme not in cl.OBJECT_ID_SCHEMES:
+        return True
+    d = inv.delivery  # BR-CL-26
+    if d is not None and d.location_id is not None and d.location_id.scheme not in _LOCATION_SCHEMES:
         return True
     for li in inv.line_items:
         gross = li.gross_unit_price

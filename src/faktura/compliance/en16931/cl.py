@@ -324,5 +324,5 @@ RULES = screened(RULES, {
     "BR-CL-21": details_irregular,
     "BR-CL-22": exemption_codes_irregular,
     "BR-CL-24": details_irregular,
-    "BR-CL-26": sends("location_id"),
+    "BR-CL-26": details_irregular,
 })  # fmt: skip
