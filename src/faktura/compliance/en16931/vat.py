@@ -400,7 +400,25 @@ def exemption_irregular(ctx: Context) -> bool:
     return False
 
 
+def not_subject_mixed(ctx: Context) -> bool:
+    """Screen of BR-O-11..14: 'Not subject to VAT' next to another category."""
+    cats = ctx.all_categories
+    return "O" in cats and len(cats) > 1
+
+
+def intra_community_undelivered(ctx: Context) -> bool:
+    """Screen of BR-IC-11/12: an intra-community supply without a delivery address, or without
+    a delivery date or an invoicing period."""
+    d, p = ctx.invoice.delivery, ctx.invoice.invoicing_period
+    period_written = p is not None and (
+        p.start_date is not None or p.end_date is not None or present(p.description_code)
+    )
+    return d is None or d.address is None or (d.date is None and not period_written)
+
+
 RULES = screened(RULES, {
+    **{f"BR-O-{n}": not_subject_mixed for n in (11, 12, 13, 14)},
+    **{f"BR-IC-{n}": intra_community_undelivered for n in (11, 12)},
     **{
         f"{f.prefix}-{n}": screen
         for f in FAMILIES
