@@ -11,6 +11,12 @@ line, allowance and charge will carry, the breakdown).
 normalise it away (an amount with three decimals is written rounded; a declared total is
 not written at all). The Schematron cannot see those on our XML, so the differential test
 compares only the other rules, and `docs/compliance.md` says so per rule.
+
+Two kinds of guard keep rules that cannot fire off the hot path. `when` is a rule's own
+precondition (a national block's countries, a VAT category in use). `screen` is an
+optimisation only: one fast pass over a part of the request (`faktura.compliance.screens`)
+that answers for a whole group of rules whether any of them might fire. `plan` groups rules
+by screen, then by precondition; `run_plan` asks each once per request.
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ of generated valid and broken invoices by comparing findings with and without sc
 
 A screen is stricter than its rules on purpose: it compares codes as written, so a code with
 stray whitespace, which the Schematron normalises and accepts, merely opens the screen.
+
+The screens here cover groups that span rule modules. A screen over one module's own data
+sits beside its rules: the VAT families' (`en16931.vat`), the identifier schemes'
+(`peppol.common`), each national block's (`peppol.national.*`).
 """
 
 from __future__ import annotations
