@@ -152,7 +152,7 @@ def line_totals(line: LineItem, inclusive_of_tax: bool = False) -> LineTotals:
         charges = [_resolve(c, charge=True, default_base=gross) for c in line.charges]
         net = gross - dsum(a.amount for a in allowances) + dsum(c.amount for c in charges)
     else:
-        net = gross - ZERO + ZERO  # the same arithmetic as with empty sums (it turns -0.00 into 0.00)
+        net = gross + ZERO  # as `gross - Σ + Σ` over empty sums: -0.00 becomes 0.00
     return LineTotals(
         net_price=price,
         base_quantity=base_qty,
