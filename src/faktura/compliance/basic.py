@@ -142,24 +142,25 @@ def check_numbers(
 
 
 def _check_allowance_charge(
-    c: Checks, ac: AllowanceCharge, base: str, *, charge: bool, line_level: bool
+    c: Checks, ac: AllowanceCharge, where: tuple[str | int, ...], *, charge: bool, line_level: bool
 ) -> None:
+    """`where` is the allowance's path from the request's base pointer; the pointer text is
+    built only for what is reported (this runs for every allowance of every request)."""
     kind = "charge" if charge else "allowance"
     if ac.amount is None and ac.percentage is None:
-        c.missing(None, f"{base}/amount", f"The {kind} amount (or a percentage)")
+        c.missing(None, _at(where, "amount"), f"The {kind} amount (or a percentage)")
     if ac.amount is not None and ac.amount < 0:
-        c.add(None, f"{base}/amount", "Must not be negative.")
+        c.add(None, _at(where, "amount"), "Must not be negative.")
     if line_level and (ac.tax_category or ac.tax_rate is not None):
-        c.add(None, f"{base}/tax_category", "Line-level allowances and charges take the line's VAT category.")
+        c.add(
+            None,
+            _at(where, "tax_category"),
+            "Line-level allowances and charges take the line's VAT category.",
+        )
 
 
-def _irregular_ac(ac: AllowanceCharge, line_level: bool) -> bool:
-    """Would `_check_allowance_charge` find anything? (Its pointers are built only then.)"""
-    return (
-        (ac.amount is None and ac.percentage is None)
-        or (ac.amount is not None and ac.amount < 0)
-        or (line_level and (bool(ac.tax_category) or ac.tax_rate is not None))
-    )
+def _at(where: tuple[str | int, ...], field: str) -> str:
+    return "/".join(str(p) for p in (*where, field))
 
 
 #: XML 1.0 cannot carry C0 controls other than tab/newline/return, nor U+FFFE/U+FFFF; in
@@ -209,20 +210,18 @@ def check_shape(c: Checks, invoice: InvoiceInput, base: str, raw: bytes | None =
                 f"{base}/line_items/{i}/tax_rate",
                 "The VAT rate must be a percentage between 0 and 100.",
             )
-        for name, acs in (
-            (("allowances", li.allowances), ("charges", li.charges)) if li.allowances or li.charges else ()
-        ):
-            for j, ac in enumerate(acs):
-                if _irregular_ac(ac, True):
-                    _check_allowance_charge(
-                        c, ac, f"{base}/line_items/{i}/{name}/{j}", charge=name == "charges", line_level=True
-                    )
-    for name, acs in (("allowances", invoice.allowances), ("charges", invoice.charges)):
-        for j, ac in enumerate(acs):
-            if _irregular_ac(ac, False):
-                _check_allowance_charge(
-                    c, ac, f"{base}/{name}/{j}", charge=name == "charges", line_level=False
-                )
+        for j, a in enumerate(li.allowances):
+            _check_allowance_charge(
+                c, a, (base, "line_items", i, "allowances", j), charge=False, line_level=True
+            )
+        for j, ch in enumerate(li.charges):
+            _check_allowance_charge(
+                c, ch, (base, "line_items", i, "charges", j), charge=True, line_level=True
+            )
+    for j, a in enumerate(invoice.allowances):
+        _check_allowance_charge(c, a, (base, "allowances", j), charge=False, line_level=False)
+    for j, ch in enumerate(invoice.charges):
+        _check_allowance_charge(c, ch, (base, "charges", j), charge=True, line_level=False)
 
 
 @functools.lru_cache(maxsize=64)

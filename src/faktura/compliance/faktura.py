@@ -41,16 +41,14 @@ def _vat_parties(ctx: Context) -> list[tuple[Party | TaxRepresentative | None, s
 
 
 def _vat_ids(ctx: Context) -> list[str]:
-    """Runs on every invoice: a plain loop, no generator."""
-    out = []
-    for party, ptr in ((ctx.seller, ctx.seller_ptr), (ctx.buyer, ctx.buyer_ptr)):
-        vat = party.vat_id if party is not None else None
-        if vat and present(vat) and vat_id_valid(vat) is False:
-            out.append(f"{ptr}/vat_id")
-    rep = ctx.invoice.tax_representative
-    if rep is not None and rep.vat_id and present(rep.vat_id) and vat_id_valid(rep.vat_id) is False:
-        out.append(ctx.at("tax_representative", "vat_id"))
-    return out
+    return [
+        f"{ptr}/vat_id"
+        for party, ptr in _vat_parties(ctx)
+        if party is not None
+        and party.vat_id
+        and present(party.vat_id)
+        and vat_id_valid(party.vat_id) is False
+    ]
 
 
 def _vat_country(ctx: Context) -> Iterator[str]:

@@ -26,41 +26,10 @@ from faktura.domain import codelists as cl
 from faktura.domain.invoice import BIC, AllowanceCharge
 from faktura.domain.totals import ZERO_TAX_CATEGORIES
 
-_P0100 = frozenset(
-    [
-        "71",
-        "80",
-        "82",
-        "84",
-        "102",
-        "218",
-        "219",
-        "326",
-        "331",
-        "380",
-        "382",
-        "383",
-        "384",
-        "386",
-        "388",
-        "393",
-        "395",
-        "553",
-        "575",
-        "623",
-        "780",
-        "817",
-        "870",
-        "875",
-        "876",
-        "877",
-    ]
-)
-_P0101 = frozenset(["381", "396", "81", "83", "532"])
 #: type codes listed by both EN 16931 (BR-CL-01) and Peppol (P0100/P0101), minus the two
 #: only German pairs may use (P0112)
-_INVOICE_TYPES = (cl.INVOICE_TYPE_CODES & _P0100) - {"326", "384"}
-_CREDIT_TYPES = cl.CREDIT_NOTE_TYPE_CODES & _P0101
+_INVOICE_TYPES = (cl.INVOICE_TYPE_CODES & cl.PEPPOL_INVOICE_TYPE_CODES) - {"326", "384"}
+_CREDIT_TYPES = cl.CREDIT_NOTE_TYPE_CODES & cl.PEPPOL_CREDIT_NOTE_TYPE_CODES
 _CURRENCIES = cl.CURRENCY_CODES & cl.PEPPOL_CURRENCY_CODES
 _ENDPOINT_SCHEMES = cl.EAS_SCHEMES & cl.PEPPOL_EAS_SCHEMES
 _ALLOWANCE_REASONS = cl.ALLOWANCE_REASON_CODES & cl.PEPPOL_ALLOWANCE_REASON_CODES
@@ -286,38 +255,6 @@ def breakdown_irregular(ctx: Context) -> bool:
                 return True
             single.add(b.category)
     return False
-
-
-def rates_irregular(ctx: Context) -> bool:
-    """The families' -05/-06/-07 rules: is any line, allowance or charge rated against its
-    category (S above zero, the zero-tax categories zero, O none, L and M zero or above)?
-    Judged on the rates as sent: `rate_key`, which turns them into the written ones, keeps
-    each of these verdicts (an absent zero-tax rate is written as zero)."""
-    inv = ctx.invoice
-    if ctx.totals is None:
-        return True
-    for li in inv.line_items:
-        if _rate_irregular(li.tax_category, li.tax_rate):
-            return True
-    for ac in inv.allowances:
-        if ac.tax_category is not None and _rate_irregular(ac.tax_category, ac.tax_rate):
-            return True
-    for ac in inv.charges:
-        if ac.tax_category is not None and _rate_irregular(ac.tax_category, ac.tax_rate):
-            return True
-    return False
-
-
-def _rate_irregular(category: str, rate: Decimal | None) -> bool:
-    if category == "S":
-        return rate is None or rate <= 0
-    if category == "O":
-        return rate is not None  # BR-O-05..07 judge the rate as sent: the renderer drops it
-    if category in ZERO_TAX_CATEGORIES:
-        return rate is not None and rate != 0
-    if category in ("L", "M"):
-        return rate is None or rate < 0
-    return False  # no family rates another category (B has no -05..07)
 
 
 def document_irregular(ctx: Context) -> bool:

@@ -5351,3 +5351,38 @@ PEPPOL_MIME_CODES = frozenset(
         "text/csv",
     ]
 )
+
+#: invoice type codes of the Peppol BIS 3 profile (PEPPOL-EN16931-P0100)
+PEPPOL_INVOICE_TYPE_CODES = frozenset(
+    [
+        "102",
+        "218",
+        "219",
+        "326",
+        "331",
+        "380",
+        "382",
+        "383",
+        "384",
+        "386",
+        "388",
+        "393",
+        "395",
+        "553",
+        "575",
+        "623",
+        "71",
+        "780",
+        "80",
+        "817",
+        "82",
+        "84",
+        "870",
+        "875",
+        "876",
+        "877",
+    ]
+)
+
+#: credit note type codes of the Peppol BIS 3 profile (PEPPOL-EN16931-P0101)
+PEPPOL_CREDIT_NOTE_TYPE_CODES = frozenset(["381", "396", "532", "81", "83"])

@@ -144,15 +144,12 @@ def line_totals(line: LineItem, inclusive_of_tax: bool = False) -> LineTotals:
     base_qty = line.base_quantity
     # x / 1 is x, exponent and all: the division only when there is a base quantity
     gross = round2(line.quantity * price / base_qty if base_qty else line.quantity * price)
-    net = gross
-    allowances: list[ResolvedAllowanceCharge] = []
-    charges: list[ResolvedAllowanceCharge] = []
     if line.allowances or line.charges:
         allowances = [_resolve(a, charge=False, default_base=gross) for a in line.allowances]
         charges = [_resolve(c, charge=True, default_base=gross) for c in line.charges]
         net = gross - dsum(a.amount for a in allowances) + dsum(c.amount for c in charges)
-    else:
-        net = gross + ZERO  # as `gross - Σ + Σ` over empty sums: -0.00 becomes 0.00
+    else:  # most lines: the same sum with nothing to take away or add (-0.00 becomes 0.00)
+        allowances, charges, net = [], [], gross + ZERO
     return LineTotals(
         net_price=price,
         base_quantity=base_qty,
@@ -187,11 +184,12 @@ def compute(invoice: InvoiceInput) -> Totals:
             reasons[key] = reason
 
     for li, lt in zip(invoice.line_items, lines, strict=True):
-        # the line's rate is already its breakdown key (`rate_key` is idempotent); `add`, inlined
-        key = (lt.tax_category, lt.tax_rate)
-        groups[key] = groups.get(key, ZERO) + lt.net_amount
-        if key not in reasons or reasons[key] == (None, None):
-            reasons[key] = (li.tax_exemption_reason, li.tax_exemption_reason_code)
+        # the line's rate is already its breakdown key (`rate_key` is idempotent)
+        add(
+            (lt.tax_category, lt.tax_rate),
+            lt.net_amount,
+            (li.tax_exemption_reason, li.tax_exemption_reason_code),
+        )
     for src, res in zip(invoice.allowances, allowances, strict=True):
         cat = src.tax_category or "S"
         add(

@@ -17,8 +17,9 @@ from decimal import Decimal
 from faktura.compliance.engine import Context, Rule, screened
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import any_tax_scheme, present, representative_vat_id, vat_id, xround2
-from faktura.compliance.screens import breakdown_irregular, rates_irregular, tax_amounts_irregular
+from faktura.compliance.screens import breakdown_irregular, tax_amounts_irregular
 from faktura.domain.money import ZERO
+from faktura.domain.totals import rate_key
 
 NOT_APPLICABLE: dict[str, str] = {}
 
@@ -383,6 +384,29 @@ def family_parties_irregular(ctx: Context) -> bool:
                 return True
             asked.add(f.parties_ok)
     return False
+
+
+def rates_irregular(ctx: Context) -> bool:
+    """Screen of the families' -05/-06/-07: a line, allowance or charge whose rate fails its
+    family's test (the O family judges the rate as sent: the renderer drops it)."""
+    inv, t = ctx.invoice, ctx.totals
+    if t is None:
+        return True
+    for li, lt in zip(inv.line_items, t.lines, strict=True):
+        if _rate_fails(lt.tax_category, lt.tax_rate, li.tax_rate):
+            return True
+    for ac in (*inv.allowances, *inv.charges):
+        cat = ac.tax_category
+        if cat is not None and _rate_fails(cat, rate_key(cat, ac.tax_rate), ac.tax_rate):
+            return True
+    return False
+
+
+def _rate_fails(category: str, written: Decimal | None, sent: Decimal | None) -> bool:
+    f = _FAMILY.get(category)
+    if f is None:
+        return False
+    return sent is not None if category == "O" else not f.rate_ok(written)
 
 
 def exemption_irregular(ctx: Context) -> bool:

@@ -350,48 +350,15 @@ def _currency_ids(ctx: Context) -> Iterator[tuple[Where, str | None]]:
         yield ptr, value.strip() if value else value
 
 
-P0100 = frozenset(
-    [
-        "71",
-        "80",
-        "82",
-        "84",
-        "102",
-        "218",
-        "219",
-        "326",
-        "331",
-        "380",
-        "382",
-        "383",
-        "384",
-        "386",
-        "388",
-        "393",
-        "395",
-        "553",
-        "575",
-        "623",
-        "780",
-        "817",
-        "870",
-        "875",
-        "876",
-        "877",
-    ]
-)
-P0101 = frozenset(["381", "396", "81", "83", "532"])
-
-
 @rule("PEPPOL-EN16931-P0100", "Invoice type code MUST be set according to the profile.", bt="BT-3")
 def p0100(ctx: Context) -> Iterator[str]:
-    if not ctx.credit_note and normalize_space(ctx.type_code) not in P0100:
+    if not ctx.credit_note and normalize_space(ctx.type_code) not in cl.PEPPOL_INVOICE_TYPE_CODES:
         yield ctx.at("type_code")
 
 
 @rule("PEPPOL-EN16931-P0101", "Credit note type code MUST be set according to the profile.", bt="BT-3")
 def p0101(ctx: Context) -> Iterator[str]:
-    if ctx.credit_note and normalize_space(ctx.type_code) not in P0101:
+    if ctx.credit_note and normalize_space(ctx.type_code) not in cl.PEPPOL_CREDIT_NOTE_TYPE_CODES:
         yield ctx.at("type_code")
 
 
