@@ -14,11 +14,11 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY src ./src
 # The PDF designs (HTML/CSS) live outside the package, at the top level of the repo.
 COPY templates ./templates
-RUN pip install .
+RUN pip install -c requirements.lock .
 
 RUN useradd --system --uid 10001 --create-home --home-dir /home/faktura faktura \
     && mkdir -p /data \

@@ -44,6 +44,13 @@ CASES = [
     (lambda m: m.update(document_type="RECEIPT"), 422, "/model/document_type"),
     (lambda m: m.update(line_items={}), 422, "/model/line_items"),
     (lambda m: m.update(prepaid_amount="-1e400"), 422, "/model/prepaid_amount"),
+    (lambda m: m.update(prepaid_amount=1e300), 422, "/model/prepaid_amount"),
+    (lambda m: m["line_items"][1].update(quantity="sNaN"), 422, "/model/line_items/1/quantity"),
+    (lambda m: m["line_items"][1].update(quantity="-Infinity"), 422, "/model/line_items/1/quantity"),
+    (lambda m: m["line_items"][1].update(quantity="inf"), 422, "/model/line_items/1/quantity"),
+    (lambda m: m["line_items"][0].update(quantity="１２"), 422, "/model/line_items/0/quantity"),
+    (lambda m: m["line_items"][0].update(unit_price="٤٩.٩٠"), 422, "/model/line_items/0/unit_price"),
+    (lambda m: m["allowances"][0].update(amount="1_000"), 422, "/model/allowances/0/amount"),
 ]
 
 
@@ -169,3 +176,14 @@ async def test_unpaired_surrogate_is_malformed_json(client: httpx.AsyncClient, t
     )
     assert r.status_code == 400
     assert r.json()["errors"][0]["problem_type"] == "MALFORMED_JSON"
+
+
+async def test_number_beyond_float_range_points_at_its_field(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    """A bare JSON number no float can hold is read as a decimal and judged where it stands."""
+    contact = await make_contact(client, tenant)
+    body = invoice_body(contact)
+    body["model"]["prepaid_amount"] = "PLACEHOLDER"
+    raw = httpx.Request("POST", "/", json=body).content.replace(b'"PLACEHOLDER"', b"-1e400")
+    r = await client.post("/v1/invoices", content=raw, headers={**tenant.headers, "content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert "/model/prepaid_amount" in {e["source"]["pointer"] for e in r.json()["errors"]}

@@ -60,3 +60,21 @@ def test_ruff() -> None:
 def test_mypy() -> None:
     out = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_installed_packages_are_the_locked_ones() -> None:
+    """The README and CI install with `-c requirements.lock`: what runs is what the suite passed
+    with. A dependency added to pyproject.toml without a pin here fails this test."""
+    from importlib import metadata
+
+    locked = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            locked[name.lower().replace("_", "-")] = version
+    installed = {
+        d.metadata["Name"].lower().replace("_", "-"): d.version
+        for d in metadata.distributions()
+        if d.metadata["Name"].lower() not in {"faktura", "pip", "setuptools", "wheel"}
+    }
+    assert {n: v for n, v in installed.items() if locked.get(n) != v} == {}

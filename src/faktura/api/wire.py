@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
@@ -12,6 +13,7 @@ from litestar import MediaType, Request, Response
 
 from faktura.api.context import Scope
 from faktura.api.errors import ApiError, decode_error, envelope, problem
+from faktura.domain.money import unreadable_decimal
 
 T = TypeVar("T")
 
@@ -61,11 +63,16 @@ def model_of(body: bytes) -> dict[str, Any]:
     return raw["model"]  # type: ignore[no-any-return]
 
 
+#: JSON numbers with a fraction or exponent become Decimal straight from their text: exact, and
+#: `1e400` is a number out of range for the field, not a float overflow of the whole body.
+_JSON = msgspec.json.Decoder(float_hook=Decimal)
+
+
 def decode_json(body: bytes) -> Any:
     if not body.strip():
         raise ApiError(400, [problem("Malformed JSON", "The request body is empty.", "MALFORMED_JSON")])
     try:
-        raw = msgspec.json.decode(body)
+        raw = _JSON.decode(body)
     except msgspec.DecodeError as exc:
         raise decode_error(exc) from None
     if (where := uncarriable(raw)) is not None:
@@ -109,9 +116,22 @@ def uncarriable(node: Any, path: str = "") -> str | None:
 
 def convert(raw: Any, model_type: type[T], prefix: str) -> T:
     try:
-        return msgspec.convert(raw, model_type, strict=False)
+        model = msgspec.convert(raw, model_type, strict=False)
     except msgspec.ValidationError as exc:
         raise decode_error(exc, prefix) from None
+    if (path := unreadable_decimal(model, raw)) is not None:
+        raise ApiError(
+            422,
+            [
+                problem(
+                    "Invalid Field",
+                    "Expected a finite decimal number written with the digits 0-9.",
+                    "INVALID_FIELD",
+                    prefix + "".join(f"/{p}" for p in path),
+                )
+            ],
+        )
+    return model
 
 
 def to_builtins(value: Any) -> Any:

@@ -124,8 +124,8 @@ def check_numbers(
         raw = encode(invoice) if raw is None else raw
         if not (_maybe_suspect(raw) and _SUSPECT.search(raw)):
             return True
-    except UnicodeEncodeError:
-        pass  # a lone surrogate in some text: sweep the numbers one by one
+    except (UnicodeEncodeError, ValueError):
+        pass  # a lone surrogate in some text, or a non-finite number: sweep one by one
     ok = True
     for path, v in _decimals(invoice, base):
         p = pointer(*path)
@@ -188,8 +188,8 @@ def check_text(c: Checks, value: Any, base: tuple[str | int, ...], raw: bytes | 
         # (one-byte needles: `in` is memchr for them, and ten times slower for two bytes)
         if (b"\\" not in raw and b"\xef" not in raw) or not _NOT_XML.search(raw):
             return
-    except UnicodeEncodeError:
-        pass  # a lone surrogate: find it below
+    except (UnicodeEncodeError, ValueError):
+        pass  # a lone surrogate (or a non-finite number): sweep the text below
     for path, text in _strings(value, base):
         if _NOT_XML_TEXT.search(text):
             c.add(None, pointer(*path), "Contains characters that an XML document cannot carry.")
@@ -244,7 +244,7 @@ def _encoded_or_none(value: Any) -> bytes | None:
     """The JSON of a party (empty when there is none), or None when it cannot be encoded."""
     try:
         return b"" if value is None else encode(value)
-    except UnicodeEncodeError:
+    except (UnicodeEncodeError, ValueError):
         return None
 
 
@@ -261,7 +261,7 @@ def check_invoice(
     c = Checks()
     try:
         raw: bytes | None = encode(_without_files(invoice))
-    except UnicodeEncodeError:
+    except (UnicodeEncodeError, ValueError):
         raw = None  # a lone surrogate, reported by `check_text`
     numbers_ok = check_numbers(c, invoice, _path(base), raw)
     check_shape(c, invoice, base, raw)

@@ -18,6 +18,7 @@ import msgspec
 from faktura.compliance.basic import Checks, check_numbers
 from faktura.compliance.findings import error_object
 from faktura.domain.invoice import InvoiceInput
+from faktura.domain.money import unreadable_decimal
 from faktura.issuing import IssueRefused, issue
 from faktura.jobs import JobContext
 
@@ -100,6 +101,17 @@ async def _create(
         model = msgspec.convert(raw, InvoiceInput, strict=False)
     except msgspec.ValidationError as e:
         raise _ItemError([_problem("Invalid Field", str(e), "INVALID_FIELD", "/model")]) from None
+    if (path := unreadable_decimal(model, raw)) is not None:
+        raise _ItemError(
+            [
+                _problem(
+                    "Invalid Field",
+                    "Expected a finite decimal number written with the digits 0-9.",
+                    "INVALID_FIELD",
+                    "/model" + "".join(f"/{p}" for p in path),
+                )
+            ]
+        )
     c = Checks()
     if not check_numbers(c, model, ("model",)):
         raise _ItemError([error_object(f) for f in c.findings])

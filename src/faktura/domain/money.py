@@ -6,8 +6,12 @@ from zero ("commercial rounding"), which is Decimal's ROUND_HALF_UP.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import Any
+
+import msgspec
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
@@ -40,3 +44,34 @@ def fmt(value: Decimal) -> str:
     """Plain decimal text (no exponent) for XML and JSON."""
     text = format(value, "f")
     return "0" if text in ("-0", "-0.00") and value == 0 else text
+
+
+#: what a decimal may look like in a request: ASCII digits, an optional sign, point and exponent.
+#: `Decimal()` itself also reads "NaN", "inf" and digits of any script ("１２", "٤٩"), which
+#: neither EN 16931 nor a reader of the invoice would take for an amount.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
+def unreadable_decimal(
+    value: Any, raw: Any, path: tuple[str | int, ...] = ()
+) -> tuple[str | int, ...] | None:
+    """The path of the first decimal in a decoded struct tree that was not a plain finite number
+    in the request (`raw`, the JSON it was converted from), or None when there is none."""
+    if isinstance(value, Decimal):
+        if not value.is_finite() or (isinstance(raw, str) and not _DECIMAL_TEXT.fullmatch(raw)):
+            return path
+    elif isinstance(value, msgspec.Struct):
+        get = raw.get if isinstance(raw, dict) else (lambda _: None)
+        for name in value.__struct_fields__:
+            child = getattr(value, name)
+            if (
+                child is not None
+                and (found := unreadable_decimal(child, get(name), (*path, name))) is not None
+            ):
+                return found
+    elif isinstance(value, list):
+        items = raw if isinstance(raw, list) else [None] * len(value)
+        for i, (v, r) in enumerate(zip(value, items, strict=False)):
+            if (found := unreadable_decimal(v, r, (*path, i))) is not None:
+                return found
+    return None
