@@ -22,11 +22,12 @@ import pytest
 from faktura.api.app import create_app, create_pool
 from faktura.db.migrate import migrate
 from faktura.db.platforms import create_platform
-from faktura.settings import Settings
+from faktura.settings import DeliverySettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
 DEFAULT_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+CALLBACK_TOKEN = "test-callback-token-0123456789"
 
 
 def _admin_dsn() -> str:
@@ -81,6 +82,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         pool_min_size=1,
         pool_max_size=20,
         data_dir=tmp_path_factory.mktemp("faktura-data"),
+        # The tests' peers (webhook receivers, access points) listen on loopback.
+        delivery=DeliverySettings(outbound_allow=("127.0.0.1",), peppol_callback_token=CALLBACK_TOKEN),
     )
 
 

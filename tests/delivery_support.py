@@ -137,7 +137,9 @@ def http_server(respond: Callable[[HttpRequest], int] | None = None) -> Iterator
 
 
 def delivery_settings(settings: Settings, **kw: Any) -> Settings:
+    """The session's settings with fast retries and the sandbox access point on."""
     base = dict(
+        sandbox=True,
         retry_base=0.3,
         retry_cap=1.0,
         sandbox_report_delay=0.2,
@@ -146,7 +148,7 @@ def delivery_settings(settings: Settings, **kw: Any) -> Settings:
         job_heartbeat_timeout=3.0,
     )
     base.update(kw)
-    return dataclasses.replace(settings, delivery=dataclasses.replace(DeliverySettings(), **base))
+    return dataclasses.replace(settings, delivery=dataclasses.replace(settings.delivery, **base))
 
 
 @contextlib.asynccontextmanager
@@ -184,6 +186,8 @@ def worker_env(settings: Settings, **env: str) -> dict[str, str]:
         "FAKTURA_RETRY_BASE": "0.3",
         "FAKTURA_RETRY_CAP": "1",
         "FAKTURA_SANDBOX_REPORT_DELAY": "0.2",
+        "FAKTURA_PEPPOL_SANDBOX": "1",
+        "FAKTURA_OUTBOUND_ALLOW": "127.0.0.1",
         **env,
     }
 

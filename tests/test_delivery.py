@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant
+from tests.conftest import CALLBACK_TOKEN, Tenant, invoice_body, make_contact, make_platform, make_tenant
 from tests.delivery_support import delivery_settings, http_server, in_process_worker, smtp_server, wait_for
 
 from faktura.delivery.signing import HEADER, verify
@@ -210,7 +210,7 @@ async def test_callback_is_authenticated_and_moves_status(
     assert (await client.post("/v1/peppol/callback", json=body)).status_code == 401
     bad = {"Authorization": "Bearer nope"}
     assert (await client.post("/v1/peppol/callback", json=body, headers=bad)).status_code == 401
-    auth = {"Authorization": "Bearer sandbox-callback-token"}
+    auth = {"Authorization": f"Bearer {CALLBACK_TOKEN}"}
     unknown = await client.post("/v1/peppol/callback", json={**body, "message_id": "nope"}, headers=auth)
     assert unknown.status_code == 404
     r = await client.post("/v1/peppol/callback", json=body, headers=auth)

@@ -246,7 +246,12 @@ async def test_access_point_outage_retries_then_submits_once(
     ap = AccessPointServer()  # not started: connection refused
     ap.refuse_next = 2
     worker = start_worker(
-        worker_env(settings, FAKTURA_PEPPOL_AP_URL=f"http://127.0.0.1:{ap.port}", FAKTURA_SEND_TIMEOUT="2")
+        worker_env(
+            settings,
+            FAKTURA_PEPPOL_AP_URL=f"http://127.0.0.1:{ap.port}",
+            FAKTURA_PEPPOL_CALLBACK_TOKEN="ap-callback-token-0123456789",
+            FAKTURA_SEND_TIMEOUT="2",
+        )
     )
     statuses: list[str] = []
 

@@ -43,7 +43,13 @@ def _free_port() -> int:
 def test_readme_tour_runs(database_url: str, tmp_path: Path) -> None:
     port = _free_port()
     bindir = str(Path(sys.executable).parent)
-    env = {**os.environ, "DATABASE_URL": database_url, "PATH": f"{bindir}:{os.environ['PATH']}"}
+    # With a DATABASE_URL the sandbox access point is off unless asked for, as the README says.
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "FAKTURA_PEPPOL_SANDBOX": "1",
+        "PATH": f"{bindir}:{os.environ['PATH']}",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "faktura.cli", "serve", "--port", str(port)],
         env=env,

@@ -58,6 +58,14 @@ async def _resolve_and_migrate(settings: Settings, *, to_stderr: bool) -> tuple[
     return settings, server
 
 
+def _refuse_bad_config(settings: Settings) -> bool:
+    """Print every configuration problem that must stop a start; True if there is one."""
+    problems = settings.delivery.problems()
+    for problem in problems:
+        _log(f"configuration error: {problem}")
+    return bool(problems)
+
+
 # --- serve -----------------------------------------------------------------------------------
 
 
@@ -94,6 +102,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = Settings.from_env()
+    if _refuse_bad_config(settings):
+        return 2
+    # Children (the job worker, server worker processes) see the resolved database in
+    # DATABASE_URL; they keep this process's sandbox decision rather than re-deriving it.
+    os.environ["FAKTURA_PEPPOL_SANDBOX"] = "1" if settings.delivery.sandbox else "0"
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     workers = args.workers if args.workers is not None else settings.workers
@@ -198,6 +211,8 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from faktura.worker import run_worker
 
     settings = Settings.from_env()
+    if _refuse_bad_config(settings):
+        return 2
     _exit_on_sigterm()
     settings, _ = asyncio.run(_resolve_and_migrate(settings, to_stderr=True))
     with contextlib.suppress(KeyboardInterrupt, SystemExit):

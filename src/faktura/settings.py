@@ -7,6 +7,7 @@ test) and the result handed to `create_app`, the migrator and the worker.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -26,13 +27,19 @@ class DeliverySettings:
     #: Sender when a tenant configures none.
     email_from: str = "invoices@faktura.invalid"
     #: Base URL of an access point speaking docs/peppol-access-point.md; absent → the
-    #: built-in sandbox access point (embedded default, tests).
+    #: built-in sandbox access point when it is on, else Peppol sends fail.
     peppol_ap_url: str | None = None
     peppol_ap_token: str | None = None
-    #: Mount the sandbox access point at /sandbox/peppol-ap (FAKTURA_PEPPOL_SANDBOX=0: off).
-    sandbox: bool = True
-    #: Bearer token the access point presents on POST /v1/peppol/callback.
-    peppol_callback_token: str = "sandbox-callback-token"
+    #: The built-in sandbox access point (in the worker, and over HTTP at
+    #: /sandbox/peppol-ap). `FAKTURA_PEPPOL_SANDBOX=1`/`0`; unset: on only for the embedded
+    #: database (no DATABASE_URL).
+    sandbox: bool = False
+    #: Bearer token the access point presents on POST /v1/peppol/callback; none → every
+    #: callback is refused (the sandbox reports in-process and needs none).
+    peppol_callback_token: str | None = None
+    #: FAKTURA_OUTBOUND_ALLOW: networks, addresses or host names that tenant-given URLs may
+    #: reach although they are not public (see faktura.delivery.outbound).
+    outbound_allow: tuple[str, ...] = ()
     #: How long the sandbox waits before it reports delivery, and then the Invoice Response.
     sandbox_report_delay: float = 1.0
     send_timeout: float = 30.0
@@ -62,8 +69,11 @@ class DeliverySettings:
             email_from=e.get("FAKTURA_EMAIL_FROM") or d.email_from,
             peppol_ap_url=e.get("FAKTURA_PEPPOL_AP_URL") or None,
             peppol_ap_token=e.get("FAKTURA_PEPPOL_AP_TOKEN") or None,
-            sandbox=e.get("FAKTURA_PEPPOL_SANDBOX") != "0",
-            peppol_callback_token=e.get("FAKTURA_PEPPOL_CALLBACK_TOKEN") or d.peppol_callback_token,
+            sandbox=(e["FAKTURA_PEPPOL_SANDBOX"].lower() in ("1", "true", "yes", "on"))
+            if e.get("FAKTURA_PEPPOL_SANDBOX")
+            else not e.get("DATABASE_URL"),
+            peppol_callback_token=e.get("FAKTURA_PEPPOL_CALLBACK_TOKEN") or None,
+            outbound_allow=tuple(x for x in re.split(r"[\s,]+", e.get("FAKTURA_OUTBOUND_ALLOW", "")) if x),
             sandbox_report_delay=num("FAKTURA_SANDBOX_REPORT_DELAY", d.sandbox_report_delay),
             send_timeout=num("FAKTURA_SEND_TIMEOUT", d.send_timeout),
             lease=num("FAKTURA_DELIVERY_LEASE", d.lease),
@@ -73,6 +83,25 @@ class DeliverySettings:
             webhook_disable_after=int(num("FAKTURA_WEBHOOK_DISABLE_AFTER", d.webhook_disable_after)),
             job_heartbeat_timeout=num("FAKTURA_JOB_HEARTBEAT_TIMEOUT", d.job_heartbeat_timeout),
         )
+
+    def problems(self) -> list[str]:
+        """Configurations that must not start: each a sentence for the operator."""
+        from faktura.delivery.outbound import Policy
+
+        out = []
+        if self.peppol_ap_url and not self.peppol_callback_token:
+            out.append(
+                "FAKTURA_PEPPOL_AP_URL is set but FAKTURA_PEPPOL_CALLBACK_TOKEN is not: the access"
+                " point's receipts and Invoice Responses could not be authenticated. Set it to a long"
+                " random secret and give the same to the access point."
+            )
+        if self.peppol_ap_url and urlsplit(self.peppol_ap_url).scheme not in ("http", "https"):
+            out.append(f"FAKTURA_PEPPOL_AP_URL must be an http(s) URL, not `{self.peppol_ap_url}`.")
+        try:
+            Policy.parse(self.outbound_allow)
+        except ValueError as e:
+            out.append(str(e))
+        return out
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,9 @@ async def bench_baseline(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 def create_app(settings: Settings) -> Litestar:
+    if problems := settings.delivery.problems():
+        raise ValueError("configuration error: " + " ".join(problems))
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)

@@ -12,6 +12,7 @@ from faktura.api.common import merge_patch, parse_id, timestamps
 from faktura.api.context import tenant_scope
 from faktura.api.errors import conflict, not_found
 from faktura.api.pagination import Query, add_time_filters, fetch_page, parse_page_size
+from faktura.api.targets import check_url
 from faktura.api.wire import idempotent, json_response, model_response, read_model, to_builtins
 from faktura.domain.parties import ContactInput
 
@@ -30,6 +31,8 @@ class ContactController(Controller):
     async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         model, body = await read_model(request, ContactInput)
         async with tenant_scope(request) as scope:
+            if model.webhook_url is not None:
+                await check_url(model.webhook_url, scope.settings, "/model/webhook_url")
 
             async def work() -> Response[bytes]:
                 row = await scope.conn.fetchrow(
@@ -96,6 +99,8 @@ class ContactController(Controller):
             if row is None:
                 raise not_found("Contact")
             model, data = merge_patch(row["data"], body, ContactInput)
+            if model.webhook_url is not None and model.webhook_url != row["data"].get("webhook_url"):
+                await check_url(model.webhook_url, scope.settings, "/model/webhook_url")
             row = await scope.conn.fetchrow(
                 "UPDATE contacts SET data = $3, remote_id = $4, modified_at = clock_timestamp()"
                 f" WHERE tenant_id = $1 AND id = $2 RETURNING {COLUMNS}",

@@ -16,6 +16,7 @@ from msgspec import Meta
 from faktura.api.common import parse_id
 from faktura.api.context import tenant_scope
 from faktura.api.errors import ApiError, conflict, not_found, problem
+from faktura.api.targets import check_url
 from faktura.api.wire import convert, decode_json, decode_model, idempotent, json_response, model_response
 from faktura.delivery import events
 from faktura.delivery.service import COLUMNS as DELIVERY_COLUMNS
@@ -86,6 +87,8 @@ class InvoiceDeliveryController(Controller):
         raw = await request.body()
         body: SendRequest = _body(raw, SendRequest)
         async with tenant_scope(request) as scope:
+            if body.url is not None:
+                await check_url(body.url, scope.settings, "/url")
 
             async def work() -> Response[bytes]:
                 try:

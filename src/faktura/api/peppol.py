@@ -1,5 +1,6 @@
 """Access point callbacks (`POST /v1/peppol/callback`) and the sandbox access point's HTTP
-face (`/sandbox/peppol-ap/...`, the adapter contract of docs/peppol-access-point.md)."""
+face (`/sandbox/peppol-ap/...`, the adapter contract of docs/peppol-access-point.md; mounted
+only while the sandbox is on). Without a configured callback token every callback is 401."""
 
 from __future__ import annotations
 

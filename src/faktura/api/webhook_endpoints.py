@@ -1,6 +1,7 @@
 """`/v1/webhook-endpoints`: where a tenant wants its invoice events, and the delivery log.
 
-The signing secret is returned once, at creation. Verification: docs/webhooks.md."""
+The signing secret is returned once, at creation. Verification: docs/webhooks.md. The URL
+must pass the outbound policy (public addresses only, unless the operator allows more)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from faktura.api.common import parse_id
 from faktura.api.context import tenant_scope
 from faktura.api.errors import not_found
 from faktura.api.pagination import Query, fetch_page, parse_page_size
+from faktura.api.targets import check_url
 from faktura.api.wire import decode_model, idempotent, json_response, model_response
 from faktura.delivery.events import WEBHOOK_EVENTS
 from faktura.delivery.signing import new_secret
@@ -62,6 +64,7 @@ class WebhookEndpointController(Controller):
         raw = await request.body()
         model = decode_model(raw, WebhookEndpointInput)
         async with tenant_scope(request) as scope:
+            await check_url(model.url, scope.settings, "/model/url")
 
             async def work() -> Response[bytes]:
                 secret = new_secret()
@@ -106,6 +109,8 @@ class WebhookEndpointController(Controller):
         eid = parse_id(endpoint_id, "Webhook endpoint")
         model = decode_model(await request.body(), WebhookEndpointPatch)
         async with tenant_scope(request) as scope:
+            if model.url is not UNSET:
+                await check_url(model.url, scope.settings, "/model/url")
             row = await scope.conn.fetchrow(
                 "UPDATE webhook_endpoints SET url = coalesce($3, url), event_types = coalesce($4, event_types),"
                 " enabled = coalesce($5, enabled),"

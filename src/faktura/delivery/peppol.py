@@ -145,6 +145,22 @@ class HttpAccessPoint:
         return Submitted(message_id=str(body["message_id"]), evidence=dict(body.get("evidence") or {}))
 
 
+class NoAccessPoint:
+    """Neither an access point nor the sandbox is configured: a Peppol send fails for good,
+    saying so, instead of pretending to deliver."""
+
+    REASON = (
+        "no Peppol access point is configured (set FAKTURA_PEPPOL_AP_URL, or FAKTURA_PEPPOL_SANDBOX=1"
+        " for the built-in sandbox)"
+    )
+
+    async def is_registered(self, participant: str, document_type: str) -> bool:
+        raise PermanentError(self.REASON)
+
+    async def submit(self, envelope: Envelope) -> Submitted:
+        raise PermanentError(self.REASON)
+
+
 class PeppolChannel:
     name = "peppol"
 

@@ -1,6 +1,7 @@
 """The built-in sandbox access point: enough of a Peppol network to walk the whole flow
-locally. Enabled by default (embedded database, tests); FAKTURA_PEPPOL_AP_URL points
-Faktura at a real access point instead.
+locally. Only when switched on: `FAKTURA_PEPPOL_SANDBOX=1`, or by default for the embedded
+database (no DATABASE_URL); FAKTURA_PEPPOL_AP_URL points Faktura at a real access point.
+Its reports take no callback token: they are applied in-process.
 
 - Capability lookup: every participant is registered for every document type, except
   `0208:1999999943` (a valid Belgian enterprise number) and ids containing `unregistered`,

@@ -34,7 +34,7 @@ import asyncpg
 from faktura.delivery import events
 from faktura.delivery.channel import Attachment, Channel, Outgoing, PermanentError
 from faktura.delivery.email import EmailChannel
-from faktura.delivery.peppol import AccessPoint, HttpAccessPoint, PeppolChannel, participant_id
+from faktura.delivery.peppol import AccessPoint, HttpAccessPoint, NoAccessPoint, PeppolChannel, participant_id
 from faktura.delivery.webhook import WebhookChannel
 from faktura.jobs import JobContext, enqueue
 from faktura.settings import DeliverySettings, Settings
@@ -241,9 +241,12 @@ async def move_invoice(
 
 
 def access_point(ctx: JobContext) -> AccessPoint:
+    """The configured access point; the sandbox only when it is switched on."""
     cfg = ctx.settings.delivery
     if cfg.peppol_ap_url:
         return HttpAccessPoint(cfg.peppol_ap_url, cfg.peppol_ap_token, cfg.send_timeout)
+    if not cfg.sandbox:
+        return NoAccessPoint()
     from faktura.delivery.sandbox import SandboxAccessPoint
 
     return SandboxAccessPoint(ctx.pool, ctx.settings)

@@ -4,7 +4,9 @@ Each attempt POSTs the JSON event signed with the endpoint's secret (`Faktura-Si
 docs/webhooks.md). Failures are retried with the same backoff as deliveries, up to
 `max_attempts`; every failed attempt counts against the endpoint, and after
 `webhook_disable_after` failures in a row the endpoint is disabled (a success resets the
-count). Every row is the endpoint's delivery log.
+count). A URL the outbound policy refuses (its host now resolves to an internal address,
+or the allow-list changed) fails the delivery at once, with the reason. Every row is the
+endpoint's delivery log.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import msgspec
 
 from faktura.delivery.events import WEBHOOK_JOB
+from faktura.delivery.outbound import OutboundRefused
 from faktura.delivery.service import backoff
 from faktura.delivery.webhook import post_signed
 from faktura.jobs import JobContext, enqueue
@@ -58,6 +61,7 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
         )
     body = msgspec.json.encode(w["payload"])
     error: str | None = None
+    refused = False  # the outbound policy refused the URL: no retry
     status_code: int | None = None
     try:
         r = await post_signed(
@@ -69,9 +73,11 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
                 "Faktura-Event-Id": w["payload"]["id"],
                 "Faktura-Webhook-Delivery-Id": str(wid),
             },
-            cfg.send_timeout,
+            cfg,
         )
         status_code = r.status_code
+    except OutboundRefused as e:
+        error, refused = str(e), True
     except Exception as e:
         error = str(e) or type(e).__name__
     async with ctx.tenant(tenant_id) as conn:
@@ -102,7 +108,7 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
                 w["endpoint_id"],
                 f"disabled after {failures} failed deliveries in a row; last error: {error}",
             )
-        final = attempt >= cfg.max_attempts or failures >= cfg.webhook_disable_after
+        final = refused or attempt >= cfg.max_attempts or failures >= cfg.webhook_disable_after
         await conn.execute(
             "UPDATE webhook_deliveries SET status = $3, last_error = $4, lease_until = NULL,"
             " modified_at = clock_timestamp() WHERE tenant_id = $1 AND id = $2",

@@ -3,6 +3,11 @@ webhooks (`Faktura-Signature`, see docs/webhooks.md) with the tenant's channel s
 
 A 2xx is a delivery; 4xx other than 408/429 is permanent; the rest is retried. The
 `Faktura-Delivery-Id` header is the same on every attempt, for the receiver to dedupe.
+
+The URL is the tenant's, so every attempt checks it against the outbound policy first
+(`faktura.delivery.outbound`; a refusal fails the delivery for good, with the reason) and
+then connects to an address that was checked, presenting the host name in the Host header
+and as TLS SNI (certificates are verified against the name), never following redirects.
 """
 
 from __future__ import annotations
@@ -10,18 +15,42 @@ from __future__ import annotations
 import httpx
 
 from faktura.delivery.channel import Outgoing, PermanentError, SendResult, TransientError
+from faktura.delivery.outbound import Target, policy_for, resolve
 from faktura.delivery.signing import HEADER, sign
 from faktura.settings import DeliverySettings
 
+#: Addresses of one host tried in turn when a connection is refused.
+MAX_ADDRESSES = 4
+
+
+async def post_pinned(target: Target, content: bytes, headers: dict[str, str], timeout: float) -> httpx.Response:
+    """POST to the checked addresses of `target` (the first that accepts a connection)."""
+    headers = {**headers, "Host": target.url.netloc.decode("ascii")}
+    extensions = {} if target.literal or target.url.scheme != "https" else {"sni_hostname": target.host}
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        for i, address in enumerate(target.addresses[:MAX_ADDRESSES]):
+            try:
+                return await client.post(
+                    target.url.copy_with(host=str(address)),
+                    content=content,
+                    headers=headers,
+                    extensions=extensions,
+                )
+            except httpx.ConnectError:
+                if i + 1 >= min(len(target.addresses), MAX_ADDRESSES):
+                    raise
+    raise AssertionError("unreachable: a target has at least one address")
+
 
 async def post_signed(
-    url: str, body: bytes, secret: str, headers: dict[str, str], timeout: float
+    url: str, body: bytes, secret: str, headers: dict[str, str], settings: DeliverySettings
 ) -> httpx.Response:
-    """POST with a fresh signature; network failures and 5xx are TransientError."""
+    """POST with a fresh signature to a URL the outbound policy admits (else
+    `OutboundRefused`, permanent); network failures and 5xx are TransientError."""
+    target = await resolve(url, policy_for(settings.outbound_allow))
     all_headers = {**headers, HEADER: sign(secret, body)}
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            r = await client.post(url, content=body, headers=all_headers)
+        r = await post_pinned(target, body, all_headers, settings.send_timeout)
     except httpx.HTTPError as e:
         raise TransientError(f"{type(e).__name__}: {e}") from None
     if 200 <= r.status_code < 300:
@@ -48,7 +77,7 @@ class WebhookChannel:
                 "Faktura-Delivery-Id": str(message.delivery_id),
                 "Faktura-Invoice-Number": message.number,
             },
-            self.settings.send_timeout,
+            self.settings,
         )
         return SendResult(
             status="DELIVERED",
