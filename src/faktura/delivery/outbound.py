@@ -97,9 +97,7 @@ class Policy:
     def admits_host(self, host: str) -> bool:
         if host in METADATA_HOSTS:
             return False
-        return host in self.hosts or any(
-            h.startswith("*.") and host.endswith(h[1:]) for h in self.hosts
-        )
+        return host in self.hosts or any(h.startswith("*.") and host.endswith(h[1:]) for h in self.hosts)
 
     def admits_address(self, address: Address) -> bool:
         if is_metadata(address):
@@ -170,7 +168,9 @@ def numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
     parts = host.split(".")
     if not 1 <= len(parts) <= 4 or not all(_NUMBER_PART.fullmatch(p) for p in parts):
         return None
-    values = [int(p, 16) if p[:2].lower() == "0x" else int(p, 8) if p.startswith("0") else int(p) for p in parts]
+    values = [
+        int(p, 16) if p[:2].lower() == "0x" else int(p, 8) if p.startswith("0") else int(p) for p in parts
+    ]
     *head, last = values
     if any(v > 255 for v in head) or last >= 256 ** (4 - len(head)):
         return None

@@ -23,7 +23,9 @@ from faktura.settings import DeliverySettings
 MAX_ADDRESSES = 4
 
 
-async def post_pinned(target: Target, content: bytes, headers: dict[str, str], timeout: float) -> httpx.Response:
+async def post_pinned(
+    target: Target, content: bytes, headers: dict[str, str], timeout: float
+) -> httpx.Response:
     """POST to the checked addresses of `target` (the first that accepts a connection)."""
     headers = {**headers, "Host": target.url.netloc.decode("ascii")}
     extensions = {} if target.literal or target.url.scheme != "https" else {"sni_hostname": target.host}
