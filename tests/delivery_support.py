@@ -24,7 +24,7 @@ import asyncpg
 from aiosmtpd.controller import Controller
 
 from faktura.jobs import JobContext
-from faktura.settings import DeliverySettings, Settings
+from faktura.settings import Settings
 from faktura.worker import HANDLERS, build_queue
 
 
