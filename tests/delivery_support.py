@@ -152,9 +152,12 @@ def delivery_settings(settings: Settings, **kw: Any) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def in_process_worker(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[None]:
+async def in_process_worker(
+    pool: asyncpg.Pool, settings: Settings, handlers: dict[str, Any] | None = None
+) -> AsyncIterator[None]:
+    """A worker in this event loop; `handlers` narrows the jobs it takes (default: all)."""
     conn = await asyncpg.connect(settings.app_dsn())
-    pgq = build_queue(conn, JobContext(pool, settings), HANDLERS)
+    pgq = build_queue(conn, JobContext(pool, settings), HANDLERS if handlers is None else handlers)
     task = asyncio.create_task(pgq.run(dequeue_timeout=__import__("datetime").timedelta(seconds=0.5)))
     try:
         yield

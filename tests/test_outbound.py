@@ -39,6 +39,7 @@ from faktura.delivery.outbound import (
     numeric_ipv4,
     resolve,
 )
+from faktura.delivery.jobs import HANDLERS as DELIVERY_JOBS
 from faktura.delivery.webhook import post_pinned
 from faktura.settings import DeliverySettings, Settings
 
@@ -275,7 +276,7 @@ async def test_delivery_time_recheck_refuses_a_now_forbidden_target(
         did = sent.json()["model"]["id"]
         eid = ep.json()["model"]["id"]
         closed = delivery_settings(settings, outbound_allow=())
-        async with in_process_worker(app.state.pool, closed):
+        async with in_process_worker(app.state.pool, closed, DELIVERY_JOBS):
 
             async def settled() -> bool:
                 log = (
@@ -349,7 +350,7 @@ async def test_peppol_send_without_access_point_or_sandbox_fails_with_reason(
     did = (
         await client.post(f"/v1/invoices/{iid}/send", json={"channel": "peppol"}, headers=tenant.headers)
     ).json()["model"]["id"]
-    async with in_process_worker(app.state.pool, delivery_settings(settings, sandbox=False)):
+    async with in_process_worker(app.state.pool, delivery_settings(settings, sandbox=False), DELIVERY_JOBS):
 
         async def failed() -> bool:
             return (await delivery(client, tenant, iid, did))["status"] == "FAILED"

@@ -225,7 +225,7 @@ async def resolve(
     else:
         try:
             addresses = await asyncio.wait_for(lookup(host, port), timeout)
-        except (OSError, TimeoutError, UnicodeError) as e:
+        except (OSError, TimeoutError, ValueError) as e:
             raise HostUnresolvable(f"{host} does not resolve: {e or type(e).__name__}") from None
         if not addresses:
             raise HostUnresolvable(f"{host} does not resolve")
