@@ -31,6 +31,7 @@ from tests.delivery_support import delivery_settings, http_server, in_process_wo
 from tests.test_delivery import delivery, issued_invoice
 
 from faktura.api.app import create_app, create_pool
+from faktura.delivery.jobs import HANDLERS as DELIVERY_JOBS
 from faktura.delivery.outbound import (
     Address,
     HostUnresolvable,
@@ -39,7 +40,6 @@ from faktura.delivery.outbound import (
     numeric_ipv4,
     resolve,
 )
-from faktura.delivery.jobs import HANDLERS as DELIVERY_JOBS
 from faktura.delivery.webhook import post_pinned
 from faktura.settings import DeliverySettings, Settings
 
