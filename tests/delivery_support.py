@@ -11,6 +11,7 @@ import email.policy
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -108,7 +109,9 @@ class HttpSink:
 
 
 @contextlib.contextmanager
-def http_server(respond: Callable[[HttpRequest], int] | None = None) -> Iterator[tuple[str, HttpSink]]:
+def http_server(
+    respond: Callable[[HttpRequest], int] | None = None, tls: ssl.SSLContext | None = None
+) -> Iterator[tuple[str, HttpSink]]:
     sink = HttpSink()
 
     class Handler(BaseHTTPRequestHandler):
@@ -127,10 +130,12 @@ def http_server(respond: Callable[[HttpRequest], int] | None = None) -> Iterator
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", sink
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}", sink
     finally:
         server.shutdown()
         server.server_close()

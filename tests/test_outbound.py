@@ -10,9 +10,12 @@ import contextlib
 import dataclasses
 import ipaddress
 import os
+import shutil
+import ssl
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -375,3 +378,42 @@ def test_real_access_point_without_callback_token_refuses_to_start(command: str,
     assert "FAKTURA_PEPPOL_CALLBACK_TOKEN" in out.stderr and "configuration error" in out.stderr
     with pytest.raises(ValueError, match="FAKTURA_PEPPOL_CALLBACK_TOKEN"):
         create_app(Settings.from_env(env))
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
+async def test_https_to_the_checked_address_verifies_the_name(tmp_path: Path) -> None:
+    """Over TLS the pinned connection sends the host name as SNI and verifies the
+    certificate against it: a certificate for another name is refused."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    args = "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=hooks.example"
+    args += " -addext subjectAltName=DNS:hooks.example"
+    subprocess.run(
+        ["openssl", *args.split(), "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    server_names: list[str | None] = []
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+
+    def record_sni(sock: Any, name: str | None, ctx: Any) -> None:
+        server_names.append(name)
+
+    tls.sni_callback = record_sni
+    trust = ssl.create_default_context(cafile=str(cert))
+    policy = Policy.parse(["127.0.0.1"])
+
+    async def loopback(host: str, port: int) -> list[Address]:
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    with http_server(tls=tls) as (url, sink):
+        port = httpx.URL(url).port
+        target = await resolve(f"https://hooks.example:{port}/in", policy, lookup=loopback)
+        r = await post_pinned(target, b"{}", {}, 5.0, verify=trust)
+        assert r.status_code == 200 and server_names == ["hooks.example"]
+        assert sink.requests[0].headers["host"] == f"hooks.example:{port}"
+        other = await resolve(f"https://other.example:{port}/in", policy, lookup=loopback)
+        with pytest.raises(httpx.ConnectError, match="certificate verify failed"):
+            await post_pinned(other, b"{}", {}, 5.0, verify=trust)
+    assert len(sink.requests) == 1

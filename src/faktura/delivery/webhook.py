@@ -12,6 +12,8 @@ and as TLS SNI (certificates are verified against the name), never following red
 
 from __future__ import annotations
 
+import ssl
+
 import httpx
 
 from faktura.delivery.channel import Outgoing, PermanentError, SendResult, TransientError
@@ -24,12 +26,16 @@ MAX_ADDRESSES = 4
 
 
 async def post_pinned(
-    target: Target, content: bytes, headers: dict[str, str], timeout: float
+    target: Target,
+    content: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.Response:
     """POST to the checked addresses of `target` (the first that accepts a connection)."""
     headers = {**headers, "Host": target.url.netloc.decode("ascii")}
     extensions = {} if target.literal or target.url.scheme != "https" else {"sni_hostname": target.host}
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=verify) as client:
         for i, address in enumerate(target.addresses[:MAX_ADDRESSES]):
             try:
                 return await client.post(
