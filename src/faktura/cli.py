@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from faktura import __version__
 from faktura.settings import Settings
 
 
@@ -228,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Faktura e-invoicing service. Without DATABASE_URL, an embedded PostgreSQL "
         "in FAKTURA_DATA_DIR (default .faktura) is used.",
     )
+    parser.add_argument("--version", action="version", version=f"faktura {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="apply migrations and serve the HTTP API")
@@ -244,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply pending migrations; print the versions applied")
     migrate.set_defaults(func=_cmd_migrate)
 
-    platform = sub.add_parser("platform", help="manage platforms (tenants) and their API keys")
+    platform = sub.add_parser("platform", help="manage platforms (the SaaS products that call Faktura) and their API keys")
     psub = platform.add_subparsers(dest="platform_command", required=True, metavar="ACTION")
     create = psub.add_parser("create", help="create a platform; its API key is the last line printed")
     create.add_argument("name")
