@@ -91,32 +91,60 @@ def _start_job_worker(settings: Settings) -> Callable[[], None] | None:
     return stop
 
 
+def _shared_metrics_dir() -> Callable[[], None]:
+    """Several processes (server workers, the job worker) add up their metrics through
+    prometheus-client's multiprocess mode; it needs a fresh directory per run, set before
+    prometheus-client is imported. Returns a function that removes it (when made here)."""
+    import shutil
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return lambda: None
+    path = tempfile.mkdtemp(prefix="faktura-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return lambda: shutil.rmtree(path, ignore_errors=True)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    from faktura.logs import configure_logging
 
     settings = Settings.from_env()
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     workers = args.workers if args.workers is not None else settings.workers
+    with_worker = not args.no_worker and os.environ.get("FAKTURA_SERVE_WORKER", "1") != "0"
+    remove_metrics_dir = _shared_metrics_dir() if workers > 1 or with_worker else lambda: None
+    configure_logging()
     _exit_on_sigterm()
 
     settings, server = asyncio.run(_resolve_and_migrate(settings, to_stderr=True))
     stop_worker: Callable[[], None] | None = None
     try:
-        if not args.no_worker and os.environ.get("FAKTURA_SERVE_WORKER", "1") != "0":
+        if with_worker:
             stop_worker = _start_job_worker(settings)
         if workers > 1:
             # Worker processes build the app themselves from the environment.
             assert settings.database_url is not None
             os.environ["DATABASE_URL"] = settings.database_url
-            uvicorn.run("faktura.api.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+            uvicorn.run(
+                "faktura.api.app:app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_config=None,  # faktura.logs: JSON lines, and our own access line per request
+                access_log=False,
+            )
         else:
             from faktura.api.app import create_app
 
-            uvicorn.run(create_app(settings), host=host, port=port)
+            uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
     finally:
         if stop_worker is not None:
             stop_worker()
+        remove_metrics_dir()
         if server is not None:
             _log("stopping embedded PostgreSQL")
             server.stop()
@@ -196,13 +224,17 @@ def _cmd_platform(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     """Run queued jobs. Needs DATABASE_URL (or the embedded database `serve` started)."""
+    from faktura.logs import configure_logging
+    from faktura.metrics import run_with_probe
     from faktura.worker import run_worker
 
+    configure_logging()
     settings = Settings.from_env()
     _exit_on_sigterm()
     settings, _ = asyncio.run(_resolve_and_migrate(settings, to_stderr=True))
+    probe_addr, token = settings.worker_metrics_addr, settings.metrics_token
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        asyncio.run(run_worker(settings))
+        asyncio.run(run_with_probe(run_worker(settings), probe_addr, token))
     return 0
 
 
@@ -246,7 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply pending migrations; print the versions applied")
     migrate.set_defaults(func=_cmd_migrate)
 
-    platform = sub.add_parser("platform", help="manage platforms (the SaaS products that call Faktura) and their API keys")
+    platform = sub.add_parser(
+        "platform", help="manage platforms (the SaaS products that call Faktura) and their API keys"
+    )
     psub = platform.add_subparsers(dest="platform_command", required=True, metavar="ACTION")
     create = psub.add_parser("create", help="create a platform; its API key is the last line printed")
     create.add_argument("name")
