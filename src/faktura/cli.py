@@ -9,6 +9,7 @@ Scripts depend on this contract:
   faktura platform revoke-key KEY_ID
   faktura worker
   faktura archive verify [--tenant ID]   one `MISMATCH ...` line per problem; exit 1 if any
+  faktura archive init [--lock-mode M --lock-days N]   create the S3 bucket (Object Lock where supported)
 
 Without `DATABASE_URL` every command uses the embedded PostgreSQL in `FAKTURA_DATA_DIR`
 (see `faktura.db.resolve`); only `serve` stops it on exit.
@@ -248,7 +249,23 @@ async def _archive(args: argparse.Namespace) -> int:
     return await verify_all(settings, tenant=args.tenant)
 
 
+def _archive_init(args: argparse.Namespace) -> int:
+    """Prepare the configured archive storage (run once at deployment, before the API)."""
+    from faktura.archive.storage import S3Store, open_store
+
+    settings = Settings.from_env()
+    store = open_store(settings)
+    if isinstance(store, S3Store):
+        print(store.ensure_bucket(lock_mode=args.lock_mode, lock_days=args.lock_days), flush=True)
+    else:
+        (settings.data_dir / "archive").mkdir(parents=True, exist_ok=True)
+        print(f"archive in {settings.data_dir / 'archive'}", flush=True)
+    return 0
+
+
 def _cmd_archive(args: argparse.Namespace) -> int:
+    if args.archive_command == "init":
+        return _archive_init(args)
     return asyncio.run(_archive(args))
 
 
@@ -300,6 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="re-read and re-hash every archived object, check the hash chains"
     )
     verify.add_argument("--tenant", help="only this tenant (id)")
+    init = asub.add_parser(
+        "init", help="create the S3 bucket if missing, with Object Lock where the server supports it"
+    )
+    init.add_argument("--lock-mode", choices=["GOVERNANCE", "COMPLIANCE"], help="default retention mode")
+    init.add_argument("--lock-days", type=int, help="default retention of every new object, in days")
     archive.set_defaults(func=_cmd_archive)
     return parser
 
