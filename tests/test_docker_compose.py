@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,11 +18,59 @@ DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "docker-compose.yml"
 
 
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class MissingVariable(KeyError):
+    pass
+
+
+def interpolate(value: Any, env: dict[str, str]) -> Any:
+    """Compose's variable substitution: `${V}`, `${V:-default}`, `${V-default}`, `${V:?err}`,
+    `${V?err}`, `$V`, `$$`; applied to every string of the parsed file."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name, op, arg = m.group(1) or m.group(4), m.group(2), m.group(3)
+        have = name in env
+        set_nonempty = have and env[name] != ""
+        if op in (":-", "-"):
+            return env[name] if (set_nonempty if op == ":-" else have) else arg
+        if op in (":?", "?") and not (set_nonempty if op == ":?" else have):
+            raise MissingVariable(f"{name}: {arg}")
+        return env.get(name, "")
+
+    return _VAR.sub(sub, value)
+
+
+def required_variables(text: str) -> set[str]:
+    """Variables the file refuses to run without (`${V:?...}` / `${V?...}`)."""
+    return {m.group(1) for m in _VAR.finditer(text) if m.group(2) in (":?", "?")}
+
+
 @pytest.fixture(scope="module")
-def compose() -> dict[str, Any]:
+def raw_compose() -> dict[str, Any]:
     data = yaml.safe_load(COMPOSE.read_text())
     assert isinstance(data, dict)
     return data
+
+
+@pytest.fixture(scope="module")
+def secrets_env() -> dict[str, str]:
+    """What `.env` holds, generated as the compose file's header says."""
+    return {name: secrets.token_hex(24) for name in required_variables(COMPOSE.read_text())}
+
+
+@pytest.fixture(scope="module")
+def compose(raw_compose: dict[str, Any], secrets_env: dict[str, str]) -> dict[str, Any]:
+    return interpolate(raw_compose, secrets_env)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +176,90 @@ def test_dockerfile_installs_package_as_non_root(dockerfile: list[tuple[str, str
     assert "pyproject.toml" in copied and "src" in copied
     users = _instructions(dockerfile, "USER")
     assert users and users[-1] not in ("root", "0")
+
+
+# --- what compose promises: secrets, ports, health, one migration step ----------------------
+
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN")
+
+
+def _env(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {k: "" if v is None else str(v) for k, v in env.items()}
+
+
+def test_every_secret_comes_from_env_without_a_default(raw_compose: dict[str, Any]) -> None:
+    text = COMPOSE.read_text()
+    required = required_variables(text)
+    assert {"POSTGRES_PASSWORD", "FAKTURA_APP_DB_PASSWORD", "MINIO_ROOT_PASSWORD"} <= required
+    assert {"FAKTURA_PEPPOL_CALLBACK_TOKEN", "FAKTURA_METRICS_TOKEN"} <= required
+    for name, service in raw_compose["services"].items():
+        for key, value in _env(service).items():
+            if SECRET_NAME.search(key):
+                # a required variable, or (an optional credential) empty by default
+                assert re.fullmatch(r"\$\{[A-Z_]+(:\?[^}]*|:-)\}", value), (name, key, value)
+    # no ${SECRET:-value} anywhere, e.g. inside a URL
+    for m in _VAR.finditer(text):
+        if m.group(1) and SECRET_NAME.search(m.group(1)) and m.group(2) in (":-", "-"):
+            assert m.group(3) == "", m.group(0)
+    # without .env compose refuses to start, naming the variable
+    for name in required:
+        env = {n: "x" for n in required if n != name}
+        with pytest.raises(MissingVariable, match=name):
+            interpolate(raw_compose, env)
+
+
+def test_published_ports_listen_on_loopback_only(compose: dict[str, Any]) -> None:
+    published = [(name, str(p)) for name, s in compose["services"].items() for p in s.get("ports", [])]
+    assert published
+    for name, mapping in published:
+        assert mapping.startswith("127.0.0.1:"), (name, mapping)
+
+
+def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        if service.get("restart") == "no":  # one-shot: the others wait for it to succeed
+            assert "healthcheck" not in service
+            waiting = [n for n, s in services.items() if name in (s.get("depends_on") or {})]
+            assert waiting and all(
+                services[n]["depends_on"][name]["condition"] == "service_completed_successfully" for n in waiting
+            )
+        else:
+            assert service["healthcheck"]["test"], name
+        for dep, cond in (service.get("depends_on") or {}).items():
+            want = "service_completed_successfully" if services[dep].get("restart") == "no" else "service_healthy"
+            assert cond["condition"] == want, (name, dep)
+    assert re.search(r"pg_isready -h \S+", " ".join(services["postgres"]["healthcheck"]["test"]))
+    assert "/ready" in " ".join(services["api"]["healthcheck"]["test"])
+
+
+def test_migrations_run_in_one_place(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert "faktura migrate" in " ".join(services["migrate"]["command"])
+    for name in ("api", "worker"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert "migrate" not in " ".join(services[name]["command"])
+
+
+def test_api_and_worker_share_one_archive_and_a_mail_catcher(compose: dict[str, Any]) -> None:
+    api, worker = _env(compose["services"]["api"]), _env(compose["services"]["worker"])
+    assert api["FAKTURA_ARCHIVE_BACKEND"] == worker["FAKTURA_ARCHIVE_BACKEND"] == "s3"
+    for key in ("FAKTURA_S3_ENDPOINT_URL", "FAKTURA_S3_BUCKET", "FAKTURA_SMTP_HOST", "FAKTURA_SMTP_PORT"):
+        assert api[key] == worker[key], key
+    assert urlsplit(api["FAKTURA_S3_ENDPOINT_URL"]).hostname in compose["services"]
+    assert api["FAKTURA_SMTP_HOST"] in compose["services"]
+
+
+def test_dockerignore_keeps_the_build_context_small() -> None:
+    ignored = {
+        line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip()[:1] not in ("", "#")
+    }
+    assert {".venv", ".git", ".env", ".faktura"} <= ignored
+    assert not ignored & {"src", "templates", "pyproject.toml", "README.md", "requirements.lock"}
+
+
+def test_readme_says_how_to_get_the_first_platform_key() -> None:
+    assert "docker compose run --rm api faktura platform create" in (ROOT / "README.md").read_text()
