@@ -26,6 +26,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant
+from tests.process_support import wait_until_serving
 
 from faktura.api.app import create_app, create_pool
 from faktura.jobs import enqueue
@@ -80,15 +81,7 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, stderr.read_text()
-            time.sleep(0.2)
+        wait_until_serving(url, proc, stderr.read_text)
         yield Served(url, stderr)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
