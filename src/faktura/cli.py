@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -32,8 +33,14 @@ from faktura.settings import Settings
 
 
 def _log(msg: str) -> None:
-    """Progress goes to stderr so stdout stays parseable (keys, versions)."""
-    print(f"faktura: {msg}", file=sys.stderr, flush=True)
+    """Progress goes to stderr so stdout stays parseable (keys, versions); as a JSON line
+    in the long-running commands (serve, worker), which log structured."""
+    from faktura.logs import structured
+
+    if structured():
+        logging.getLogger("faktura.cli").info(msg)
+    else:
+        print(f"faktura: {msg}", file=sys.stderr, flush=True)
 
 
 def _print_applied(applied: list[str], *, to_stderr: bool) -> None:

@@ -60,6 +60,11 @@ class JsonFormatter(logging.Formatter):
         return scrub(json.dumps(out, default=str, ensure_ascii=False))
 
 
+def structured() -> bool:
+    """Whether this process writes JSON lines (`configure_logging` ran)."""
+    return any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)
+
+
 def configure_logging(level: str = "INFO") -> None:
     """JSON lines on stderr for Faktura and the libraries under it (uvicorn, pgqueuer)."""
     handler = logging.StreamHandler(sys.stderr)
