@@ -517,10 +517,9 @@ def test_compose_topology_runs_the_tour_to_accepted_and_serves_the_pdf(
         token = secrets_env["FAKTURA_METRICS_TOKEN"]
         assert c.get("/metrics").status_code == 401
         assert c.get("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    worker_metrics = httpx.get(
-        f"http://127.0.0.1:{topo.addresses[('worker', 9100)]}/metrics",
-        headers={"Authorization": f"Bearer {token}"},
-    ).text
+    worker = f"http://127.0.0.1:{topo.addresses[('worker', 9100)]}"
+    assert httpx.get(f"{worker}/metrics").status_code == 401
+    worker_metrics = httpx.get(f"{worker}/metrics", headers={"Authorization": f"Bearer {token}"}).text
     assert 'faktura_delivery_transitions_total{channel="peppol",status="ACCEPTED"} 1.0' in worker_metrics
 
     # the archive is in the S3 service, written by both processes, under Object Lock;

@@ -201,6 +201,11 @@ def test_scrub_removes_secret_shapes() -> None:
     assert scrub(line) == (
         'key fkp_[redacted] token=fkt_[redacted] "Authorization": "Bearer [redacted]" whsec_[redacted]'
     )
+    assert (
+        scrub('"dsn": "postgresql://faktura:pa:ss@db:5432/x"')
+        == '"dsn": "postgresql://faktura:[redacted]@db:5432/x"'
+    )
+    assert scrub("GET /v1/invoices 200 https://example.com/x") == "GET /v1/invoices 200 https://example.com/x"
 
 
 # --- metrics ---------------------------------------------------------------------------------

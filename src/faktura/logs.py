@@ -24,10 +24,13 @@ REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("faktura_request", defau
 FIELDS = ("method", "route", "path", "status", "duration_ms", "job", "job_id", "delivery_id")
 
 _SECRET = re.compile(r"\b(fkp_|fkt_|whsec_)[A-Za-z0-9_\-]{6,}|(?i:\b(bearer)\s+)[^\s\"',]+")
+#: The password of a connection URL (`postgresql://user:password@host`).
+_URL_PASSWORD = re.compile(r"(://[^:/@\s\"]+:)[^@\s\"]+@")
 
 
 def scrub(text: str) -> str:
-    return _SECRET.sub(lambda m: (m.group(1) or m.group(2) + " ") + "[redacted]", text)
+    text = _SECRET.sub(lambda m: (m.group(1) or m.group(2) + " ") + "[redacted]", text)
+    return _URL_PASSWORD.sub(r"\1[redacted]@", text)
 
 
 def note(**fields: Any) -> None:
