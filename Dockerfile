@@ -1,5 +1,6 @@
-# Faktura API/worker image. docker-compose.yml runs it against a postgres:15 service;
-# without DATABASE_URL it would start its embedded PostgreSQL in /data instead.
+# Faktura API/worker image. docker-compose.yml runs it as `migrate`, `api` and `worker`
+# against PostgreSQL and MinIO; without DATABASE_URL it would start its embedded PostgreSQL
+# in /data instead. .dockerignore keeps the build context to what is copied below.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -1,13 +1,13 @@
-"""Helpers for PDF tests: text via poppler's pdftotext, attachments and XMP via pikepdf."""
+"""Helpers for PDF tests: text via pypdf, attachments and XMP via pikepdf (both Python packages)."""
 
 from __future__ import annotations
 
 import io
 import re
-import subprocess
 from typing import Any
 
 import pikepdf
+from pypdf import PdfReader
 
 _SPACE = re.compile(r"[\s\u00a0\u202f]+")
 
@@ -18,13 +18,11 @@ def norm(text: str) -> str:
 
 
 def pdf_text(pdf: bytes, *, first: int | None = None, last: int | None = None) -> str:
-    args = ["pdftotext", "-enc", "UTF-8"]
-    if first is not None:
-        args += ["-f", str(first)]
-    if last is not None:
-        args += ["-l", str(last)]
-    out = subprocess.run([*args, "-", "-"], input=pdf, capture_output=True, check=True)
-    return out.stdout.decode("utf-8")
+    """The text of pages `first`..`last` (1-based, inclusive), pages separated by form feeds."""
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    start = (first or 1) - 1
+    stop = last if last is not None else len(pages)
+    return "".join(pages[i].extract_text() + "\f" for i in range(start, stop))
 
 
 def page_texts(pdf: bytes) -> list[str]:

@@ -284,3 +284,19 @@ async def test_cli_verify_over_s3_names_the_tampered_entry(
     assert out.returncode == 1, out.stderr
     lines = [x for x in out.stdout.splitlines() if f"entry={entries[0].id}" in x]
     assert len(lines) == 1 and "object altered" in lines[0] and f"seq={entries[0].seq}" in lines[0]
+
+
+async def test_s3_bucket_initialised_with_object_lock(s3_endpoint: str) -> None:
+    """`faktura archive init`: the bucket is created with Object Lock and a default retention,
+    so the storage itself refuses to delete an archived object."""
+    store = S3Store.connect(bucket=f"lock-{uuid.uuid4().hex[:12]}", endpoint_url=s3_endpoint, **S3_KEYS)
+    assert store.ensure_bucket(lock_mode="GOVERNANCE", lock_days=30).endswith(
+        "created with Object Lock; default retention GOVERNANCE 30 days"
+    )
+    assert "exists" in store.ensure_bucket(lock_mode="GOVERNANCE", lock_days=30)  # idempotent
+    await store.put("t/aa/aa", b"<Invoice/>", "application/xml")
+    head = store.client.head_object(Bucket=store.bucket, Key="t/aa/aa")
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    with pytest.raises(store.client.exceptions.ClientError, match="AccessDenied"):
+        store.client.delete_object(Bucket=store.bucket, Key="t/aa/aa", VersionId=head["VersionId"])
+    assert await store.get("t/aa/aa") == b"<Invoice/>"

@@ -46,6 +46,16 @@ def test_help_lists_commands() -> None:
     assert result.returncode == 0, result.stderr
     for command in ("serve", "migrate", "platform", "worker"):
         assert command in result.stdout
+    # A platform is the SaaS product holding the API key; tenants are its sellers.
+    assert "tenant" not in result.stdout.lower()
+
+
+def test_version() -> None:
+    from faktura import __version__
+
+    result = _faktura("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"faktura {__version__}"
 
 
 def test_console_script_installed() -> None:

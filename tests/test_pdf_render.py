@@ -78,7 +78,7 @@ def test_corpus_invoice_renders_with_locale_formatting(renderer: PdfRenderer, ca
     for pm in doc.invoice.payment_means:  # a Swedish giro account is labelled as one, not as an IBAN
         if pm.account is not None and (pm.account.bic or "").startswith("SE:"):
             expected += [pm.account.bic.split(":")[1].capitalize(), pm.account.iban]  # type: ignore[union-attr]
-    # pdftotext turns a (narrow) no-break space into a space or into nothing depending on the
+    # Text extraction turns a (narrow) no-break space into a space or into nothing depending on the
     # glyph gap, so spacing is compared loosely; digits, separators and symbols exactly.
     compact = text.replace(" ", "")
     missing = [e for e in expected if e not in text and e.replace(" ", "") not in compact]

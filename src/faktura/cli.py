@@ -9,6 +9,7 @@ Scripts depend on this contract:
   faktura platform revoke-key KEY_ID
   faktura worker
   faktura archive verify [--tenant ID]   one `MISMATCH ...` line per problem; exit 1 if any
+  faktura archive init [--lock-mode M --lock-days N]   create the S3 bucket (Object Lock where supported)
 
 Without `DATABASE_URL` every command uses the embedded PostgreSQL in `FAKTURA_DATA_DIR`
 (see `faktura.db.resolve`); only `serve` stops it on exit.
@@ -20,18 +21,26 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from faktura import __version__
 from faktura.settings import Settings
 
 
 def _log(msg: str) -> None:
-    """Progress goes to stderr so stdout stays parseable (keys, versions)."""
-    print(f"faktura: {msg}", file=sys.stderr, flush=True)
+    """Progress goes to stderr so stdout stays parseable (keys, versions); as a JSON line
+    in the long-running commands (serve, worker), which log structured."""
+    from faktura.logs import structured
+
+    if structured():
+        logging.getLogger("faktura.cli").info(msg)
+    else:
+        print(f"faktura: {msg}", file=sys.stderr, flush=True)
 
 
 def _print_applied(applied: list[str], *, to_stderr: bool) -> None:
@@ -98,8 +107,24 @@ def _start_job_worker(settings: Settings) -> Callable[[], None] | None:
     return stop
 
 
+def _shared_metrics_dir() -> Callable[[], None]:
+    """Several processes (server workers, the job worker) add up their metrics through
+    prometheus-client's multiprocess mode; it needs a fresh directory per run, set before
+    prometheus-client is imported. Returns a function that removes it (when made here)."""
+    import shutil
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return lambda: None
+    path = tempfile.mkdtemp(prefix="faktura-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return lambda: shutil.rmtree(path, ignore_errors=True)
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    from faktura.logs import configure_logging
 
     settings = Settings.from_env()
     if _refuse_bad_config(settings):
@@ -110,25 +135,37 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     workers = args.workers if args.workers is not None else settings.workers
+    with_worker = not args.no_worker and os.environ.get("FAKTURA_SERVE_WORKER", "1") != "0"
+    remove_metrics_dir = _shared_metrics_dir() if workers > 1 or with_worker else lambda: None
+    configure_logging()
     _exit_on_sigterm()
 
     settings, server = asyncio.run(_resolve_and_migrate(settings, to_stderr=True))
     stop_worker: Callable[[], None] | None = None
     try:
-        if not args.no_worker and os.environ.get("FAKTURA_SERVE_WORKER", "1") != "0":
+        if with_worker:
             stop_worker = _start_job_worker(settings)
         if workers > 1:
             # Worker processes build the app themselves from the environment.
             assert settings.database_url is not None
             os.environ["DATABASE_URL"] = settings.database_url
-            uvicorn.run("faktura.api.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+            uvicorn.run(
+                "faktura.api.app:app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_config=None,  # faktura.logs: JSON lines, and our own access line per request
+                access_log=False,
+            )
         else:
             from faktura.api.app import create_app
 
-            uvicorn.run(create_app(settings), host=host, port=port)
+            uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
     finally:
         if stop_worker is not None:
             stop_worker()
+        remove_metrics_dir()
         if server is not None:
             _log("stopping embedded PostgreSQL")
             server.stop()
@@ -208,15 +245,19 @@ def _cmd_platform(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     """Run queued jobs. Needs DATABASE_URL (or the embedded database `serve` started)."""
+    from faktura.logs import configure_logging
+    from faktura.metrics import run_with_probe
     from faktura.worker import run_worker
 
+    configure_logging()
     settings = Settings.from_env()
     if _refuse_bad_config(settings):
         return 2
     _exit_on_sigterm()
     settings, _ = asyncio.run(_resolve_and_migrate(settings, to_stderr=True))
+    probe_addr, token = settings.worker_metrics_addr, settings.metrics_token
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        asyncio.run(run_worker(settings))
+        asyncio.run(run_with_probe(run_worker(settings), probe_addr, token))
     return 0
 
 
@@ -230,7 +271,23 @@ async def _archive(args: argparse.Namespace) -> int:
     return await verify_all(settings, tenant=args.tenant)
 
 
+def _archive_init(args: argparse.Namespace) -> int:
+    """Prepare the configured archive storage (run once at deployment, before the API)."""
+    from faktura.archive.storage import S3Store, open_store
+
+    settings = Settings.from_env()
+    store = open_store(settings)
+    if isinstance(store, S3Store):
+        print(store.ensure_bucket(lock_mode=args.lock_mode, lock_days=args.lock_days), flush=True)
+    else:
+        (settings.data_dir / "archive").mkdir(parents=True, exist_ok=True)
+        print(f"archive in {settings.data_dir / 'archive'}", flush=True)
+    return 0
+
+
 def _cmd_archive(args: argparse.Namespace) -> int:
+    if args.archive_command == "init":
+        return _archive_init(args)
     return asyncio.run(_archive(args))
 
 
@@ -243,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Faktura e-invoicing service. Without DATABASE_URL, an embedded PostgreSQL "
         "in FAKTURA_DATA_DIR (default .faktura) is used.",
     )
+    parser.add_argument("--version", action="version", version=f"faktura {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="apply migrations and serve the HTTP API")
@@ -259,7 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply pending migrations; print the versions applied")
     migrate.set_defaults(func=_cmd_migrate)
 
-    platform = sub.add_parser("platform", help="manage platforms (tenants) and their API keys")
+    platform = sub.add_parser(
+        "platform", help="manage platforms (the SaaS products that call Faktura) and their API keys"
+    )
     psub = platform.add_subparsers(dest="platform_command", required=True, metavar="ACTION")
     create = psub.add_parser("create", help="create a platform; its API key is the last line printed")
     create.add_argument("name")
@@ -279,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="re-read and re-hash every archived object, check the hash chains"
     )
     verify.add_argument("--tenant", help="only this tenant (id)")
+    init = asub.add_parser(
+        "init", help="create the S3 bucket if missing, with Object Lock where the server supports it"
+    )
+    init.add_argument("--lock-mode", choices=["GOVERNANCE", "COMPLIANCE"], help="default retention mode")
+    init.add_argument("--lock-days", type=int, help="default retention of every new object, in days")
     archive.set_defaults(func=_cmd_archive)
     return parser
 

@@ -27,6 +27,7 @@ from faktura.documents import archive_meta, on_issued
 from faktura.domain.document import PEPPOL_BIS_3, Document, build_document
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
+from faktura.metrics import INVOICES_ISSUED
 from faktura.numbering import DEFAULT_SERIES, ensure_default_series, series_spec, take_number
 from faktura.render.ubl import render_ubl
 from faktura.settings import Settings
@@ -201,4 +202,5 @@ async def issue(
     await on_issued(conn, settings, tenant_id, invoice_id, xml, doc, meta)  # archive the UBL, queue its PDF
     if doc.is_credit_note:
         await apply_credit_note(conn, tenant_id, invoice_id, doc)  # settle (or VOID) what it corrects
+    INVOICES_ISSUED.labels(inv.document_type).inc()
     return doc, [f for f in prepared.findings if not f.fatal]

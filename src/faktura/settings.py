@@ -139,6 +139,10 @@ class Settings:
     templates_dir: Path | None = None
     #: Largest accepted logo upload.
     logo_max_bytes: int = 512 * 1024
+    #: Bearer token for `GET /metrics`; absent → no /metrics route.
+    metrics_token: str | None = None
+    #: `host:port` where `faktura worker` serves /metrics and /health; absent → none.
+    worker_metrics_addr: str | None = None
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @classmethod
@@ -169,6 +173,8 @@ class Settings:
             s3_secret_access_key=e.get("FAKTURA_S3_SECRET_ACCESS_KEY") or None,
             templates_dir=Path(e["FAKTURA_TEMPLATES_DIR"]) if e.get("FAKTURA_TEMPLATES_DIR") else None,
             logo_max_bytes=get_int("FAKTURA_LOGO_MAX_BYTES", 512 * 1024),
+            metrics_token=e.get("FAKTURA_METRICS_TOKEN") or None,
+            worker_metrics_addr=e.get("FAKTURA_WORKER_METRICS_ADDR") or None,
             delivery=DeliverySettings.from_env(e),
         )
 

@@ -23,11 +23,13 @@ from faktura.api.delivery import DeliverySettingsController, InvoiceDeliveryCont
 from faktura.api.documents import DocumentController
 from faktura.api.errors import ApiError, handle_api_error, handle_http_exception, handle_internal
 from faktura.api.invoices import InvoiceController
+from faktura.api.observability import RequestObservability, metrics
 from faktura.api.peppol import PeppolCallbackController, SandboxAccessPointController
 from faktura.api.schema import openapi_document
 from faktura.api.series import NumberSeriesController
 from faktura.api.tenants import TenantController
 from faktura.api.webhook_endpoints import WebhookEndpointController
+from faktura.logs import configure_logging
 from faktura.settings import Settings
 
 CONTROLLERS = [
@@ -108,13 +110,14 @@ def create_app(settings: Settings) -> Litestar:
         config.state["settings"] = settings
         return config
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *CONTROLLERS,
             health,
             openapi_json,
             *([bench_baseline] if settings.bench_baseline else []),
             *([SandboxAccessPointController] if settings.delivery.sandbox else []),
+            *([metrics] if settings.metrics_token else []),
         ],
         lifespan=[lifespan],
         on_app_init=[on_app_init],
@@ -125,10 +128,15 @@ def create_app(settings: Settings) -> Litestar:
         },
         openapi_config=OpenAPIConfig(title="Faktura", version=__version__, path="/schema/litestar"),
         request_max_body_size=settings.max_body_bytes,
+        logging_config=None,  # faktura.logs configures logging (JSON lines) in the CLI
         debug=False,
     )
+    # Outermost, so that requests answered by the router itself (404, 405) are covered too.
+    app.asgi_handler = RequestObservability(app.asgi_handler)
+    return app
 
 
 def app_from_env() -> Litestar:
     """Factory for `uvicorn --factory` (several worker processes)."""
+    configure_logging()
     return create_app(Settings.from_env())

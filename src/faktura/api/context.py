@@ -20,6 +20,7 @@ from litestar import Request
 
 from faktura.api.errors import ApiError, problem
 from faktura.db.platforms import secret_hash
+from faktura.logs import note
 from faktura.settings import Settings
 
 
@@ -55,6 +56,7 @@ async def platform_scope(request: Request[Any, Any, Any]) -> AsyncIterator[Scope
         platform_id = await conn.fetchval("SELECT faktura_auth_platform($1)", key_hash)
         if platform_id is None:
             raise _unauthorized("Unknown or revoked platform key.")
+        note(platform_id=platform_id)
         yield Scope(conn, platform_id, None, request.app.state.settings)
 
 
@@ -69,4 +71,5 @@ async def tenant_scope(request: Request[Any, Any, Any]) -> AsyncIterator[Scope]:
         tenant_id = await conn.fetchval("SELECT faktura_auth_tenant($1, $2)", key_hash, secret_hash(token))
         if tenant_id is None:
             raise _unauthorized("Unknown or revoked platform key or account token.")
+        note(tenant_id=tenant_id)
         yield Scope(conn, None, tenant_id, request.app.state.settings)

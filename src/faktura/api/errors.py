@@ -17,6 +17,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
 from faktura.compliance.findings import Finding, Severity, error_object
+from faktura.logs import request_id
+from faktura.metrics import count_refused
 
 log = logging.getLogger("faktura.api")
 
@@ -46,6 +48,7 @@ def conflict(detail: str, ptr: str = "") -> ApiError:
 def findings_error(findings: Sequence[Finding], status: int = 422) -> ApiError:
     errors = [error_object(f) for f in findings if f.severity is Severity.FATAL]
     warnings = [error_object(f) for f in findings if f.severity is not Severity.FATAL]
+    count_refused(errors)
     return ApiError(status, errors, warnings)
 
 
@@ -83,6 +86,8 @@ def decode_error(exc: msgspec.MsgspecError, prefix: str = "") -> ApiError:
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[bytes]:
+    if rid := request_id():  # to quote when reporting the error; also the X-Request-Id header
+        body = {**body, "request_id": rid}
     return Response(
         content=msgspec.json.encode(body), status_code=status, media_type=MediaType.JSON, headers=headers
     )

@@ -37,6 +37,7 @@ from faktura.delivery.email import EmailChannel
 from faktura.delivery.peppol import AccessPoint, HttpAccessPoint, NoAccessPoint, PeppolChannel, participant_id
 from faktura.delivery.webhook import WebhookChannel
 from faktura.jobs import JobContext, enqueue
+from faktura.metrics import DELIVERY_TRANSITIONS
 from faktura.settings import DeliverySettings, Settings
 
 log = logging.getLogger("faktura.delivery")
@@ -330,6 +331,7 @@ async def _load(conn: asyncpg.Connection, settings: Settings, tenant_id: uuid.UU
 
 
 async def _event(conn: asyncpg.Connection, tenant_id: Any, d: Any, status: str, **data: Any) -> None:
+    DELIVERY_TRANSITIONS.labels(d["channel"], status).inc()
     await events.record(
         conn,
         tenant_id,
