@@ -110,6 +110,8 @@ class Settings:
     templates_dir: Path | None = None
     #: Largest accepted logo upload.
     logo_max_bytes: int = 512 * 1024
+    #: Seconds a draft PDF preview may take in the rendering process before it is refused.
+    preview_timeout: float = 30.0
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @classmethod
@@ -140,6 +142,7 @@ class Settings:
             s3_secret_access_key=e.get("FAKTURA_S3_SECRET_ACCESS_KEY") or None,
             templates_dir=Path(e["FAKTURA_TEMPLATES_DIR"]) if e.get("FAKTURA_TEMPLATES_DIR") else None,
             logo_max_bytes=get_int("FAKTURA_LOGO_MAX_BYTES", 512 * 1024),
+            preview_timeout=float(e.get("FAKTURA_PREVIEW_TIMEOUT") or 30.0),
             delivery=DeliverySettings.from_env(e),
         )
 
