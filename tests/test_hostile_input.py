@@ -30,6 +30,7 @@ from tests.conftest import Tenant, example, fail_on_server_error, invoice_body, 
 
 from faktura.api.app import create_app, create_pool
 from faktura.api.wire import MAX_JSON_DEPTH, nested_deeper_than
+from faktura.documents import _render_pool
 from faktura.domain.invoice import MAX_LINE_ITEMS, InvoiceInput
 from faktura.settings import Settings
 
@@ -44,7 +45,7 @@ async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     app.state.pool = await create_pool(settings)
     try:
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         hooks = {"response": [fail_on_server_error]}
         async with httpx.AsyncClient(
             transport=transport, base_url="http://faktura.test", event_hooks=hooks
@@ -235,6 +236,26 @@ async def test_a_preview_over_its_time_bound_is_refused_and_the_renderer_stays(
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
 
 
+async def test_a_lost_renderer_is_a_503_and_the_next_preview_gets_a_new_one(
+    app: Any, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    contact = await make_contact(client, tenant)
+    draft = (await client.post("/v1/invoices", json=invoice_body(contact), headers=tenant.headers)).json()
+    url = f"/v1/invoices/{draft['model']['id']}/pdf"
+    assert (await client.get(url, headers=tenant.headers)).status_code == 200
+    pool = _render_pool()
+    for process in list(pool._processes.values()):  # as the kernel's OOM killer would
+        process.kill()
+        process.join()
+    # (a client without the suite's no-5xx hook: this 503 is the behaviour under test)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://faktura.test") as c:
+        r = await c.get(url, headers=tenant.headers)
+    assert r.status_code == 503 and r.headers["retry-after"], r.text
+    r = await client.get(url, headers=tenant.headers)
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert _render_pool() is not pool
+
+
 # -- a real server: memory under hostile uploads, where previews are rendered ----------------
 
 
@@ -373,16 +394,19 @@ def test_unauthenticated_gigabyte_is_refused_with_bounded_memory(
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-async def test_oversize_logo_is_413_with_bounded_memory(
-    server: tuple[int, int], tenant: Tenant, chunked: bool
+@pytest.mark.parametrize(
+    ("method", "path"), [("PUT", "/v1/branding/logo"), ("POST", "/v1/invoices")], ids=["logo", "json"]
+)
+async def test_authenticated_oversize_body_is_413_with_bounded_memory(
+    server: tuple[int, int], tenant: Tenant, method: str, path: str, chunked: bool
 ) -> None:
     pid, port = server
-    headers = {**tenant.headers, "Content-Type": "image/png"}
+    headers = {**tenant.headers, "Content-Type": "image/png" if "logo" in path else "application/json"}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:  # warm: credentials known
         assert (await c.get("/v1/branding", headers=tenant.headers)).status_code == 200
     with PeakRss(pid) as memory:
         before = rss(pid)
-        status, sent = upload(port, "PUT", "/v1/branding/logo", headers, chunked=chunked)
+        status, sent = upload(port, method, path, headers, chunked=chunked)
     assert memory.peak - before < 50 * MIB, (before, memory.peak)
     assert status == 413
     assert sent < 64 * MIB  # the server closed instead of reading on
