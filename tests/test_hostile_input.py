@@ -219,15 +219,19 @@ def test_max_lines_itself_is_accepted() -> None:
     assert len(model.line_items) == MAX_LINE_ITEMS
 
 
+async def draft_pdf_url(client: httpx.AsyncClient, tenant: Tenant) -> str:
+    contact = await make_contact(client, tenant)
+    draft = (await client.post("/v1/invoices", json=invoice_body(contact), headers=tenant.headers)).json()
+    return f"/v1/invoices/{draft['model']['id']}/pdf"
+
+
 # -- previews -----------------------------------------------------------------------------------
 
 
 async def test_a_preview_over_its_time_bound_is_refused_and_the_renderer_stays(
     settings: Settings, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    contact = await make_contact(client, tenant)
-    draft = (await client.post("/v1/invoices", json=invoice_body(contact), headers=tenant.headers)).json()
-    url = f"/v1/invoices/{draft['model']['id']}/pdf"
+    url = await draft_pdf_url(client, tenant)
     async with client_for(replace(settings, preview_timeout=0.01)) as hurried:
         r = await hurried.get(url, headers=tenant.headers)
     assert r.status_code == 422, r.text
@@ -239,9 +243,7 @@ async def test_a_preview_over_its_time_bound_is_refused_and_the_renderer_stays(
 async def test_a_lost_renderer_is_a_503_and_the_next_preview_gets_a_new_one(
     app: Any, client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
-    contact = await make_contact(client, tenant)
-    draft = (await client.post("/v1/invoices", json=invoice_body(contact), headers=tenant.headers)).json()
-    url = f"/v1/invoices/{draft['model']['id']}/pdf"
+    url = await draft_pdf_url(client, tenant)
     assert (await client.get(url, headers=tenant.headers)).status_code == 200
     pool = _render_pool()
     for process in list(pool._processes.values()):  # as the kernel's OOM killer would
@@ -427,10 +429,9 @@ async def test_draft_preview_is_rendered_outside_the_api_process(
     server: tuple[int, int], client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
     pid, port = server
-    contact = await make_contact(client, tenant)
-    draft = (await client.post("/v1/invoices", json=invoice_body(contact), headers=tenant.headers)).json()
+    url = await draft_pdf_url(client, tenant)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
-        r = await c.get(f"/v1/invoices/{draft['model']['id']}/pdf", headers=tenant.headers)
+        r = await c.get(url, headers=tenant.headers)
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     # WeasyPrint's Pango was loaded by a child of the server, never by the server itself.
     assert not _maps_pango(pid)
