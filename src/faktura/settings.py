@@ -143,6 +143,8 @@ class Settings:
     metrics_token: str | None = None
     #: `host:port` where `faktura worker` serves /metrics and /health; absent → none.
     worker_metrics_addr: str | None = None
+    #: Seconds a draft PDF preview may take in the rendering process before it is refused.
+    preview_timeout: float = 30.0
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @classmethod
@@ -175,6 +177,7 @@ class Settings:
             logo_max_bytes=get_int("FAKTURA_LOGO_MAX_BYTES", 512 * 1024),
             metrics_token=e.get("FAKTURA_METRICS_TOKEN") or None,
             worker_metrics_addr=e.get("FAKTURA_WORKER_METRICS_ADDR") or None,
+            preview_timeout=float(e.get("FAKTURA_PREVIEW_TIMEOUT") or 30.0),
             delivery=DeliverySettings.from_env(e),
         )
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import Litestar, MediaType, Request, Response, get, post
+from litestar import Litestar, MediaType, Request, Response, Router, get, post
 from litestar.config.app import AppConfig
 from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
@@ -22,6 +22,7 @@ from faktura.api.contacts import ContactController
 from faktura.api.delivery import DeliverySettingsController, InvoiceDeliveryController
 from faktura.api.documents import DocumentController
 from faktura.api.errors import ApiError, handle_api_error, handle_http_exception, handle_internal
+from faktura.api.gate import authenticate
 from faktura.api.invoices import InvoiceController
 from faktura.api.observability import RequestObservability, metrics
 from faktura.api.peppol import PeppolCallbackController, SandboxAccessPointController
@@ -112,7 +113,8 @@ def create_app(settings: Settings) -> Litestar:
 
     app = Litestar(
         route_handlers=[
-            *CONTROLLERS,
+            # Credentials before the body: every API route is behind the gate.
+            Router(path="/", route_handlers=CONTROLLERS, guards=[authenticate]),
             health,
             openapi_json,
             *([bench_baseline] if settings.bench_baseline else []),

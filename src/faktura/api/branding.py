@@ -18,7 +18,7 @@ from msgspec import Meta
 
 from faktura.api.context import Scope, tenant_scope
 from faktura.api.errors import ApiError, not_found, problem
-from faktura.api.wire import json_response, read_model
+from faktura.api.wire import json_response, read_body, read_model
 from faktura.render.pdf import DEFAULT_ACCENT, TEMPLATES
 
 MAX_PIXELS = 4096 * 4096
@@ -209,7 +209,7 @@ class BrandingController(Controller):
     async def upload_logo(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """The raw image as the body, with its Content-Type (image/png, image/jpeg, image/svg+xml)."""
         settings = request.app.state.settings
-        data = await request.body()
+        data = await read_body(request, settings.logo_max_bytes, "A logo")
         media_type = check_logo(data, request.headers.get("content-type", ""), settings.logo_max_bytes)
         async with tenant_scope(request) as scope:
             row = await _new_version(scope, logo=data, logo_media_type=media_type)

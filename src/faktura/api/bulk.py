@@ -17,7 +17,7 @@ from faktura.api.context import tenant_scope
 from faktura.api.errors import ApiError, conflict, not_found, problem
 from faktura.api.wire import convert, decode_json, json_response
 from faktura.delivery.bulk import BULK_JOB, CHUNK, MAX_ITEMS, batch_status
-from faktura.domain.invoice import Model
+from faktura.domain.invoice import MAX_LINE_ITEMS, Model
 from faktura.jobs import enqueue
 
 
@@ -95,6 +95,24 @@ class BulkController(Controller):
                         "INVALID_FIELD",
                         f"/items/{dup}/idempotency_key",
                     )
+                ],
+            )
+        too_long = [
+            i
+            for i, it in enumerate(body.items)
+            if isinstance(lines := it.model.get("line_items"), list) and len(lines) > MAX_LINE_ITEMS
+        ]
+        if too_long:
+            raise ApiError(
+                422,
+                [
+                    problem(
+                        "Invalid Field",
+                        f"An invoice may have at most {MAX_LINE_ITEMS} line items.",
+                        "INVALID_FIELD",
+                        f"/items/{i}/model/line_items",
+                    )
+                    for i in too_long
                 ],
             )
         hashes = [hashlib.sha256(msgspec.json.encode(it.model)).digest() for it in body.items]

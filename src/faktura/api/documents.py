@@ -1,13 +1,13 @@
 """`GET /v1/invoices/{id}/pdf`: the archived PDF/A-3 of an issued invoice, or a DRAFT preview.
 
 An issued invoice's PDF is rendered once by the `pdf.render` job; until it is archived the
-route answers 202 with `Retry-After`. A draft is rendered on request (off the event loop),
-stamped DRAFT, and never stored.
+route answers 202 with `Retry-After`. A draft is rendered on request, stamped DRAFT, and
+never stored; it is rendered outside the API process, within `FAKTURA_PREVIEW_TIMEOUT`
+(`faktura.previews`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import msgspec
@@ -15,12 +15,14 @@ from litestar import Controller, Request, Response, get
 
 from faktura.api.common import parse_id
 from faktura.api.context import tenant_scope
-from faktura.api.errors import findings_error, not_found
+from faktura.api.errors import ApiError, envelope, findings_error, not_found, problem
+from faktura.api.wire import json_response
 from faktura.archive import entries_for_invoice, open_store
-from faktura.documents import PDF_KIND, buyer_language, current_branding, renderer
+from faktura.documents import PDF_KIND, buyer_language, current_branding
 from faktura.domain.document import build_document
 from faktura.domain.invoice import InvoiceInput
 from faktura.issuing import prepare
+from faktura.previews import PreviewTooSlow, RendererLost, render_preview
 from faktura.render.pdf import PDF_MEDIA_TYPE, labels
 
 RETRY_AFTER_SECONDS = 2
@@ -28,6 +30,14 @@ RETRY_AFTER_SECONDS = 2
 
 def _filename(number: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in number)
+
+
+def _too_slow(seconds: float) -> ApiError:
+    detail = (
+        f"The draft could not be previewed within {seconds:g} s;"
+        " issue it to have its PDF rendered by the job worker."
+    )
+    return ApiError(422, [problem("Preview Too Large", detail, "PREVIEW_TOO_LARGE", "/model/line_items")])
 
 
 class DocumentController(Controller):
@@ -76,13 +86,24 @@ class DocumentController(Controller):
                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
                     )
         if entry is None:
-            rendered = await asyncio.to_thread(
-                renderer(scope.settings.templates_dir).render,
-                draft_doc,
-                branding=branding,
-                language=language,
-                draft=True,
-            )
+            settings = scope.settings
+            try:
+                rendered = await render_preview(
+                    settings.templates_dir,
+                    draft_doc,
+                    branding=branding,
+                    language=language,
+                    timeout=settings.preview_timeout,
+                )
+            except PreviewTooSlow:
+                raise _too_slow(settings.preview_timeout) from None
+            except RendererLost:
+                lost = problem(
+                    "Service Unavailable", "The renderer restarted; retry.", "RENDERER_UNAVAILABLE"
+                )
+                return json_response(
+                    envelope(None, errors=[lost]), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+                )
             return Response(
                 rendered.pdf,
                 media_type=PDF_MEDIA_TYPE,

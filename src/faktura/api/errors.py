@@ -112,7 +112,10 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
     if exc.status_code >= 500:
         return handle_internal(_, exc)
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
-    return _json(exc.status_code, envelope(None, errors=[problem(title, detail, ptype)]), exc.headers)
+    headers = exc.headers
+    if exc.status_code == 413:  # close rather than drain the rest of a body that is refused
+        headers = {**(headers or {}), "Connection": "close"}
+    return _json(exc.status_code, envelope(None, errors=[problem(title, detail, ptype)]), headers)
 
 
 def handle_internal(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
 
 from faktura.api.context import pool
 from faktura.api.errors import ApiError, not_found, problem
@@ -33,9 +34,14 @@ def _check_token(request: Request[Any, Any, Any], expected: str | None) -> None:
         raise ApiError(401, [problem("Unauthorized", "Unknown callback token.", "UNAUTHORIZED")])
 
 
+async def _callback_token(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    _check_token(connection, connection.app.state.settings.delivery.peppol_callback_token)  # type: ignore[arg-type]
+
+
 class PeppolCallbackController(Controller):
     path = "/v1/peppol"
     tags = ["delivery"]
+    opt = {"authenticate": _callback_token}
 
     @post("/callback", operation_id="peppol_callback", status_code=200)
     async def callback(self, request: Request[Any, Any, Any]) -> Response[bytes]:

@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from faktura.api.common import merge_patch, parse_id, timestamps
 from faktura.api.context import platform_scope
 from faktura.api.errors import not_found
+from faktura.api.gate import platform_key
 from faktura.api.pagination import Query, add_time_filters, fetch_page, parse_page_size
 from faktura.api.wire import idempotent, json_response, model_response, read_model, to_builtins
 from faktura.db.platforms import ACCOUNT_TOKEN_PREFIX, new_secret, secret_hash
@@ -39,6 +40,7 @@ async def _new_token(conn: Any, tenant_id: uuid.UUID, *, revoke_others: bool) ->
 class TenantController(Controller):
     path = "/v1/tenants"
     tags = ["tenants"]
+    opt = {"authenticate": platform_key}
 
     @post("/", operation_id="tenants_create", status_code=201)
     async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:

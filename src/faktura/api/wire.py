@@ -6,10 +6,12 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any, TypeVar
 
 import msgspec
 from litestar import MediaType, Request, Response
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from faktura.api.context import Scope
 from faktura.api.errors import ApiError, decode_error, envelope, problem
@@ -26,6 +28,23 @@ async def read_model(request: Request[Any, Any, Any], model_type: type[T]) -> tu
     """Decode `{"model": {...}}` into `model_type`; errors point into the request."""
     body = await request.body()
     return decode_model(body, model_type), body
+
+
+async def read_body(request: Request[Any, Any, Any], limit: int, what: str = "The body") -> bytes:
+    """The body of a route that sets its own limit (`request_max_body_size=None`): 413 at once
+    when Content-Length announces more than `limit` bytes, else as soon as the streamed bytes
+    pass it; never more than `limit` bytes are held."""
+    too_large = RequestEntityTooLarge(detail=f"{what} may have at most {limit} bytes.")
+    if (request.content_length or 0) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def decode_model(body: bytes, model_type: type[T]) -> T:
@@ -68,9 +87,32 @@ def model_of(body: bytes) -> dict[str, Any]:
 _JSON = msgspec.json.Decoder(float_hook=Decimal)
 
 
+#: Deepest JSON nesting accepted. Faktura's models nest a few levels; anything deeper would
+#: only make the decoder (and every walk over the result) recurse toward the stack's end.
+MAX_JSON_DEPTH = 64
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # read as signed bytes: +1, -1
+
+
+def nested_deeper_than(body: bytes, limit: int) -> bool:
+    """Whether the brackets outside strings nest deeper than `limit`, by a scan of the bytes
+    (no recursion, no parse). Strings are dropped as the decoder delimits them: escaped
+    backslashes and quotes first, then every other piece between quotes."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(unescaped.split(b'"')[0::2]).translate(None, _NOT_BRACKET)
+    return any(depth > limit for depth in accumulate(memoryview(brackets.translate(_STEP)).cast("b")))
+
+
 def decode_json(body: bytes) -> Any:
     if not body.strip():
         raise ApiError(400, [problem("Malformed JSON", "The request body is empty.", "MALFORMED_JSON")])
+    if nested_deeper_than(body, MAX_JSON_DEPTH):
+        raise ApiError(
+            400,
+            [problem("Nesting Too Deep", f"JSON may nest at most {MAX_JSON_DEPTH} levels.", "JSON_TOO_DEEP")],
+        )
     try:
         raw = _JSON.decode(body)
     except msgspec.DecodeError as exc:

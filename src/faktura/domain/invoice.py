@@ -266,6 +266,11 @@ DocumentType = Literal["INVOICE", "CREDIT_NOTE"]
 
 ProfileName = Literal["peppol-bis-3", "xrechnung-3"]
 
+#: Lines per invoice. Every step after parsing (checks, totals, XML, the PDF) grows with
+#: the lines; this keeps one request's cost bounded and is far above what a printed
+#: invoice carries.
+MAX_LINE_ITEMS = 10_000
+
 
 class InvoiceInput(Model, kw_only=True):
     """An invoice or credit note as a platform sends it (`{"model": {...}}`)."""
@@ -314,7 +319,7 @@ class InvoiceInput(Model, kw_only=True):
     buyer: Party | None = None
     payee: Party | None = None
     tax_representative: TaxRepresentative | None = None
-    line_items: list[LineItem] = []
+    line_items: Annotated[list[LineItem], Meta(max_length=MAX_LINE_ITEMS)] = []
     allowances: list[AllowanceCharge] = []
     charges: list[AllowanceCharge] = []
     invoicing_period: Period | None = None
