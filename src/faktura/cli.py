@@ -72,22 +72,13 @@ def _exit_on_sigterm() -> None:
 
 def _start_job_worker(settings: Settings) -> Callable[[], None] | None:
     """The one place where `serve` starts the job worker next to the API: a child process
-    running `faktura worker` on the same database. Returns a function that stops it."""
-    import subprocess
-    import sys
+    running `faktura worker` on the same database, restarted whenever it dies. Returns a
+    function that stops it."""
+    from faktura.supervisor import Supervisor
 
     assert settings.database_url is not None
     env = {**os.environ, "DATABASE_URL": settings.database_url}
-    proc = subprocess.Popen([sys.executable, "-m", "faktura.cli", "worker"], env=env)
-
-    def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-    return stop
+    return Supervisor("job worker", [sys.executable, "-m", "faktura.cli", "worker"], env).start().stop
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -194,13 +185,16 @@ def _cmd_platform(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    """Run queued jobs. Needs DATABASE_URL (or the embedded database `serve` started)."""
-    from faktura.worker import run_worker
+    """Run queued jobs. Needs DATABASE_URL (or the embedded database `serve` started).
+    Waits for an unreachable database instead of failing (see `faktura.worker`)."""
+    from faktura.worker import configure_logging, run_worker, wait_for_database
 
-    settings = Settings.from_env()
+    configure_logging()
     _exit_on_sigterm()
-    settings, _ = asyncio.run(_resolve_and_migrate(settings, to_stderr=True))
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        settings = asyncio.run(
+            wait_for_database(lambda: _resolve_and_migrate(Settings.from_env(), to_stderr=True))
+        )[0]
         asyncio.run(run_worker(settings))
     return 0
 

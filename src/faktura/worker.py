@@ -6,16 +6,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import sys
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
 from pgqueuer import PgQueuer
 from pgqueuer.db import AsyncpgDriver
+from pgqueuer.errors import FailingListenerError
 from pgqueuer.models import Job
 
 from faktura.api.app import create_pool
+from faktura.db.availability import Backoff, database_unavailable
 from faktura.delivery.jobs import HANDLERS as DELIVERY_HANDLERS
 from faktura.documents import PDF_JOB, render_pdf
 from faktura.jobs import JobContext
@@ -23,6 +27,10 @@ from faktura.settings import Settings
 
 log = logging.getLogger("faktura.worker")
 
+#: A session that lasted this long ends an outage: the next reconnect starts with a short delay.
+STABLE_AFTER_S = 60.0
+
+T = TypeVar("T")
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
 
 #: entrypoint → handler. Every background job Faktura runs is listed here.
@@ -45,21 +53,95 @@ def build_queue(conn: asyncpg.Connection, ctx: JobContext, handlers: dict[str, H
 
 
 async def run_worker(settings: Settings, *, drain: bool = False) -> None:
-    """Process jobs until cancelled (or, with `drain`, until the queue is empty)."""
+    """Process jobs until cancelled (or, with `drain`, until the queue is empty).
+
+    Losing the database (a restart, a failover) is never fatal: the worker reconnects with
+    backoff and carries on. A job that was running when the connection went is picked
+    again once its heartbeat is stale (`FAKTURA_JOB_HEARTBEAT_TIMEOUT`); every job is safe
+    to run twice."""
+    backoff = Backoff()
+    while True:
+        started = time.monotonic()
+        try:
+            lost = await _run_connected(settings, drain=drain)
+        except Exception as exc:
+            if not (database_unavailable(exc) or isinstance(exc, FailingListenerError)):
+                raise
+            reason = f"database unavailable ({type(exc).__name__}: {exc})"
+        else:
+            if not lost:
+                return
+            reason = "lost the database connection"
+        if time.monotonic() - started > STABLE_AFTER_S:
+            backoff.reset()  # it was up for a while: this is a new outage, start small again
+        delay = backoff.next_delay()
+        log.warning("%s; reconnecting in %.1f s", reason, delay)
+        await asyncio.sleep(delay)
+
+
+async def _run_connected(settings: Settings, *, drain: bool) -> bool:
+    """One session on the queue; True if it ended because the queue connection was lost
+    (pgqueuer would otherwise wait for notifications that can no longer arrive)."""
     from pgqueuer.types import QueueExecutionMode
 
     pool = await create_pool(settings)
-    conn = await asyncpg.connect(settings.app_dsn())
+    conn: asyncpg.Connection | None = None
     try:
+        conn = await asyncpg.connect(settings.app_dsn())
         pgq = build_queue(conn, JobContext(pool, settings), HANDLERS)
+        lost = asyncio.Event()
+
+        def on_lost(_: object) -> None:
+            lost.set()
+            pgq.shutdown.set()
+
+        conn.add_termination_listener(on_lost)
+        log.info("connected to the database; running jobs")
         mode = QueueExecutionMode.drain if drain else QueueExecutionMode.continuous
         heartbeat = dt.timedelta(seconds=settings.delivery.job_heartbeat_timeout)
-        await pgq.run(mode=mode, heartbeat_timeout=heartbeat)
+        # A listener that stops answering (a half-open connection) ends the run too.
+        await pgq.run(mode=mode, heartbeat_timeout=heartbeat, shutdown_on_listener_failure=True)
+        conn.remove_termination_listener(on_lost)
+        # Only a drain ends by itself; a continuous run that returns has lost its connection.
+        return lost.is_set() or not drain
     finally:
-        await conn.close()
-        await pool.close()
+        if conn is not None:
+            try:
+                await conn.close(timeout=5)
+            except Exception:
+                conn.terminate()
+        try:
+            await asyncio.wait_for(pool.close(), 10)
+        except Exception:
+            pool.terminate()
+
+
+async def wait_for_database(connect: Callable[[], Awaitable[T]]) -> T:
+    """`await connect()`, retried with backoff while the database is unreachable (a worker
+    may start before PostgreSQL, or while it restarts)."""
+    backoff = Backoff()
+    while True:
+        try:
+            return await connect()
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            delay = backoff.next_delay()
+            log.warning("database unavailable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
+            await asyncio.sleep(delay)
+
+
+def configure_logging() -> None:
+    """Everything the worker has to say goes to stderr: reconnects, and every failed job with
+    its traceback (pgqueuer logs those at ERROR; the traceback is also kept in `pgqueuer_log`)."""
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s [%(name)s] %(message)s",
+        force=True,
+    )
 
 
 def main(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO)
+    configure_logging()
     asyncio.run(run_worker(settings))
