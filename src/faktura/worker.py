@@ -37,14 +37,27 @@ Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {**DELIVERY_HANDLERS, PDF_JOB: render_pdf}
 
 
-def build_queue(conn: asyncpg.Connection, ctx: JobContext, handlers: dict[str, Handler]) -> PgQueuer:
+def build_queue(
+    conn: asyncpg.Connection,
+    ctx: JobContext,
+    handlers: dict[str, Handler],
+    running: set[asyncio.Task[Any]] | None = None,
+) -> PgQueuer:
+    """A queue on `conn` running `handlers`; the tasks of running jobs are kept in `running`."""
     pgq = PgQueuer(AsyncpgDriver(conn))
+    tasks: set[asyncio.Task[Any]] = set() if running is None else running
     for name, handler in handlers.items():
 
         def bind(h: Handler) -> Callable[[Job], Awaitable[None]]:
             async def run(job: Job) -> None:
                 payload = msgspec.json.decode(job.payload) if job.payload else {}
-                await h(ctx, payload)
+                task = asyncio.current_task()
+                assert task is not None
+                tasks.add(task)
+                try:
+                    await h(ctx, payload)
+                finally:
+                    tasks.discard(task)
 
             return run
 
@@ -88,12 +101,18 @@ async def _run_connected(settings: Settings, *, drain: bool) -> bool:
     conn: asyncpg.Connection | None = None
     try:
         conn = await asyncpg.connect(settings.app_dsn())
-        pgq = build_queue(conn, JobContext(pool, settings), HANDLERS)
+        running: set[asyncio.Task[Any]] = set()
+        pgq = build_queue(conn, JobContext(pool, settings), HANDLERS, running)
         lost = asyncio.Event()
 
         def on_lost(_: object) -> None:
+            # The running jobs can no longer record their outcome or heartbeat on this
+            # connection; they will be picked again once their heartbeat is stale. Stop them
+            # now (as a crash would) rather than wait for them before reconnecting.
             lost.set()
             pgq.shutdown.set()
+            for task in list(running):
+                task.cancel()
 
         conn.add_termination_listener(on_lost)
         log.info("connected to the database; running jobs")

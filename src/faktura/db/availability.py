@@ -4,7 +4,8 @@ A PostgreSQL restart, failover or network cut shows up in many shapes: a refused
 socket while connecting, `57P01 terminating connection due to administrator command` on a
 busy connection, `57P03 the database system is starting up`, asyncpg's "connection is
 closed" on a pooled connection the server dropped, and often a second error raised while
-rolling back on that dead connection, chained to the first. All of them mean the same to a
+rolling back on that dead connection, chained to the first, or a pooled connection left in
+a stuck state by the server's goodbye. All of them mean the same to a
 caller: nothing was done that it can rely on, try again shortly. The API answers them with
 503 + `Retry-After`, the job worker reconnects with `Backoff`.
 """
@@ -38,6 +39,10 @@ def _is_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, OSError) and exc.errno is None and "connect" in str(exc).lower():
         return True  # asyncpg's "Multiple exceptions: [Errno 111] Connect call failed ..."
+    if isinstance(exc, asyncpg.InternalClientError):
+        # An idle pooled connection the server terminated can be left in a stuck protocol
+        # state; its next statement fails this way before it reaches the server.
+        return "another operation" in str(exc) and "in progress" in str(exc)
     return isinstance(exc, asyncpg.InterfaceError) and any(m in str(exc) for m in _CLOSED_MESSAGES)
 
 
