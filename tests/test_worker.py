@@ -1,7 +1,7 @@
 """The job worker as an operator runs it: real `faktura worker` and `faktura serve`
 processes on the test database. A failed job is printed to stderr with its traceback;
-`serve` restarts a worker that died and reaps it; a worker killed with -9 in the middle of
-rendering a PDF leaves no process behind."""
+`serve` restarts a worker that died and reaps it, and takes it along when killed itself;
+a worker killed with -9 in the middle of rendering a PDF leaves no process behind."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ async def test_worker_prints_failed_jobs_with_traceback(
         worker.wait(15)
 
 
-async def test_serve_restarts_a_dead_worker_and_reaps_it(
+async def test_serve_restarts_a_dead_worker_reaps_it_and_takes_it_along(
     settings: Settings, owner: asyncpg.Connection, tmp_path: Path
 ) -> None:
     port = free_port()
@@ -140,6 +140,11 @@ async def test_serve_restarts_a_dead_worker_and_reaps_it(
                 assert time.monotonic() < deadline, "no PDF within 60 s"
                 await asyncio.sleep(0.3)
         assert worker_child() == second
+
+        # The other way round: a `serve` killed with -9 takes its worker (and its renderer) along.
+        os.kill(serve.pid, signal.SIGKILL)
+        serve.wait(10)
+        await poll(lambda: not in_group(serve.pid), 20, "the worker ends with serve")
     finally:
         serve.terminate()
         try:

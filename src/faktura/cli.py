@@ -187,8 +187,11 @@ def _cmd_platform(args: argparse.Namespace) -> int:
 def _cmd_worker(args: argparse.Namespace) -> int:
     """Run queued jobs. Needs DATABASE_URL (or the embedded database `serve` started).
     Waits for an unreachable database instead of failing (see `faktura.worker`)."""
+    from faktura.supervisor import PARENT_ENV, die_with_parent
     from faktura.worker import configure_logging, run_worker, wait_for_database
 
+    if parent := os.environ.get(PARENT_ENV):  # started by `faktura serve`: end with it
+        die_with_parent(int(parent), signal.SIGTERM)
     configure_logging()
     _exit_on_sigterm()
     with contextlib.suppress(KeyboardInterrupt, SystemExit):

@@ -17,8 +17,6 @@ import asyncio
 import hashlib
 import multiprocessing
 import os
-import signal
-import sys
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -35,6 +33,7 @@ from faktura.domain.totals import Totals
 from faktura.jobs import JobContext, enqueue
 from faktura.render.pdf import PDF_MEDIA_TYPE, Branding, PdfRenderer, Rendered, choose_language
 from faktura.settings import Settings
+from faktura.supervisor import die_with_parent
 
 PDF_JOB = "pdf.render"
 UBL_KIND = "ubl"
@@ -152,25 +151,9 @@ def _render_pool() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=die_with_parent,
+        initializer=die_with_parent,  # a worker killed with -9 leaves no renderer behind
         initargs=(os.getpid(),),
     )
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Pool initializer: a rendering process must not outlive its parent (a worker killed
-    with -9 would otherwise leave it behind, idle and holding its memory, for good).
-
-    Linux delivers SIGKILL when the *thread* that started the child ends, so the pool must
-    be used from a long-lived thread (the event loop's); the getppid check closes the race
-    with a parent that died before prctl ran."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid:
-        os._exit(1)
 
 
 def _render_in_child(
