@@ -4,19 +4,17 @@ need no credentials; an unreachable database is told apart from every other fail
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import ADMIN_DSN, _dsn_for
 from tests.delivery_support import free_port
 
 from faktura.api.app import create_app, create_pool
 from faktura.db.availability import database_unavailable
-from faktura.db.migrate import available, migrate_connection
+from faktura.db.migrate import available
 from faktura.settings import Settings
 
 
@@ -29,21 +27,18 @@ async def test_health_and_ready_without_credentials(client: httpx.AsyncClient) -
 
 
 @pytest.fixture
-async def half_migrated(settings: Settings) -> AsyncIterator[Settings]:
-    """A database one migration behind this version of Faktura."""
-    name = f"faktura_test_ready_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+async def half_migrated(settings: Settings, owner: asyncpg.Connection) -> AsyncIterator[Settings]:
+    """The test database as if its newest migration had not been applied."""
+    latest = available()[-1][0]
+    applied_at = await owner.fetchval(
+        "DELETE FROM schema_migrations WHERE version = $1 RETURNING applied_at", latest
+    )
     try:
-        conn = await asyncpg.connect(_dsn_for(name))
-        try:
-            await migrate_connection(conn, upto=available()[-2][0])
-        finally:
-            await conn.close()
-        yield dataclasses.replace(settings, database_url=_dsn_for(name))
+        yield settings
     finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+        await owner.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", latest, applied_at
+        )
 
 
 async def _get(settings: Settings, path: str, headers: dict[str, str] | None = None) -> httpx.Response:

@@ -19,48 +19,13 @@ import asyncpg
 import httpx
 from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant
 from tests.delivery_support import free_port, worker_env
+from tests.process_support import children, cmdline, in_group, kill_group, proc_stat
 
 from faktura.documents import PDF_JOB
 from faktura.jobs import enqueue
 from faktura.settings import Settings
 
 WORKER = [sys.executable, "-m", "faktura.cli", "worker"]
-
-
-def proc_stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, parent pid, process group) from /proc, or None once the pid is gone."""
-    try:
-        data = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    state, ppid, pgrp = data.rsplit(")", 1)[1].split()[:3]
-    return state, int(ppid), int(pgrp)
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except (FileNotFoundError, ProcessLookupError):
-        return ""
-
-
-def live_processes(match: Callable[[tuple[str, int, int]], bool]) -> list[int]:
-    """Running (not zombie) processes whose /proc stat matches."""
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            st = proc_stat(int(name))
-            if st is not None and st[0] != "Z" and match(st):
-                found.append(int(name))
-    return found
-
-
-def children(pid: int) -> list[int]:
-    return live_processes(lambda st: st[1] == pid)
-
-
-def in_group(pgid: int) -> list[int]:
-    return live_processes(lambda st: st[2] == pgid)
 
 
 async def poll(cond: Callable[[], object], timeout: float, what: str) -> object:
@@ -70,11 +35,6 @@ async def poll(cond: Callable[[], object], timeout: float, what: str) -> object:
             return value
         await asyncio.sleep(0.1)
     raise AssertionError(f"{what}: not within {timeout:.0f} s")
-
-
-def kill_group(pgid: int) -> None:
-    for pid in in_group(pgid):
-        os.kill(pid, signal.SIGKILL)
 
 
 async def test_worker_prints_failed_jobs_with_traceback(

@@ -52,16 +52,10 @@ class Supervisor:
         self.name = name
         self.argv = list(argv)
         self.env = {**env, PARENT_ENV: str(os.getpid())}
-        self.restarts = 0
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._watch, name=f"supervise-{name}", daemon=True)
-
-    @property
-    def pid(self) -> int | None:
-        with self._lock:
-            return self._proc.pid if self._proc is not None else None
 
     def start(self) -> Supervisor:
         self._spawn()
@@ -90,7 +84,6 @@ class Supervisor:
             if self._stopping.wait(delay):
                 return
             delay = min(delay * 2, MAX_DELAY_S)
-            self.restarts += 1
             self._spawn()
 
     def stop(self, timeout: float = 15) -> None:
