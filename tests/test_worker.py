@@ -6,21 +6,24 @@ a worker killed with -9 in the middle of rendering a PDF leaves no process behin
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
 import httpx
-from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant
+import pytest
+from tests.conftest import ADMIN_DSN, Tenant, _dsn_for, invoice_body, make_contact, make_platform, make_tenant
 from tests.delivery_support import free_port, worker_env
 from tests.process_support import children, cmdline, in_group, kill_group, proc_stat
 
+from faktura.db.migrate import migrate
 from faktura.documents import PDF_JOB
 from faktura.jobs import enqueue
 from faktura.settings import Settings
@@ -37,12 +40,28 @@ async def poll(cond: Callable[[], object], timeout: float, what: str) -> object:
     raise AssertionError(f"{what}: not within {timeout:.0f} s")
 
 
+@pytest.fixture
+async def empty_database() -> AsyncIterator[str]:
+    """A database of its own, so that no job queued by another test runs ahead of ours."""
+    name = f"faktura_worker_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield _dsn_for(name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 async def test_worker_prints_failed_jobs_with_traceback(
-    settings: Settings, owner: asyncpg.Connection, tmp_path: Path
+    settings: Settings, empty_database: str, tmp_path: Path
 ) -> None:
+    await migrate(empty_database)
+    owner = await asyncpg.connect(empty_database)
     stderr = tmp_path / "worker.stderr"
     with open(stderr, "wb") as err:
-        worker = subprocess.Popen(WORKER, env=worker_env(settings), stdout=subprocess.DEVNULL, stderr=err)
+        env = worker_env(dataclasses.replace(settings, database_url=empty_database))
+        worker = subprocess.Popen(WORKER, env=env, stdout=subprocess.DEVNULL, stderr=err)
     try:
         invoice_id = str(uuid.uuid4())  # no such invoice: the job fails
         job = await enqueue(owner, PDF_JOB, {"tenant_id": str(uuid.uuid4()), "invoice_id": invoice_id})
@@ -54,16 +73,17 @@ async def test_worker_prints_failed_jobs_with_traceback(
     finally:
         worker.terminate()
         worker.wait(15)
+        await owner.close()
 
 
 async def test_serve_restarts_a_dead_worker_reaps_it_and_takes_it_along(
-    settings: Settings, owner: asyncpg.Connection, tmp_path: Path
+    settings: Settings, empty_database: str, tmp_path: Path
 ) -> None:
     port = free_port()
     with open(tmp_path / "serve.log", "wb") as out:
         serve = subprocess.Popen(
             [sys.executable, "-m", "faktura.cli", "serve", "--port", str(port)],
-            env=worker_env(settings),
+            env=worker_env(dataclasses.replace(settings, database_url=empty_database)),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -89,7 +109,11 @@ async def test_serve_restarts_a_dead_worker_reaps_it_and_takes_it_along(
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.2)
-            t = await make_tenant(c, await make_platform(owner))
+            owner = await asyncpg.connect(empty_database)  # migrated by serve
+            try:
+                t = await make_tenant(c, await make_platform(owner))
+            finally:
+                await owner.close()
             r = await c.post(
                 "/v1/invoices?issue=true", json=invoice_body(await make_contact(c, t)), headers=t.headers
             )
