@@ -22,7 +22,7 @@ import asyncpg
 import httpx
 import pytest
 from tests.conftest import invoice_body, make_contact, make_platform, make_tenant
-from tests.delivery_support import free_port, smtp_server
+from tests.delivery_support import SmtpServer, free_port, smtp_server
 from tests.process_support import children, cmdline, kill_group
 
 from faktura.db.embedded import EmbeddedPostgres, start_embedded
@@ -108,7 +108,7 @@ async def _run(
     base: Path,
     server: EmbeddedPostgres,
     serve: subprocess.Popen[bytes],
-    smtp: object,
+    smtp: SmtpServer,
     log: Path,
 ) -> None:
     await until(lambda: _ready(c), 60, "serve is ready")
@@ -213,6 +213,7 @@ async def _run(
             return (await c.get(f"/v1/invoices/{invoice}/pdf", headers=tenant.headers)).status_code == 200
 
         await until(sent, 60, "the send queued after the restart")
+        assert smtp.sink.by_message_id() == {f"<{delivery}@faktura.delivery>": 1}
         await until(rendered, 90, "the PDF queued after the restart")
 
         async def all_rendered() -> bool:  # also those whose job the restart interrupted
