@@ -175,7 +175,7 @@ def test_serve_with_embedded_db_stops_it_on_signal(sig: signal.Signals) -> None:
             time.sleep(0.1)
         assert (data_dir / "pg" / "postmaster.pid").exists()
         # The app reaches the embedded database (as the app role the migrations created).
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=10) as response:
             assert response.status == 200
         # The embedded default run is the one that has the sandbox access point by default.
         sandbox = f"http://127.0.0.1:{port}/sandbox/peppol-ap/participants/0208:0477472701"

@@ -64,6 +64,7 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "FAKTURA_DATA_DIR": str(base / "data"),
         "FAKTURA_METRICS_TOKEN": METRICS_TOKEN,
         "FAKTURA_SANDBOX_REPORT_DELAY": "0.2",
+        "FAKTURA_PEPPOL_SANDBOX": "1",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with stderr.open("w") as err:

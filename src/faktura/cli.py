@@ -89,22 +89,13 @@ def _exit_on_sigterm() -> None:
 
 def _start_job_worker(settings: Settings) -> Callable[[], None] | None:
     """The one place where `serve` starts the job worker next to the API: a child process
-    running `faktura worker` on the same database. Returns a function that stops it."""
-    import subprocess
-    import sys
+    running `faktura worker` on the same database, restarted whenever it dies. Returns a
+    function that stops it."""
+    from faktura.supervisor import Supervisor
 
     assert settings.database_url is not None
     env = {**os.environ, "DATABASE_URL": settings.database_url}
-    proc = subprocess.Popen([sys.executable, "-m", "faktura.cli", "worker"], env=env)
-
-    def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-    return stop
+    return Supervisor("job worker", [sys.executable, "-m", "faktura.cli", "worker"], env).start().stop
 
 
 def _shared_metrics_dir() -> Callable[[], None]:
@@ -244,19 +235,23 @@ def _cmd_platform(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    """Run queued jobs. Needs DATABASE_URL (or the embedded database `serve` started)."""
+    """Run queued jobs. Needs DATABASE_URL (or the embedded database `serve` started).
+    Waits for an unreachable database instead of failing (see `faktura.worker`)."""
     from faktura.logs import configure_logging
     from faktura.metrics import run_with_probe
-    from faktura.worker import run_worker
+    from faktura.supervisor import PARENT_ENV, die_with_parent
+    from faktura.worker import run_worker, wait_for_database
 
+    if parent := os.environ.get(PARENT_ENV):  # started by `faktura serve`: end with it
+        die_with_parent(int(parent), signal.SIGTERM)
     configure_logging()
     settings = Settings.from_env()
     if _refuse_bad_config(settings):
         return 2
     _exit_on_sigterm()
-    settings, _ = asyncio.run(_resolve_and_migrate(settings, to_stderr=True))
-    probe_addr, token = settings.worker_metrics_addr, settings.metrics_token
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        settings = asyncio.run(wait_for_database(lambda: _resolve_and_migrate(settings, to_stderr=True)))[0]
+        probe_addr, token = settings.worker_metrics_addr, settings.metrics_token
         asyncio.run(run_with_probe(run_worker(settings), probe_addr, token))
     return 0
 

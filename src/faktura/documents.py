@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import multiprocessing
+import os
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -32,6 +33,7 @@ from faktura.domain.totals import Totals
 from faktura.jobs import JobContext, enqueue
 from faktura.render.pdf import PDF_MEDIA_TYPE, Branding, PdfRenderer, Rendered, choose_language
 from faktura.settings import Settings
+from faktura.supervisor import die_with_parent
 
 PDF_JOB = "pdf.render"
 UBL_KIND = "ubl"
@@ -146,7 +148,12 @@ def issued_document(row: Any) -> Document:
 
 @lru_cache(maxsize=1)
 def _render_pool() -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=die_with_parent,  # a worker killed with -9 leaves no renderer behind
+        initargs=(os.getpid(),),
+    )
 
 
 def _render_in_child(

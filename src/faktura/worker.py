@@ -6,16 +6,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
 from pgqueuer import PgQueuer
 from pgqueuer.db import AsyncpgDriver
+from pgqueuer.errors import FailingListenerError
 from pgqueuer.models import Job
 
 from faktura.api.app import create_pool
+from faktura.db.availability import Backoff, database_unavailable
 from faktura.delivery.jobs import HANDLERS as DELIVERY_HANDLERS
 from faktura.documents import PDF_JOB, render_pdf
 from faktura.jobs import JobContext
@@ -23,20 +26,37 @@ from faktura.settings import Settings
 
 log = logging.getLogger("faktura.worker")
 
+#: A session that lasted this long ends an outage: the next reconnect starts with a short delay.
+STABLE_AFTER_S = 60.0
+
+T = TypeVar("T")
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
 
 #: entrypoint → handler. Every background job Faktura runs is listed here.
 HANDLERS: dict[str, Handler] = {**DELIVERY_HANDLERS, PDF_JOB: render_pdf}
 
 
-def build_queue(conn: asyncpg.Connection, ctx: JobContext, handlers: dict[str, Handler]) -> PgQueuer:
+def build_queue(
+    conn: asyncpg.Connection,
+    ctx: JobContext,
+    handlers: dict[str, Handler],
+    running: set[asyncio.Task[Any]] | None = None,
+) -> PgQueuer:
+    """A queue on `conn` running `handlers`; the tasks of running jobs are kept in `running`."""
     pgq = PgQueuer(AsyncpgDriver(conn))
+    tasks: set[asyncio.Task[Any]] = set() if running is None else running
     for name, handler in handlers.items():
 
         def bind(h: Handler) -> Callable[[Job], Awaitable[None]]:
             async def run(job: Job) -> None:
                 payload = msgspec.json.decode(job.payload) if job.payload else {}
-                await h(ctx, payload)
+                task = asyncio.current_task()
+                assert task is not None
+                tasks.add(task)
+                try:
+                    await h(ctx, payload)
+                finally:
+                    tasks.discard(task)
 
             return run
 
@@ -45,21 +65,92 @@ def build_queue(conn: asyncpg.Connection, ctx: JobContext, handlers: dict[str, H
 
 
 async def run_worker(settings: Settings, *, drain: bool = False) -> None:
-    """Process jobs until cancelled (or, with `drain`, until the queue is empty)."""
+    """Process jobs until cancelled (or, with `drain`, until the queue is empty).
+
+    Losing the database (a restart, a failover) is never fatal: the worker reconnects with
+    backoff and carries on. A job that was running when the connection went is picked
+    again once its heartbeat is stale (`FAKTURA_JOB_HEARTBEAT_TIMEOUT`); every job is safe
+    to run twice."""
+    backoff = Backoff()
+    while True:
+        started = time.monotonic()
+        try:
+            lost = await _run_connected(settings, drain=drain)
+        except Exception as exc:
+            if not (database_unavailable(exc) or isinstance(exc, FailingListenerError)):
+                raise
+            reason = f"database unavailable ({type(exc).__name__}: {exc})"
+        else:
+            if not lost:
+                return
+            reason = "lost the database connection"
+        if time.monotonic() - started > STABLE_AFTER_S:
+            backoff.reset()  # it was up for a while: this is a new outage, start small again
+        delay = backoff.next_delay()
+        log.warning("%s; reconnecting in %.1f s", reason, delay)
+        await asyncio.sleep(delay)
+
+
+async def _run_connected(settings: Settings, *, drain: bool) -> bool:
+    """One session on the queue; True if it ended because the queue connection was lost
+    (pgqueuer would otherwise wait for notifications that can no longer arrive)."""
     from pgqueuer.types import QueueExecutionMode
 
     pool = await create_pool(settings)
-    conn = await asyncpg.connect(settings.app_dsn())
+    conn: asyncpg.Connection | None = None
     try:
-        pgq = build_queue(conn, JobContext(pool, settings), HANDLERS)
+        conn = await asyncpg.connect(settings.app_dsn())
+        running: set[asyncio.Task[Any]] = set()
+        pgq = build_queue(conn, JobContext(pool, settings), HANDLERS, running)
+        lost = asyncio.Event()
+
+        def on_lost(_: object) -> None:
+            # The running jobs can no longer record their outcome or heartbeat on this
+            # connection; they will be picked again once their heartbeat is stale. Stop them
+            # now (as a crash would) rather than wait for them before reconnecting.
+            lost.set()
+            pgq.shutdown.set()
+            for task in list(running):
+                task.cancel()
+
+        conn.add_termination_listener(on_lost)
+        log.info("connected to the database; running jobs")
         mode = QueueExecutionMode.drain if drain else QueueExecutionMode.continuous
         heartbeat = dt.timedelta(seconds=settings.delivery.job_heartbeat_timeout)
-        await pgq.run(mode=mode, heartbeat_timeout=heartbeat)
+        # A listener that stops answering (a half-open connection) ends the run too.
+        await pgq.run(mode=mode, heartbeat_timeout=heartbeat, shutdown_on_listener_failure=True)
+        conn.remove_termination_listener(on_lost)
+        # Only a drain ends by itself; a continuous run that returns has lost its connection.
+        return lost.is_set() or not drain
     finally:
-        await conn.close()
-        await pool.close()
+        if conn is not None:
+            try:
+                await conn.close(timeout=5)
+            except Exception:
+                conn.terminate()
+        try:
+            await asyncio.wait_for(pool.close(), 10)
+        except Exception:
+            pool.terminate()
+
+
+async def wait_for_database(connect: Callable[[], Awaitable[T]]) -> T:
+    """`await connect()`, retried with backoff while the database is unreachable (a worker
+    may start before PostgreSQL, or while it restarts)."""
+    backoff = Backoff()
+    while True:
+        try:
+            return await connect()
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            delay = backoff.next_delay()
+            log.warning("database unavailable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
+            await asyncio.sleep(delay)
 
 
 def main(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO)
+    from faktura.logs import configure_logging
+
+    configure_logging()
     asyncio.run(run_worker(settings))

@@ -23,6 +23,7 @@ from faktura.api.delivery import DeliverySettingsController, InvoiceDeliveryCont
 from faktura.api.documents import DocumentController
 from faktura.api.errors import ApiError, handle_api_error, handle_http_exception, handle_internal
 from faktura.api.gate import authenticate
+from faktura.api.health import health, ready
 from faktura.api.invoices import InvoiceController
 from faktura.api.observability import RequestObservability, metrics
 from faktura.api.peppol import PeppolCallbackController, SandboxAccessPointController
@@ -74,13 +75,6 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
     return pool
 
 
-@get("/health", operation_id="health", include_in_schema=False)
-async def health(request: Request[Any, Any, Any]) -> Response[bytes]:
-    async with request.app.state.pool.acquire() as conn:
-        await conn.fetchval("SELECT 1")
-    return Response(b'{"status":"ok"}', media_type=MediaType.JSON)
-
-
 @get("/schema/openapi.json", operation_id="openapi", include_in_schema=False)
 async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     return Response(msgspec.json.encode(openapi_document(request.app)), media_type=MediaType.JSON)
@@ -116,6 +110,7 @@ def create_app(settings: Settings) -> Litestar:
             # Credentials before the body: every API route is behind the gate.
             Router(path="/", route_handlers=CONTROLLERS, guards=[authenticate]),
             health,
+            ready,
             openapi_json,
             *([bench_baseline] if settings.bench_baseline else []),
             *([SandboxAccessPointController] if settings.delivery.sandbox else []),

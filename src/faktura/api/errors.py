@@ -17,6 +17,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
 from faktura.compliance.findings import Finding, Severity, error_object
+from faktura.db.availability import RETRY_AFTER_S, database_unavailable
 from faktura.logs import request_id
 from faktura.metrics import count_refused
 
@@ -118,7 +119,18 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
     return _json(exc.status_code, envelope(None, errors=[problem(title, detail, ptype)]), headers)
 
 
+def service_unavailable(detail: str = "", problem_type: str = "DATABASE_UNAVAILABLE") -> Response[bytes]:
+    """503 + `Retry-After`: nothing the client sent is at fault, and a retry (with the same
+    `Idempotency-Key`) is safe."""
+    detail = detail or f"The database is unreachable; retry in {RETRY_AFTER_S} seconds."
+    body = envelope(None, errors=[problem("Service Unavailable", detail, problem_type)])
+    return _json(503, body, {"Retry-After": str(RETRY_AFTER_S)})
+
+
 def handle_internal(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        return service_unavailable()
     log.exception("unhandled error", exc_info=exc)
     body = envelope(
         None, errors=[problem("Internal Error", "An unexpected error occurred.", "INTERNAL_ERROR")]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,9 +43,20 @@ def object_key(tenant_id: str, sha256: str) -> str:
     return f"{tenant_id}/{sha256[:2]}/{sha256}"
 
 
+#: A named temporary file this old was left by a writer that crashed (a write takes
+#: milliseconds); the next write into its directory removes it.
+STALE_TMP_S = 3600.0
+
+
 class FilesystemStore:
     """Files under one root directory (the embedded default: `FAKTURA_DATA_DIR/archive`).
-    Objects are created exclusively and made read-only."""
+    Objects are created exclusively and made read-only.
+
+    An object appears complete or not at all, and a crash mid-write leaves nothing behind:
+    where the kernel offers `O_TMPFILE` (Linux on ext4, xfs, btrfs, tmpfs) the bytes go to
+    an unnamed file that gets its name only once complete, so there is no temporary file
+    to leave. Elsewhere a named temporary file is used, and those that crashed writers left
+    are removed by the next write into the same directory."""
 
     name = "fs"
 
@@ -58,17 +71,37 @@ class FilesystemStore:
     def _put(self, key: str, data: bytes) -> None:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _open_unnamed(path.parent)
+        if fd is None:
+            self._put_named(key, path, data)
+            return
+        try:
+            _write_synced(fd, data)
+            dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                # linkat(AT_SYMLINK_FOLLOW) of the open file: atomic and exclusive
+                os.link(f"/proc/self/fd/{fd}", path.name, dst_dir_fd=dir_fd, follow_symlinks=True)
+            except FileExistsError:
+                _check_same(path, key, data)
+            finally:
+                os.close(dir_fd)
+        finally:
+            os.close(fd)
+
+    def _put_named(self, key: str, path: Path, data: bytes) -> None:
+        _remove_stale_tmp(path.parent)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o444)
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()  # no live writer has our name: a leftover of a crashed process
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
+            _write_synced(fd, data)
+        finally:
+            os.close(fd)
         try:
             os.link(tmp, path)  # atomic and exclusive: never replaces an existing object
         except FileExistsError:
-            if path.read_bytes() != data:
-                raise ObjectConflict(key) from None
+            _check_same(path, key, data)
         finally:
             tmp.unlink()
 
@@ -83,6 +116,41 @@ class FilesystemStore:
 
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._get, key)
+
+
+def _open_unnamed(directory: Path) -> int | None:
+    """An unnamed, read-only file in `directory` open for writing, or None where the
+    platform or file system has no `O_TMPFILE`."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None:
+        return None
+    try:
+        return os.open(directory, flag | os.O_WRONLY, 0o444)
+    except OSError as e:
+        if e.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            return None
+        raise
+
+
+def _write_synced(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)
+
+
+def _check_same(path: Path, key: str, data: bytes) -> None:
+    if path.read_bytes() != data:
+        raise ObjectConflict(key) from None
+
+
+def _remove_stale_tmp(directory: Path) -> None:
+    cutoff = time.time() - STALE_TMP_S
+    for entry in os.scandir(directory):
+        if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(entry.path)
 
 
 class S3Store:

@@ -55,6 +55,8 @@ async def migrate_connection(
         db = await conn.fetchval("SELECT current_database()")
         await conn.execute(f'GRANT CONNECT ON DATABASE "{db}" TO {APP_ROLE}')
         await conn.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
+        # `/ready` compares the applied versions with the shipped ones.
+        await conn.execute(f"GRANT SELECT ON schema_migrations TO {APP_ROLE}")
         if app_password:
             await conn.execute(f"ALTER ROLE {APP_ROLE} PASSWORD {quote_literal(app_password)}")
         return new
