@@ -527,3 +527,46 @@ def _json_type(value: Any) -> str:
     return {dict: "object", list: "array", str: "str", bool: "bool", type(None): "null"}.get(
         type(value), "int" if isinstance(value, int) else "float"
     )
+
+
+# -- pointers into what the client sent ---------------------------------------------------------
+
+
+def anchored(findings: list[Finding], sent: Any, base: str = "/model") -> list[Finding]:
+    """`findings` with every pointer into the request moved to a member the client sent.
+
+    Rules point where the official XPath looks, which may be a member the request does not
+    have (PEPPOL-EN16931-R054 at `tax_currency` on a draft without one). Such a pointer moves
+    up to the nearest member that is there. A missing-member finding keeps its pointer when the
+    object that should hold the member is there: it names what to add, and where."""
+    out = []
+    for f in findings:
+        if f.pointer != base and not f.pointer.startswith(base + "/"):
+            out.append(f)
+            continue
+        parts = (
+            [p.replace("~1", "/").replace("~0", "~") for p in f.pointer[len(base) + 1 :].split("/")]
+            if f.pointer != base
+            else []
+        )
+        depth, parent = _resolved_depth(sent, parts)
+        if depth == len(parts) or (
+            depth == len(parts) - 1 and f.problem_type.startswith("MISSING_") and isinstance(parent, dict)
+        ):
+            out.append(f)
+        else:
+            out.append(msgspec.structs.replace(f, pointer=base + pointer(*parts[:depth])))
+    return out
+
+
+def _resolved_depth(node: Any, parts: list[str]) -> tuple[int, Any]:
+    """How many leading parts of a path resolve in `node`, and the last node they reach."""
+    for depth, p in enumerate(parts):
+        if isinstance(node, dict) and p in node:
+            child = node[p]
+        elif isinstance(node, list) and p.isdigit() and int(p) < len(node):
+            child = node[int(p)]
+        else:
+            return depth, node
+        node = child
+    return len(parts), node
