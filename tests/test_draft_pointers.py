@@ -5,6 +5,7 @@ generated drafts, complete and with members dropped at random)."""
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import msgspec
 from tests.conftest import Tenant
 
 from compliance_cases import valid_case
-from faktura.compliance.basic import anchored
+from faktura.compliance.basic import MEMBER_TERMS, anchored
 from faktura.compliance.findings import Finding, Severity
 
 DRAFTS = 60
@@ -41,6 +42,15 @@ def _sparse(value: Any, rnd: random.Random) -> Any:
     return value
 
 
+def _requires(f: dict[str, Any], member: str) -> bool:
+    """The finding asks for the member: a missing-member finding, or one whose rule is about
+    the member's business term (BR-S-05 on a line's VAT rate, BT-152)."""
+    if f["problem_type"].startswith("MISSING_"):
+        return True
+    said = set(re.findall(r"\bB[TG]-\d+\b", f["detail"])) | {f.get("business_term")}
+    return bool(MEMBER_TERMS.get(member, frozenset()) & said)
+
+
 def _bad_pointers(sent: dict[str, Any], body: dict[str, Any]) -> list[tuple[str | None, str]]:
     bad = []
     for f in [*body["errors"], *body["warnings"]]:
@@ -48,7 +58,7 @@ def _bad_pointers(sent: dict[str, Any], body: dict[str, Any]) -> list[tuple[str 
         if not ptr.startswith("/model"):
             continue  # the tenant (seller) or a query parameter: not the request body
         ok, parent_ok = _resolves({"model": sent}, ptr)
-        if not ok and not (parent_ok and f["problem_type"].startswith("MISSING_")):
+        if not ok and not (parent_ok and _requires(f, ptr.rsplit("/", 1)[-1])):
             bad.append((f.get("rule_id"), ptr))
     return bad
 
@@ -86,9 +96,14 @@ async def test_empty_draft_points_at_the_model_not_at_tax_currency(
     assert ("BR-16", "/model/line_items") in found  # missing, and /model is there: says where to add
 
 
-def _finding(ptr: str, problem_type: str = "INVALID_FIELD") -> Finding:
+def _finding(ptr: str, problem_type: str = "INVALID_FIELD", detail: str = "d") -> Finding:
     return Finding(
-        rule_id="X", severity=Severity.WARNING, title="t", detail="d", pointer=ptr, problem_type=problem_type
+        rule_id="X",
+        severity=Severity.WARNING,
+        title="t",
+        detail=detail,
+        pointer=ptr,
+        problem_type=problem_type,
     )
 
 
@@ -106,3 +121,10 @@ def test_anchored_moves_up_to_the_nearest_member_sent() -> None:
     for (ptr, ptype), want in cases.items():
         (got,) = anchored([_finding(ptr, ptype)], sent)
         assert got.pointer == want, (ptr, ptype, got.pointer)
+    # a finding about the absent member's own business term names it (BR-S-05 on BT-152)
+    rate = _finding(
+        "/model/line_items/0/tax_rate", detail="The VAT rate (BT-152) shall be greater than zero."
+    )
+    assert anchored([rate], sent)[0].pointer == "/model/line_items/0/tax_rate"
+    about_other = _finding("/model/tax_currency", detail="Only one tax total (BT-111) MUST be provided.")
+    assert anchored([about_other], sent)[0].pointer == "/model"

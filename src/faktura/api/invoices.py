@@ -183,8 +183,8 @@ async def _issue_locked(scope: Scope, row: Any) -> tuple[Any, list[dict[str, Any
     try:
         _, warnings = await issue(scope.conn, scope.settings, scope.tenant_id, row["id"], model)  # type: ignore[arg-type]
     except IssueRefused as refused:
-        raise findings_error(refused.findings) from None
-    return await _fetch(scope, row["id"]), [error_object(f) for f in warnings]
+        raise findings_error(anchored(refused.findings, row["model"])) from None
+    return await _fetch(scope, row["id"]), [error_object(f) for f in anchored(warnings, row["model"])]
 
 
 CODE_LIST_RULES = ("BR-CL-", "PEPPOL-EN16931-CL")

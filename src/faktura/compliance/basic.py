@@ -532,13 +532,56 @@ def _json_type(value: Any) -> str:
 # -- pointers into what the client sent ---------------------------------------------------------
 
 
+#: the EN 16931 terms a request member carries, for the members rules name when they are
+#: absent: a finding about one of these terms may name the member that should carry it
+MEMBER_TERMS: dict[str, frozenset[str]] = {
+    name: frozenset(terms.split())
+    for name, terms in {
+        "tax_rate": "BT-96 BT-103 BT-119 BT-152",
+        "tax_category": "BT-95 BT-102 BT-118 BT-151",
+        "tax_exemption_reason": "BT-120",
+        "tax_exemption_reason_code": "BT-121",
+        "vat_id": "BT-31 BT-48 BT-63",
+        "tax_registration_id": "BT-32",
+        "legal_id": "BT-30 BT-47 BT-61",
+        "endpoint": "BT-34 BT-49",
+        "name": "BT-27 BT-44 BT-59 BT-62 BT-153",
+        "address": "BG-5 BG-8 BG-12 BG-15",
+        "country": "BT-40 BT-55 BT-69 BT-80",
+        "buyer_reference": "BT-10",
+        "order_reference": "BT-13",
+        "due_date": "BT-9",
+        "payment_terms": "BT-20",
+        "issue_date": "BT-2 BT-26",
+        "tax_point_date": "BT-7",
+        "currency": "BT-5",
+        "tax_currency": "BT-6",
+        "exchange_rate": "BT-111",
+        "tax_currency_total_tax_amount": "BT-111",
+        "delivery": "BG-13 BG-15 BT-72 BT-80",
+        "date": "BT-72",
+        "invoicing_period": "BG-14 BT-73 BT-74",
+        "start_date": "BT-73 BT-134",
+        "end_date": "BT-74 BT-135",
+        "payment_means": "BG-16 BT-81",
+        "account": "BG-17 BT-84",
+        "iban": "BT-84",
+        "line_items": "BG-25",
+        "standard_id": "BT-157",
+        "preceding_invoices": "BG-3 BT-25",
+    }.items()
+}
+_TERM = re.compile(r"\bB[TG]-\d+\b")
+
+
 def anchored(findings: list[Finding], sent: Any, base: str = "/model") -> list[Finding]:
     """`findings` with every pointer into the request moved to a member the client sent.
 
     Rules point where the official XPath looks, which may be a member the request does not
     have (PEPPOL-EN16931-R054 at `tax_currency` on a draft without one). Such a pointer moves
-    up to the nearest member that is there. A missing-member finding keeps its pointer when the
-    object that should hold the member is there: it names what to add, and where."""
+    up to the nearest member that is there, unless it names what is missing, in an object
+    that is there: a missing-member finding, or one about the member's own business term
+    (BR-S-05 on the VAT rate a line lacks, BR-E-10 on an exemption reason)."""
     out = []
     for f in findings:
         if f.pointer != base and not f.pointer.startswith(base + "/"):
@@ -551,12 +594,24 @@ def anchored(findings: list[Finding], sent: Any, base: str = "/model") -> list[F
         )
         depth, parent = _resolved_depth(sent, parts)
         if depth == len(parts) or (
-            depth == len(parts) - 1 and f.problem_type.startswith("MISSING_") and isinstance(parent, dict)
+            depth == len(parts) - 1 and isinstance(parent, dict) and _names_missing(f, parts[-1])
         ):
             out.append(f)
         else:
             out.append(msgspec.structs.replace(f, pointer=base + pointer(*parts[:depth])))
     return out
+
+
+def _names_missing(f: Finding, member: str) -> bool:
+    if f.problem_type.startswith("MISSING_"):
+        return True
+    terms = MEMBER_TERMS.get(member)
+    if not terms:
+        return False
+    said = set(_TERM.findall(f.detail))
+    if f.business_term:
+        said.add(f.business_term)
+    return bool(terms & said)
 
 
 def _resolved_depth(node: Any, parts: list[str]) -> tuple[int, Any]:
