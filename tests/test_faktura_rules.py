@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
 from lxml import etree
+from tests.conftest import invoice_body, make_contact
 
 from conformance import describe, official_findings
 from faktura.compliance.basic import check_invoice
@@ -260,3 +262,25 @@ def test_domestic_vat_charged_across_an_eu_border() -> None:
             buyer=belgian,
         )[0]
     ), found
+
+
+async def test_tour_example_with_german_vat_issues_with_the_warning(client: Any, tenant: Any) -> None:
+    """The README tour charged German VAT to the Belgian business before: that still issues
+    (S can be right, e.g. a supply within Germany), but with FK-VAT-CROSS-BORDER on each line;
+    the tour as it stands (AE and K) issues without it."""
+    contact = await make_contact(client, tenant)
+    r = await client.post("/v1/invoices?issue=true", json=invoice_body(contact), headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["warnings"] == []
+    body = invoice_body(contact)
+    for li, rate in zip(body["model"]["line_items"], ("19", "7"), strict=True):
+        li.update(tax_category="S", tax_rate=rate)
+        del li["tax_exemption_reason"], li["tax_exemption_reason_code"]
+    body["model"]["allowances"][0].update(tax_category="S", tax_rate="19")
+    r = await client.post("/v1/invoices?issue=true", json=body, headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    assert {(w["rule_id"], w["source"]["pointer"]) for w in r.json()["warnings"]} == {
+        ("FK-VAT-CROSS-BORDER", "/model/line_items/0/tax_category"),
+        ("FK-VAT-CROSS-BORDER", "/model/line_items/1/tax_category"),
+        ("FK-VAT-CROSS-BORDER", "/model/allowances/0/tax_category"),
+    }
