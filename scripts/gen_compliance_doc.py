@@ -173,6 +173,12 @@ def render(kit: Path) -> str:
     own: list[str] = [
         "## Faktura's own rules (FK-*)",
         "",
+        "What no official rule checks, and where Faktura is stricter than an official rule: a"
+        " declared total that adds up on the client's own figures (declared line net amounts, VAT"
+        " within the official tolerance) but differs from Faktura's arithmetic is FK-SUB-TOTAL,"
+        " FK-TAX-TOTAL or FK-TOTAL-AMOUNT; BR-CO-10/14/15 are reported only when the client's"
+        " figures break them too, as the official validator would on the client's document.",
+        "",
         "| Id | Severity | Where | Message |",
         "|---|---|---|---|",
     ]

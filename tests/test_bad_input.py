@@ -78,9 +78,15 @@ async def test_bad_field_points_at_it(
         (lambda m: m["allowances"][0].update(amount="-3"), None, "/model/allowances/0/amount"),
         (lambda m: m["allowances"][0].update(amount="1.234"), "BR-DEC-01", "/model/allowances/0/amount"),
         (lambda m: m["allowances"][0].pop("tax_category"), "BR-32", "/model/allowances/0/tax_category"),
-        (lambda m: m["line_items"][0].update(tax_rate="0"), "BR-S-05", "/model/line_items/0/tax_rate"),
         (
-            lambda m: m["line_items"][0].update(tax_category="E"),
+            lambda m: m["line_items"][0].update(tax_category="S", tax_rate="0", tax_exemption_reason=None),
+            "BR-S-05",
+            "/model/line_items/0/tax_rate",
+        ),
+        (
+            lambda m: m["line_items"][0].update(
+                tax_category="E", tax_exemption_reason=None, tax_exemption_reason_code=None
+            ),
             "BR-E-10",
             "/model/line_items/0/tax_exemption_reason",
         ),
@@ -178,12 +184,16 @@ async def test_unpaired_surrogate_is_malformed_json(client: httpx.AsyncClient, t
     assert r.json()["errors"][0]["problem_type"] == "MALFORMED_JSON"
 
 
-async def test_number_beyond_float_range_points_at_its_field(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_number_beyond_float_range_points_at_its_field(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     """A bare JSON number no float can hold is read as a decimal and judged where it stands."""
     contact = await make_contact(client, tenant)
     body = invoice_body(contact)
     body["model"]["prepaid_amount"] = "PLACEHOLDER"
     raw = httpx.Request("POST", "/", json=body).content.replace(b'"PLACEHOLDER"', b"-1e400")
-    r = await client.post("/v1/invoices", content=raw, headers={**tenant.headers, "content-type": "application/json"})
+    r = await client.post(
+        "/v1/invoices", content=raw, headers={**tenant.headers, "content-type": "application/json"}
+    )
     assert r.status_code == 422, r.text
     assert "/model/prepaid_amount" in {e["source"]["pointer"] for e in r.json()["errors"]}

@@ -35,7 +35,7 @@ async def test_validate_is_a_dry_run_with_xml(client: httpx.AsyncClient, tenant:
 async def test_validate_reports_every_finding(client: httpx.AsyncClient, tenant: Tenant) -> None:
     contact = await make_contact(client, tenant)
     body = invoice_body(contact)
-    body["model"]["line_items"][0]["tax_rate"] = "0"
+    body["model"]["line_items"][0].update(tax_category="S", tax_rate="0")
     body["model"]["buyer_reference"] = None
     body["model"]["order_reference"] = None
     body["model"] = {k: v for k, v in body["model"].items() if v is not None}

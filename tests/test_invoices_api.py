@@ -23,17 +23,22 @@ async def test_create_draft_then_issue_and_download_xml(client: httpx.AsyncClien
     draft = body["model"]
     assert draft["status"] == "DRAFT" and draft["number"] is None
     assert body["errors"] == []
-    # 3 × 49.90 = 149.70 at 19 %, 2 × 24.50 = 49.00 at 7 %, allowance 10.00 at 19 %
+    # 3 × 49.90 = 149.70 reverse charge (AE), 2 × 24.50 = 49.00 intra-community supply (K),
+    # allowance 10.00 on the AE part: no VAT is charged to the Belgian business
     assert Decimal(draft["sub_total"]) == Decimal("198.70")
-    assert Decimal(draft["total_tax_amount"]) == Decimal("26.54") + Decimal("3.43")  # on 139.70 and 49.00
-    assert Decimal(draft["total_amount"]) == Decimal("218.67")
+    assert Decimal(draft["total_tax_amount"]) == 0
+    assert Decimal(draft["total_amount"]) == Decimal("188.70")
+    assert {b["category"]: Decimal(b["taxable_amount"]) for b in draft["tax_breakdown"]} == {
+        "AE": Decimal("139.70"),
+        "K": Decimal("49.00"),
+    }
 
     r = await client.post(f"/v1/invoices/{draft['id']}/issue", headers=tenant.headers)
     assert r.status_code == 200, r.text
     issued = r.json()["model"]
     assert issued["status"] == "OPEN"
     assert issued["number"].startswith("INV-")
-    assert Decimal(issued["balance"]) == Decimal("218.67")
+    assert Decimal(issued["balance"]) == Decimal("188.70")
 
     r = await client.get(f"/v1/invoices/{draft['id']}/xml", headers=tenant.headers)
     assert r.status_code == 200
@@ -43,7 +48,7 @@ async def test_create_draft_then_issue_and_download_xml(client: httpx.AsyncClien
     assert etag.strip('"') == issued["xml"]["sha256"]
     root = etree.fromstring(r.content)
     assert root.findtext("cbc:ID", namespaces=NS) == issued["number"]
-    assert root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS) == "218.67"
+    assert root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS) == "188.70"
     assert b"upsell" not in r.content  # the memo is private
 
     r = await client.get(f"/v1/invoices/{draft['id']}/xml", headers={**tenant.headers, "If-None-Match": etag})
@@ -70,7 +75,7 @@ async def test_issue_refused_with_all_findings_and_nothing_consumed(
 ) -> None:
     contact = await make_contact(client, tenant)
     body = invoice_body(contact)
-    body["model"]["line_items"][0]["tax_rate"] = None
+    body["model"]["line_items"][0]["tax_category"] = "S"
     del body["model"]["line_items"][0]["tax_rate"]
     body["model"]["sub_total"] = "1.00"
     del body["model"]["buyer_reference"]
@@ -92,12 +97,12 @@ async def test_issue_refused_with_all_findings_and_nothing_consumed(
 
 async def test_declared_totals_are_checked(client: httpx.AsyncClient, tenant: Tenant) -> None:
     contact = await make_contact(client, tenant)
-    body = invoice_body(contact, total_amount="218.68", sub_total="198.70")
+    body = invoice_body(contact, total_amount="188.71", sub_total="198.70")
     r = await client.post("/v1/invoices?issue=true", json=body, headers=tenant.headers)
     assert r.status_code == 422
     errs = r.json()["errors"]
     assert [(e["rule_id"], e["source"]["pointer"]) for e in errs] == [("BR-CO-15", "/model/total_amount")]
-    body = invoice_body(contact, total_amount="218.67", sub_total="198.70")
+    body = invoice_body(contact, total_amount="188.70", sub_total="198.70")
     r = await client.post("/v1/invoices?issue=true", json=body, headers=tenant.headers)
     assert r.status_code == 201, r.text
 

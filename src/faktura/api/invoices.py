@@ -21,7 +21,7 @@ from faktura.api.pagination import (
     parse_uuid,
 )
 from faktura.api.wire import idempotent, json_response, read_model
-from faktura.compliance.basic import Checks, check_numbers
+from faktura.compliance.basic import Checks, anchored, check_numbers
 from faktura.compliance.findings import error_object
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.totals import compute
@@ -183,8 +183,8 @@ async def _issue_locked(scope: Scope, row: Any) -> tuple[Any, list[dict[str, Any
     try:
         _, warnings = await issue(scope.conn, scope.settings, scope.tenant_id, row["id"], model)  # type: ignore[arg-type]
     except IssueRefused as refused:
-        raise findings_error(refused.findings) from None
-    return await _fetch(scope, row["id"]), [error_object(f) for f in warnings]
+        raise findings_error(anchored(refused.findings, row["model"])) from None
+    return await _fetch(scope, row["id"]), [error_object(f) for f in anchored(warnings, row["model"])]
 
 
 CODE_LIST_RULES = ("BR-CL-", "PEPPOL-EN16931-CL")
@@ -192,16 +192,18 @@ CODE_LIST_RULES = ("BR-CL-", "PEPPOL-EN16931-CL")
 
 async def _draft_findings(scope: Scope, model: InvoiceInput) -> list[dict[str, Any]]:
     """A draft may be incomplete (missing fields come back as warnings), but a value
-    outside its code list is wrong input at any stage: 422."""
+    outside its code list is wrong input at any stage: 422. Findings point at what the
+    client sent (or at where a missing member belongs)."""
     prepared = await prepare(scope.conn, scope.tenant_id, model)  # type: ignore[arg-type]
+    findings = anchored(prepared.findings, msgspec.to_builtins(model))
     wrong = [
         f
-        for f in prepared.findings
+        for f in findings
         if f.fatal and f.rule_id and f.rule_id.startswith(CODE_LIST_RULES) and f.pointer.startswith("/model")
     ]
     if wrong:
         raise findings_error(wrong)
-    return [error_object(f) for f in prepared.findings]
+    return [error_object(f) for f in findings]
 
 
 def _with_contact(row: Any, contacts: dict[uuid.UUID, dict[str, Any]] | None) -> dict[str, Any] | None:

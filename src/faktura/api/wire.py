@@ -14,7 +14,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from faktura.api.context import Scope
-from faktura.api.errors import ApiError, decode_error, envelope, problem
+from faktura.api.errors import ApiError, decode_error, envelope, findings_error, problem
+from faktura.compliance.basic import shape_findings
 from faktura.domain.money import unreadable_decimal
 
 T = TypeVar("T")
@@ -157,12 +158,14 @@ def uncarriable(node: Any, path: str = "") -> str | None:
 
 
 def convert(raw: Any, model_type: type[T], prefix: str) -> T:
+    """`raw` as `model_type`; when it does not fit, one 422 with every member that does not,
+    each at its pointer and with its official rule id where one covers it."""
     try:
         model = msgspec.convert(raw, model_type, strict=False)
     except msgspec.ValidationError as exc:
-        raise decode_error(exc, prefix) from None
+        raise (_shape_error(raw, model_type, prefix) or decode_error(exc, prefix)) from None
     if (path := unreadable_decimal(model, raw)) is not None:
-        raise ApiError(
+        raise _shape_error(raw, model_type, prefix) or ApiError(
             422,
             [
                 problem(
@@ -174,6 +177,11 @@ def convert(raw: Any, model_type: type[T], prefix: str) -> T:
             ],
         )
     return model
+
+
+def _shape_error(raw: Any, model_type: type, prefix: str) -> ApiError | None:
+    found = shape_findings(raw, model_type, prefix)
+    return findings_error(found) if found else None
 
 
 def to_builtins(value: Any) -> Any:

@@ -6,15 +6,21 @@ both a contact id and an inline buyer): these findings have no rule id. Then the
 (`faktura.compliance.engine`) with the profile's rule sets (`faktura.compliance.profiles`):
 EN 16931, Peppol BIS 3 or XRechnung, and Faktura's own `FK-*` checks. All findings come back
 together, each with its official rule id and a JSON Pointer into the request.
+
+Before either, a request that does not even fit the wire structs is walked member by member
+(`shape_findings`), so that all its missing, unknown and malformed members come back at once,
+with the EN 16931 cardinality or code-list rule that covers each where there is one.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import types
+import typing
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 
@@ -23,6 +29,8 @@ from faktura.compliance.findings import Finding, Severity, pointer
 from faktura.compliance.profiles import Profile
 from faktura.compliance.profiles import profile as get_profile
 from faktura.domain.invoice import AllowanceCharge, InvoiceInput, Party
+from faktura.domain.money import unreadable_decimal
+from faktura.domain.parties import ContactInput, TenantInput
 from faktura.domain.totals import Totals, compute
 
 MAX_ABS = Decimal("1e12")  # no invoice amount, price or quantity is larger than this
@@ -296,3 +304,324 @@ def _plan_of(prof: Profile) -> Plan:
     if cached is None or cached[0] is not prof:
         cached = _PLANS[prof.name] = (prof, plan(prof.rule_sets, tuple(sorted(prof.overrides.items()))))
     return cached[1]
+
+
+# -- the request's shape, all at once -------------------------------------------------------
+#
+# msgspec stops at the first member that does not fit the wire struct. When it does, the
+# request is walked against the struct's type tree instead, and every member that is missing,
+# unknown, of the wrong type or malformed is reported together. Where an official rule covers
+# the member, the finding carries its id: a required member missing (or blank) is the
+# EN 16931 cardinality rule, a malformed code the code-list rule.
+
+
+class ShapeRule(NamedTuple):
+    id: str
+    bt: str
+    message: str
+
+
+def _r(id: str, bt: str, message: str) -> ShapeRule:
+    return ShapeRule(id, bt, message)
+
+
+_BUYER = {
+    "name": _r("BR-07", "BT-44", "An Invoice shall contain the Buyer name (BT-44)."),
+    "address": _r("BR-10", "BG-8", "An Invoice shall contain the Buyer postal address (BG-8)."),
+    "address/country": _r(
+        "BR-11", "BT-55", "The Buyer postal address shall contain a Buyer country code (BT-55)."
+    ),
+}
+_CREDIT_TRANSFER = _r(
+    "BR-50",
+    "BT-84",
+    "A Payment account identifier (BT-84) shall be present if Credit transfer (BG-17) information is provided in the Invoice.",
+)
+
+#: (wire struct, member path without list indices) -> the rule that requires the member
+REQUIRED: dict[type, dict[str, ShapeRule]] = {
+    InvoiceInput: {
+        **{f"buyer/{k}": v for k, v in _BUYER.items()},
+        "payee/name": _r("BR-17", "BT-59", "The Payee name (BT-59) shall be provided if the Payee is different from the Seller."),
+        "tax_representative/name": _r("BR-18", "BT-62", "The Seller tax representative name (BT-62) shall be provided in the Invoice, if the Seller (BG-4) has a Seller tax representative party (BG-11)."),
+        "tax_representative/vat_id": _r("BR-56", "BT-63", "Each Seller tax representative party (BG-11) shall have a Seller tax representative VAT identifier (BT-63)."),
+        "tax_representative/address": _r("BR-19", "BG-12", "The Seller tax representative postal address (BG-12) shall be provided in the Invoice, if the Seller (BG-4) has a Seller tax representative party (BG-11)."),
+        "tax_representative/address/country": _r("BR-20", "BT-69", "The Seller tax representative postal address (BG-12) shall contain a Tax representative country code (BT-69), if the Seller (BG-4) has a Seller tax representative party (BG-11)."),
+        "line_items/item": _r("BR-25", "BT-153", "Each Invoice line (BG-25) shall contain the Item name (BT-153)."),
+        "line_items/item/name": _r("BR-25", "BT-153", "Each Invoice line (BG-25) shall contain the Item name (BT-153)."),
+        "line_items/quantity": _r("BR-22", "BT-129", "Each Invoice line (BG-25) shall have an Invoiced quantity (BT-129)."),
+        "line_items/unit_code": _r("BR-23", "BT-130", "An Invoice line (BG-25) shall have an Invoiced quantity unit of measure code (BT-130)."),
+        "line_items/unit_price": _r("BR-26", "BT-146", "Each Invoice line (BG-25) shall contain the Item net price (BT-146)."),
+        "line_items/item/attributes/name": _r("BR-54", "BT-160", "Each Item attribute (BG-32) shall contain an Item attribute name (BT-160) and an Item attribute value (BT-161)."),
+        "line_items/item/attributes/value": _r("BR-54", "BT-161", "Each Item attribute (BG-32) shall contain an Item attribute name (BT-160) and an Item attribute value (BT-161)."),
+        "line_items/item/classifications/list_id": _r("BR-65", "BT-158-1", "The Item classification identifier (BT-158) shall have a Scheme identifier."),
+        "payment_means/code": _r("BR-49", "BT-81", "A Payment instruction (BG-16) shall specify the Payment means type code (BT-81)."),
+        "payment_means/account/iban": _CREDIT_TRANSFER,
+        "preceding_invoices/number": _r("BR-55", "BT-25", "Each Preceding Invoice reference (BG-3) shall contain a Preceding Invoice reference (BT-25)."),
+        "attachments/reference": _r("BR-52", "BT-122", "Each Additional supporting document (BG-24) shall contain a Supporting document reference (BT-122)."),
+        "delivery/address/country": _r("BR-57", "BT-80", "Each Deliver to address (BG-15) shall contain a Deliver to country code (BT-80)."),
+    },
+    TenantInput: {
+        "legal_name": _r("BR-06", "BT-27", "An Invoice shall contain the Seller name (BT-27)."),
+        "address": _r("BR-08", "BG-5", "An Invoice shall contain the Seller postal address (BG-5)."),
+        "address/country": _r("BR-09", "BT-40", "The Seller postal address (BG-5) shall contain a Seller country code (BT-40)."),
+        "bank_account/iban": _CREDIT_TRANSFER,
+    },
+    ContactInput: _BUYER,
+}  # fmt: skip
+
+_COUNTRY = _r("BR-CL-14", "BT-40", "Country codes in an invoice MUST be coded using ISO code list 3166-1.")
+_CURRENCY = _r("BR-CL-04", "BT-5", "Invoice currency code MUST be coded using ISO code list 4217 alpha-3.")
+
+#: the end of a member path -> the code-list rule a malformed value of it breaks (any struct)
+CODED: dict[str, ShapeRule] = {
+    "currency": _CURRENCY,
+    "default_currency": _CURRENCY,
+    "tax_currency": _r("BR-CL-05", "BT-6", "Tax currency code MUST be coded using ISO code list 4217 alpha-3."),
+    "type_code": _r("BR-CL-01", "BT-3", "The document type code MUST be coded by the invoice and credit note related code lists of UNTDID 1001."),
+    "address/country": _COUNTRY,
+    "origin_country": _r("BR-CL-15", "BT-159", "Country codes in an invoice MUST be coded using ISO code list 3166-1."),
+    "unit_code": _r("BR-CL-23", "BT-130", "Unit code MUST be coded according to the UN/ECE Recommendation 20 with Rec 21 extension."),
+    "line_items/tax_category": _r("BR-CL-18", "BT-151", "Invoice tax categories MUST be coded using UNCL5305 code list."),
+    "allowances/tax_category": _r("BR-CL-17", "BT-95", "Invoice tax categories MUST be coded using UNCL5305 code list."),
+    "charges/tax_category": _r("BR-CL-17", "BT-102", "Invoice tax categories MUST be coded using UNCL5305 code list."),
+    "payment_means/code": _r("BR-CL-16", "BT-81", "Payment means in an invoice MUST be coded using UNCL4461 code list."),
+    "identifiers/scheme": _r("BR-CL-10", "BT-29-1", "Any identifier identification scheme identifier MUST be coded using one of the ISO 6523 ICD list."),
+    "legal_id/scheme": _r("BR-CL-11", "BT-30-1", "Any registration identifier identification scheme identifier MUST be coded using one of the ISO 6523 ICD list."),
+    "standard_id/scheme": _r("BR-CL-21", "BT-157-1", "Item standard identifier scheme identifier MUST belong to the ISO 6523 ICD code list."),
+    "endpoint/scheme": _r("BR-CL-25", "BT-34-1", "Endpoint identifier scheme identifier MUST belong to the CEF EAS code list."),
+    "location_id/scheme": _r("BR-CL-26", "BT-71-1", "Delivery location identifier scheme identifier MUST belong to the ISO 6523 ICD code list."),
+}  # fmt: skip
+
+
+def shape_findings(raw: Any, model_type: type, base: str) -> list[Finding]:
+    """Every member of `raw` that does not fit `model_type`, with the official rule where one
+    covers it; empty when `raw` converts. For the error path only: it converts member by
+    member."""
+    walk = _ShapeWalk(REQUIRED.get(model_type, {}), base)
+    walk.value(raw, model_type, ())
+    return walk.findings
+
+
+class _ShapeWalk:
+    def __init__(self, required: dict[str, ShapeRule], base: str) -> None:
+        self.required = required
+        self.base = base
+        self.findings: list[Finding] = []
+
+    def add(
+        self, path: tuple[str | int, ...], detail: str, title: str, problem_type: str, found: ShapeRule | None
+    ) -> None:
+        self.findings.append(
+            Finding(
+                rule_id=found.id if found else None,
+                severity=Severity.FATAL,
+                title=title,
+                detail=f"{found.message} ({detail})" if found else detail,
+                pointer=self.base + pointer(*path),
+                problem_type=problem_type,
+                business_term=found.bt if found else None,
+            )
+        )
+
+    def missing(self, path: tuple[str | int, ...], detail: str) -> None:
+        self.add(
+            path,
+            detail,
+            "Missing Required Field",
+            "MISSING_REQUIRED_FIELD",
+            self.required.get(_members(path)),
+        )
+
+    def invalid(self, path: tuple[str | int, ...], value: Any, detail: str) -> None:
+        members = _members(path)
+        if (value is None or value == "") and members in self.required:
+            self.missing(path, detail)
+            return
+        found = next((CODED[k] for k in _suffixes(members) if k in CODED), None)
+        self.add(path, detail, "Invalid Field", "INVALID_FIELD", found)
+
+    def value(self, value: Any, tp: Any, path: tuple[str | int, ...]) -> None:
+        tp = _without_none(tp, value)
+        if tp is None:
+            return
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            inner, *meta = typing.get_args(tp)
+            if _composite(inner):
+                # the constraints on the container itself (a list's length), then its members
+                if self.leaf(
+                    value, Annotated[(list[Any] if typing.get_origin(inner) is list else inner, *meta)], path
+                ):  # type: ignore[valid-type]
+                    self.value(value, inner, path)
+                return
+        if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+            self.struct(value, tp, path)
+        elif origin is list and isinstance(value, list):
+            (item,) = typing.get_args(tp)
+            for i, v in enumerate(value):
+                self.value(v, item, (*path, i))
+        else:
+            self.leaf(value, tp, path)
+
+    def struct(self, value: Any, tp: type[msgspec.Struct], path: tuple[str | int, ...]) -> None:
+        if not isinstance(value, dict):
+            self.invalid(path, value, f"Expected `object`, got `{_json_type(value)}`.")
+            return
+        fields = msgspec.structs.fields(tp)
+        for f in fields:
+            if f.encode_name in value:
+                self.value(value[f.encode_name], f.type, (*path, f.encode_name))
+            elif f.required:
+                self.missing((*path, f.encode_name), f"Object missing required field `{f.encode_name}`.")
+        if tp.__struct_config__.forbid_unknown_fields:
+            known = {f.encode_name for f in fields}
+            for k in value:
+                if k not in known:
+                    self.add(
+                        (*path, k),
+                        f"Object contains unknown field `{k}`.",
+                        "Unrecognized Field",
+                        "UNRECOGNIZED_FIELD",
+                        None,
+                    )
+
+    def leaf(self, value: Any, tp: Any, path: tuple[str | int, ...]) -> bool:
+        try:
+            converted = msgspec.convert(value, tp, strict=False)
+        except msgspec.ValidationError as exc:
+            self.invalid(path, value, str(exc).removesuffix(" - at `$`") + ".")
+            return False
+        if unreadable_decimal(converted, value) is not None:
+            self.invalid(path, value, "Expected a finite decimal number written with the digits 0-9.")
+            return False
+        return True
+
+
+def _without_none(tp: Any, value: Any) -> Any:
+    """`X | None` as `X` (None when the value is the allowed null)."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None and len(args) < len(typing.get_args(tp)):
+            return None
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _composite(tp: Any) -> bool:
+    return typing.get_origin(tp) is list or (isinstance(tp, type) and issubclass(tp, msgspec.Struct))
+
+
+def _members(path: tuple[str | int, ...]) -> str:
+    return "/".join(p for p in path if isinstance(p, str))
+
+
+def _suffixes(members: str) -> Iterator[str]:
+    parts = members.split("/")
+    for i in range(len(parts)):
+        yield "/".join(parts[i:])
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "array", str: "str", bool: "bool", type(None): "null"}.get(
+        type(value), "int" if isinstance(value, int) else "float"
+    )
+
+
+# -- pointers into what the client sent ---------------------------------------------------------
+
+
+#: the EN 16931 terms a request member carries, for the members rules name when they are
+#: absent: a finding about one of these terms may name the member that should carry it
+MEMBER_TERMS: dict[str, frozenset[str]] = {
+    name: frozenset(terms.split())
+    for name, terms in {
+        "tax_rate": "BT-96 BT-103 BT-119 BT-152",
+        "tax_category": "BT-95 BT-102 BT-118 BT-151",
+        "tax_exemption_reason": "BT-120",
+        "tax_exemption_reason_code": "BT-121",
+        "vat_id": "BT-31 BT-48 BT-63",
+        "tax_registration_id": "BT-32",
+        "legal_id": "BT-30 BT-47 BT-61",
+        "endpoint": "BT-34 BT-49",
+        "name": "BT-27 BT-44 BT-59 BT-62 BT-153",
+        "address": "BG-5 BG-8 BG-12 BG-15",
+        "country": "BT-40 BT-55 BT-69 BT-80",
+        "buyer_reference": "BT-10",
+        "order_reference": "BT-13",
+        "due_date": "BT-9",
+        "payment_terms": "BT-20",
+        "issue_date": "BT-2 BT-26",
+        "tax_point_date": "BT-7",
+        "currency": "BT-5",
+        "tax_currency": "BT-6",
+        "exchange_rate": "BT-111",
+        "tax_currency_total_tax_amount": "BT-111",
+        "delivery": "BG-13 BG-15 BT-72 BT-80",
+        "date": "BT-72",
+        "invoicing_period": "BG-14 BT-73 BT-74",
+        "start_date": "BT-73 BT-134",
+        "end_date": "BT-74 BT-135",
+        "payment_means": "BG-16 BT-81",
+        "account": "BG-17 BT-84",
+        "iban": "BT-84",
+        "line_items": "BG-25",
+        "standard_id": "BT-157",
+        "preceding_invoices": "BG-3 BT-25",
+    }.items()
+}
+_TERM = re.compile(r"\bB[TG]-\d+\b")
+
+
+def anchored(findings: list[Finding], sent: Any, base: str = "/model") -> list[Finding]:
+    """`findings` with every pointer into the request moved to a member the client sent.
+
+    Rules point where the official XPath looks, which may be a member the request does not
+    have (PEPPOL-EN16931-R054 at `tax_currency` on a draft without one). Such a pointer moves
+    up to the nearest member that is there, unless it names what is missing, in an object
+    that is there: a missing-member finding, or one about the member's own business term
+    (BR-S-05 on the VAT rate a line lacks, BR-E-10 on an exemption reason)."""
+    out = []
+    for f in findings:
+        if f.pointer != base and not f.pointer.startswith(base + "/"):
+            out.append(f)
+            continue
+        parts = (
+            [p.replace("~1", "/").replace("~0", "~") for p in f.pointer[len(base) + 1 :].split("/")]
+            if f.pointer != base
+            else []
+        )
+        depth, parent = _resolved_depth(sent, parts)
+        if depth == len(parts) or (
+            depth == len(parts) - 1 and isinstance(parent, dict) and _names_missing(f, parts[-1])
+        ):
+            out.append(f)
+        else:
+            out.append(msgspec.structs.replace(f, pointer=base + pointer(*parts[:depth])))
+    return out
+
+
+def _names_missing(f: Finding, member: str) -> bool:
+    if f.problem_type.startswith("MISSING_"):
+        return True
+    terms = MEMBER_TERMS.get(member)
+    if not terms:
+        return False
+    said = set(_TERM.findall(f.detail))
+    if f.business_term:
+        said.add(f.business_term)
+    return bool(terms & said)
+
+
+def _resolved_depth(node: Any, parts: list[str]) -> tuple[int, Any]:
+    """How many leading parts of a path resolve in `node`, and the last node they reach."""
+    for depth, p in enumerate(parts):
+        if isinstance(node, dict) and p in node:
+            child = node[p]
+        elif isinstance(node, list) and p.isdigit() and int(p) < len(node):
+            child = node[int(p)]
+        else:
+            return depth, node
+        node = child
+    return len(parts), node

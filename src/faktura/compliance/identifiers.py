@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from stdnum import ean as _ean
 from stdnum import get_cc_module
 from stdnum import iban as _iban
 from stdnum.de import leitweg as _leitweg
@@ -144,6 +145,15 @@ def vat_country(value: str) -> str:
     """The ISO country of a VAT id prefix (EL is Greece, XI Northern Ireland / GB)."""
     prefix = value.strip()[:2].upper()
     return {"EL": "GR", "XI": "GB"}.get(prefix, prefix)
+
+
+#: ISO 6523 ICD of the GS1 Global Trade Item Number
+GTIN_SCHEME = "0160"
+
+
+def gtin_valid(value: str) -> bool:
+    """A GTIN-8/12/13/14 with its GS1 check digit (python-stdnum's `ean`)."""
+    return bool(_ean.is_valid(value))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from faktura.compliance.basic import Checks, check_numbers
+from faktura.compliance.basic import Checks, check_numbers, shape_findings
 from faktura.compliance.findings import error_object
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.money import unreadable_decimal
@@ -99,16 +99,15 @@ async def _create(
 ) -> tuple[uuid.UUID, list[dict[str, Any]]]:
     try:
         model = msgspec.convert(raw, InvoiceInput, strict=False)
-    except msgspec.ValidationError as e:
-        raise _ItemError([_problem("Invalid Field", str(e), "INVALID_FIELD", "/model")]) from None
-    if (path := unreadable_decimal(model, raw)) is not None:
+    except msgspec.ValidationError:
+        model = None
+    if model is None or unreadable_decimal(model, raw) is not None:
+        found = shape_findings(raw, InvoiceInput, "/model")
         raise _ItemError(
-            [
+            [error_object(f) for f in found]
+            or [
                 _problem(
-                    "Invalid Field",
-                    "Expected a finite decimal number written with the digits 0-9.",
-                    "INVALID_FIELD",
-                    "/model" + "".join(f"/{p}" for p in path),
+                    "Invalid Field", "The model does not fit the invoice schema.", "INVALID_FIELD", "/model"
                 )
             ]
         )

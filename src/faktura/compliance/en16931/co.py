@@ -7,14 +7,16 @@ with ours. BR-CO-21 … BR-CO-24 share their test with BR-33/38/42/44 and live i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import NamedTuple
 
-from faktura.compliance.engine import TOTAL_PROBLEM, Context, Rule, rule, screened, sends
+from faktura.compliance.engine import TOTAL_PROBLEM, Check, Context, Rule, rule, screened, sends
 from faktura.compliance.findings import Severity
 from faktura.compliance.predicates import present, xround, xround2
 from faktura.compliance.screens import document_irregular, parties_irregular, tax_amounts_irregular
 from faktura.domain import codelists as cl
+from faktura.domain.totals import rate_key
 
 VAT_PREFIXES = cl.COUNTRY_CODES | {"EL"}  # BR-CO-09: ISO 3166-1 plus "EL" for Greece
 
@@ -107,21 +109,109 @@ def br_co_26(ctx: Context) -> Iterator[str]:
         yield f"{ctx.seller_ptr}/vat_id"
 
 
-def _declared(rid: str, field: str, bt: str, attr: str) -> Rule:
+class Declared(NamedTuple):
+    """The totals of the document the client describes: its declared line nets (BT-131) where
+    given, the computed ones elsewhere. The official rules judge a declared total against
+    this document, not against Faktura's arithmetic (`FK-*` rules do that)."""
+
+    line_extension: Decimal  # Σ BT-131, rounded as BR-CO-10 rounds it
+    tax_exclusive: Decimal  # BT-109 with the declared BT-106
+    tax: Decimal  # Σ BT-117, each rounded from the client's taxable amount (BR-CO-17)
+    tax_slack: Decimal  # how far BT-110 may stray from `tax`: ±1 per taxed breakdown (BR-S-09 …)
+
+
+def declared(ctx: Context) -> Declared | None:
+    t = ctx.totals
+    if t is None:
+        return None
+    inv = ctx.invoice
+    shift: dict[tuple[str, Decimal | None], Decimal] = {}
+    nets = Decimal(0)
+    for li, lt in zip(inv.line_items, t.lines, strict=True):
+        net = li.total_amount if li.total_amount is not None else lt.net_amount
+        nets += net
+        key = (lt.tax_category, rate_key(lt.tax_category, lt.tax_rate))
+        shift[key] = shift.get(key, Decimal(0)) + net - lt.net_amount
+    line_extension = xround2(nets)
+    base = inv.sub_total if inv.sub_total is not None else line_extension
+    tax, taxed = Decimal(0), 0
+    for b in t.breakdown:
+        if b.rate is None or b.rate == 0:
+            continue
+        taxable = b.taxable_amount + shift.get((b.category, b.rate), Decimal(0))
+        expected = xround2(abs(taxable) * (b.rate / 100))
+        tax += expected if taxable >= 0 else -expected
+        taxed += 1
+    return Declared(line_extension, base - t.allowance_total + t.charge_total, tax, Decimal(taxed))
+
+
+def sub_total_consistent(d: Declared, sent: Decimal) -> bool:
+    """BR-CO-10 on the client's document."""
+    return sent == d.line_extension
+
+
+def tax_total_consistent(d: Declared, sent: Decimal) -> bool:
+    """BR-CO-14 on the client's document: some BT-117 within the BR-S-09 family's ±1 sums to it."""
+    return abs(sent - d.tax) < d.tax_slack if d.tax_slack else sent == d.tax
+
+
+def total_consistent(d: Declared, sent: Decimal, tax: Decimal) -> bool:
+    """BR-CO-15 on the client's document: BT-112 = BT-109 + BT-110."""
+    return sent == xround2(d.tax_exclusive + tax)
+
+
+def declared_tax(ctx: Context, d: Declared) -> Decimal:
+    sent = ctx.invoice.total_tax_amount
+    return sent if sent is not None else d.tax
+
+
+def declared_mismatch(
+    field: str, attr: str, judged: Callable[[Context, Decimal], bool] | None = None
+) -> Check:
+    """A declared total (`field`) that differs from the computed one (`attr`) and, with
+    `judged`, for which `judged` holds as well."""
+
     def check(ctx: Context) -> Iterator[str]:
         sent = getattr(ctx.invoice, field)
-        if ctx.totals is not None and sent is not None and sent != getattr(ctx.totals, attr):
+        if (
+            ctx.totals is not None
+            and sent is not None
+            and sent != getattr(ctx.totals, attr)
+            and (judged is None or judged(ctx, sent))
+        ):
             yield ctx.at(field)
 
+    return check
+
+
+def _declared(
+    rid: str, field: str, bt: str, attr: str, consistent: Callable[[Context, Decimal], bool] | None = None
+) -> Rule:
+    """A declared total that differs from the calculation. With `consistent`, only where the
+    client's own document breaks the rule too: a total that is right on the client's figures
+    but not on Faktura's is the `FK-*` twin's finding (`faktura.compliance.faktura`)."""
     return Rule(
         rid,
         Severity.FATAL,
         f"The declared {bt} does not equal the EN 16931 calculation.",
-        check,
+        declared_mismatch(field, attr, None if consistent is None else lambda c, v: not consistent(c, v)),
         bt,
         TOTAL_PROBLEM,
         on_input=True,
     )
+
+
+def on_client_document(test: Callable[[Declared, Decimal], bool]) -> Callable[[Context, Decimal], bool]:
+    def consistent(ctx: Context, sent: Decimal) -> bool:
+        d = declared(ctx)
+        return d is not None and test(d, sent)
+
+    return consistent
+
+
+def total_on_client_document(ctx: Context, sent: Decimal) -> bool:
+    d = declared(ctx)
+    return d is not None and total_consistent(d, sent, declared_tax(ctx, d))
 
 
 RULES: tuple[Rule, ...] = (
@@ -130,10 +220,14 @@ RULES: tuple[Rule, ...] = (
     br_co_17,
     br_co_18,
     br_co_26,
-    _declared("BR-CO-10", "sub_total", "BT-106", "line_extension_amount"),
+    _declared(
+        "BR-CO-10", "sub_total", "BT-106", "line_extension_amount", on_client_document(sub_total_consistent)
+    ),
     _declared("BR-CO-11", "total_discount", "BT-107", "allowance_total"),
-    _declared("BR-CO-14", "total_tax_amount", "BT-110", "tax_amount"),
-    _declared("BR-CO-15", "total_amount", "BT-112", "tax_inclusive_amount"),
+    _declared(
+        "BR-CO-14", "total_tax_amount", "BT-110", "tax_amount", on_client_document(tax_total_consistent)
+    ),
+    _declared("BR-CO-15", "total_amount", "BT-112", "tax_inclusive_amount", total_on_client_document),
 )
 
 RULES = screened(RULES, {
