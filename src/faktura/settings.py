@@ -76,6 +76,27 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class RateLimitSettings:
+    """Requests per second and burst, per tenant and per platform, in each server process
+    (see `faktura.api.ratelimit`). A rate of 0 turns that limit off."""
+
+    tenant_rate: float = 50.0
+    tenant_burst: int = 100
+    platform_rate: float = 250.0
+    platform_burst: int = 500
+
+    @classmethod
+    def from_env(cls, e: dict[str, str]) -> RateLimitSettings:
+        d = cls()
+        return cls(
+            tenant_rate=float(e.get("FAKTURA_RATE_LIMIT_TENANT") or d.tenant_rate),
+            tenant_burst=int(e.get("FAKTURA_RATE_LIMIT_TENANT_BURST") or d.tenant_burst),
+            platform_rate=float(e.get("FAKTURA_RATE_LIMIT_PLATFORM") or d.platform_rate),
+            platform_burst=int(e.get("FAKTURA_RATE_LIMIT_PLATFORM_BURST") or d.platform_burst),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     #: Owner connection: runs migrations. Absent → an embedded PostgreSQL in `data_dir`.
     database_url: str | None = None
@@ -111,6 +132,7 @@ class Settings:
     #: Largest accepted logo upload.
     logo_max_bytes: int = 512 * 1024
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -141,6 +163,7 @@ class Settings:
             templates_dir=Path(e["FAKTURA_TEMPLATES_DIR"]) if e.get("FAKTURA_TEMPLATES_DIR") else None,
             logo_max_bytes=get_int("FAKTURA_LOGO_MAX_BYTES", 512 * 1024),
             delivery=DeliverySettings.from_env(e),
+            rate_limits=RateLimitSettings.from_env(e),
         )
 
     def with_database(self, database_url: str) -> Settings:

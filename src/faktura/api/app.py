@@ -24,6 +24,7 @@ from faktura.api.documents import DocumentController
 from faktura.api.errors import ApiError, handle_api_error, handle_http_exception, handle_internal
 from faktura.api.invoices import InvoiceController
 from faktura.api.peppol import PeppolCallbackController, SandboxAccessPointController
+from faktura.api.ratelimit import RateLimiter, rate_limit_headers
 from faktura.api.schema import openapi_document
 from faktura.api.series import NumberSeriesController
 from faktura.api.tenants import TenantController
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> Litestar:
 
     def on_app_init(config: AppConfig) -> AppConfig:
         config.state["settings"] = settings
+        config.state["rate_limiter"] = RateLimiter(settings.rate_limits)
         return config
 
     return Litestar(
@@ -114,6 +116,7 @@ def create_app(settings: Settings) -> Litestar:
             *([SandboxAccessPointController] if settings.delivery.sandbox else []),
         ],
         lifespan=[lifespan],
+        middleware=[rate_limit_headers],
         on_app_init=[on_app_init],
         exception_handlers={
             ApiError: handle_api_error,
