@@ -22,7 +22,7 @@ import pytest
 from faktura.api.app import create_app, create_pool
 from faktura.db.migrate import migrate
 from faktura.db.platforms import create_platform
-from faktura.settings import Settings
+from faktura.settings import RateLimitSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -81,6 +81,11 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         pool_min_size=1,
         pool_max_size=20,
         data_dir=tmp_path_factory.mktemp("faktura-data"),
+        # Tests drive one tenant far faster than a client should (500 sends in a loop): the
+        # limits stay on but out of reach; tests/test_rate_limits.py runs them at their edge.
+        rate_limits=RateLimitSettings(
+            tenant_rate=10_000, tenant_burst=10_000, platform_rate=10_000, platform_burst=10_000
+        ),
     )
 
 

@@ -25,7 +25,9 @@ async def limited(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(dataclasses.replace(settings, rate_limits=LIMITS))
     app.state.pool = await create_pool(settings)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://faktura.test") as c:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://faktura.test"
+        ) as c:
             yield c
     finally:
         await app.state.pool.close()
