@@ -11,7 +11,10 @@ are. A tenant served last goes to the back, so none is starved. Within a tenant 
 stays first come, first served.
 
 The turns are per worker process (like the resources they guard); jobs that are not
-CPU-bound (sends, webhooks, receipts) do not wait for a turn at all.
+CPU-bound (sends, webhooks, receipts) do not wait for a turn at all. They rely on the worker
+taking every queued job (pgqueuer without `max_concurrent_tasks`): a worker that took only a
+few at a time would take them in queue order, and the turns would have to move into that
+order (`tests/test_fairness.py` would say so).
 """
 
 from __future__ import annotations
