@@ -147,7 +147,17 @@ async def main() -> None:
     server = None
     try:
         dsn, key = await setup(dsn)
-        env = {**os.environ, "DATABASE_URL": dsn, "FAKTURA_BENCH_BASELINE": "1", "FAKTURA_DB_POOL_MAX": "20"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": dsn,
+            "FAKTURA_BENCH_BASELINE": "1",
+            "FAKTURA_DB_POOL_MAX": "20",
+            # one tenant at full speed: the limits stay on (their cost is measured) but never bind
+            "FAKTURA_RATE_LIMIT_TENANT": "1000000",
+            "FAKTURA_RATE_LIMIT_TENANT_BURST": "1000000",
+            "FAKTURA_RATE_LIMIT_PLATFORM": "1000000",
+            "FAKTURA_RATE_LIMIT_PLATFORM_BURST": "1000000",
+        }
         server = subprocess.Popen(
             [
                 sys.executable,

@@ -22,7 +22,7 @@ import pytest
 from faktura.api.app import create_app, create_pool
 from faktura.db.migrate import migrate
 from faktura.db.platforms import create_platform
-from faktura.settings import DeliverySettings, Settings
+from faktura.settings import DeliverySettings, RateLimitSettings, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -84,6 +84,11 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         data_dir=tmp_path_factory.mktemp("faktura-data"),
         # The tests' peers (webhook receivers, access points) listen on loopback.
         delivery=DeliverySettings(outbound_allow=("127.0.0.1",), peppol_callback_token=CALLBACK_TOKEN),
+        # Tests drive one tenant far faster than a client should (500 sends in a loop): the
+        # limits stay on but out of reach; tests/test_rate_limits.py runs them at their edge.
+        rate_limits=RateLimitSettings(
+            tenant_rate=10_000, tenant_burst=10_000, platform_rate=10_000, platform_burst=10_000
+        ),
     )
 
 

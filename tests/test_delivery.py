@@ -128,6 +128,16 @@ async def test_status_poll_etag_and_304(client: httpx.AsyncClient, tenant: Tenan
     assert r3.status_code == 200 and r3.json()["deliveries"][0]["status"] == "QUEUED"
 
 
+async def test_events_after_beyond_an_event_id_is_a_400(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    iid = await issued_invoice(client, tenant)
+    for after in ("-1", "-62234858877351739392", str(2**63)):
+        r = await client.get(f"/v1/invoices/{iid}/events?after={after}", headers=tenant.headers)
+        assert r.status_code == 400, r.text
+        assert r.json()["errors"][0]["source"]["pointer"] == "/after"
+    r = await client.get(f"/v1/invoices/{iid}/events?after={2**63 - 1}", headers=tenant.headers)
+    assert r.status_code == 200 and r.json()["results"] == []
+
+
 async def test_readme_sandbox_flow_to_accepted(
     client: httpx.AsyncClient, tenant: Tenant, app: Any, settings: Settings, owner: asyncpg.Connection
 ) -> None:

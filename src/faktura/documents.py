@@ -34,6 +34,7 @@ from faktura.jobs import JobContext, enqueue
 from faktura.render.pdf import PDF_MEDIA_TYPE, Branding, PdfRenderer, Rendered, choose_language
 from faktura.settings import Settings
 from faktura.supervisor import die_with_parent
+from faktura.turns import TenantTurns
 
 PDF_JOB = "pdf.render"
 UBL_KIND = "ubl"
@@ -156,6 +157,11 @@ def _render_pool() -> ProcessPoolExecutor:
     )
 
 
+#: One render at a time per pool slot, handed out round robin by tenant: a bulk's thousands
+#: of PDFs would otherwise fill the pool's first-come queue ahead of another tenant's one.
+_RENDER_TURNS = TenantTurns(1)
+
+
 def _render_in_child(
     templates_dir: Path | None, doc: Document, branding: Branding, language: str, xml: bytes
 ) -> Rendered:
@@ -186,11 +192,12 @@ async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
     language = ubl.meta.get("language", "en")
     # WeasyPrint is CPU-bound pure Python: in a thread it would hold the GIL and starve this
     # worker's event loop (and with it every delivery and issue job it runs). A child process
-    # keeps the loop responsive.
+    # keeps the loop responsive. Tenants take turns at that process (`_RENDER_TURNS`).
     loop = asyncio.get_running_loop()
-    rendered = await loop.run_in_executor(
-        _render_pool(), _render_in_child, ctx.settings.templates_dir, doc, branding, language, xml
-    )
+    async with _RENDER_TURNS.turn(tenant_id):
+        rendered = await loop.run_in_executor(
+            _render_pool(), _render_in_child, ctx.settings.templates_dir, doc, branding, language, xml
+        )
     async with ctx.tenant(tenant_id) as conn:
         await archive_document(
             conn,

@@ -105,6 +105,27 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class RateLimitSettings:
+    """Requests per second and burst, per tenant and per platform, in each server process
+    (see `faktura.api.ratelimit`). A rate of 0 turns that limit off."""
+
+    tenant_rate: float = 50.0
+    tenant_burst: int = 100
+    platform_rate: float = 250.0
+    platform_burst: int = 500
+
+    @classmethod
+    def from_env(cls, e: dict[str, str]) -> RateLimitSettings:
+        d = cls()
+        return cls(
+            tenant_rate=float(e.get("FAKTURA_RATE_LIMIT_TENANT") or d.tenant_rate),
+            tenant_burst=int(e.get("FAKTURA_RATE_LIMIT_TENANT_BURST") or d.tenant_burst),
+            platform_rate=float(e.get("FAKTURA_RATE_LIMIT_PLATFORM") or d.platform_rate),
+            platform_burst=int(e.get("FAKTURA_RATE_LIMIT_PLATFORM_BURST") or d.platform_burst),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     #: Owner connection: runs migrations. Absent → an embedded PostgreSQL in `data_dir`.
     database_url: str | None = None
@@ -146,6 +167,7 @@ class Settings:
     #: Seconds a draft PDF preview may take in the rendering process before it is refused.
     preview_timeout: float = 30.0
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -179,6 +201,7 @@ class Settings:
             worker_metrics_addr=e.get("FAKTURA_WORKER_METRICS_ADDR") or None,
             preview_timeout=float(e.get("FAKTURA_PREVIEW_TIMEOUT") or 30.0),
             delivery=DeliverySettings.from_env(e),
+            rate_limits=RateLimitSettings.from_env(e),
         )
 
     def with_database(self, database_url: str) -> Settings:

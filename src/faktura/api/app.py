@@ -27,6 +27,7 @@ from faktura.api.health import health, ready
 from faktura.api.invoices import InvoiceController
 from faktura.api.observability import RequestObservability, metrics
 from faktura.api.peppol import PeppolCallbackController, SandboxAccessPointController
+from faktura.api.ratelimit import RateLimiter, rate_limit_headers
 from faktura.api.schema import openapi_document
 from faktura.api.series import NumberSeriesController
 from faktura.api.tenants import TenantController
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> Litestar:
 
     def on_app_init(config: AppConfig) -> AppConfig:
         config.state["settings"] = settings
+        config.state["rate_limiter"] = RateLimiter(settings.rate_limits)
         return config
 
     app = Litestar(
@@ -117,6 +119,7 @@ def create_app(settings: Settings) -> Litestar:
             *([metrics] if settings.metrics_token else []),
         ],
         lifespan=[lifespan],
+        middleware=[rate_limit_headers],
         on_app_init=[on_app_init],
         exception_handlers={
             ApiError: handle_api_error,

@@ -57,6 +57,7 @@ async def platform_scope(request: Request[Any, Any, Any]) -> AsyncIterator[Scope
         if platform_id is None:
             raise _unauthorized("Unknown or revoked platform key.")
         note(platform_id=platform_id)
+        request.app.state.rate_limiter.take(request.scope, platform_id, None)
         yield Scope(conn, platform_id, None, request.app.state.settings)
 
 
@@ -68,8 +69,14 @@ async def tenant_scope(request: Request[Any, Any, Any]) -> AsyncIterator[Scope]:
     if not token:
         raise _unauthorized("Select the tenant with the `X-Account-Token` header.")
     async with pool(request).acquire() as conn, conn.transaction():
-        tenant_id = await conn.fetchval("SELECT faktura_auth_tenant($1, $2)", key_hash, secret_hash(token))
+        # The function sets app.platform_id before the select list reads it (FROM runs first).
+        tenant_id, platform_id = await conn.fetchrow(
+            "SELECT t, nullif(current_setting('app.platform_id', true), '')::uuid FROM faktura_auth_tenant($1, $2) t",
+            key_hash,
+            secret_hash(token),
+        )
         if tenant_id is None:
             raise _unauthorized("Unknown or revoked platform key or account token.")
         note(tenant_id=tenant_id)
+        request.app.state.rate_limiter.take(request.scope, platform_id, tenant_id)
         yield Scope(conn, None, tenant_id, request.app.state.settings)

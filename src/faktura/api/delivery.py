@@ -133,6 +133,18 @@ class InvoiceDeliveryController(Controller):
         """The append-only timeline, oldest first; `next` is the `after` of the next page."""
         iid = parse_id(invoice_id, "Invoice")
         size = max(1, min(page_size, 1000))
+        if not 0 <= after < 2**63:  # event ids are bigint
+            raise ApiError(
+                400,
+                [
+                    problem(
+                        "Invalid Parameter",
+                        "after must be an event id (0..2^63-1).",
+                        "INVALID_PARAMETER",
+                        "/after",
+                    )
+                ],
+            )
         async with tenant_scope(request) as scope:
             await _invoice_exists(scope, iid)
             rows = await scope.conn.fetch(

@@ -9,7 +9,6 @@ ENQUEUED (nothing done yet), IN_PROGRESS, then SUCCESS, FAILED or PARTIAL_SUCCES
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -21,6 +20,7 @@ from faktura.domain.invoice import InvoiceInput
 from faktura.domain.money import unreadable_decimal
 from faktura.issuing import IssueRefused, issue
 from faktura.jobs import JobContext
+from faktura.turns import TenantTurns
 
 BULK_JOB = "bulk.process"
 CHUNK = 25
@@ -46,15 +46,17 @@ def _problem(title: str, detail: str, ptype: str, ptr: str) -> dict[str, Any]:
 #: One item at a time per worker process. Issuing is CPU-bound and holds the series' counter
 #: lock from numbering to commit; with several items interleaved on one event loop, the
 #: lock holder waits for the others' rendering and every issuer queues behind it (a convoy
-#: that made 1,000 items take minutes). Scale out with worker processes instead.
-_ONE_AT_A_TIME = asyncio.Semaphore(1)
+#: that made 1,000 items take minutes). Scale out with worker processes instead. The turn
+#: is taken per item and tenants take turns, so one tenant's 10,000 items never stand
+#: before another tenant's few.
+_ONE_AT_A_TIME = TenantTurns(1)
 
 
 async def process(ctx: JobContext, payload: dict[str, Any]) -> None:
     tenant_id = uuid.UUID(payload["tenant_id"])
     batch_id = uuid.UUID(payload["batch_id"])
     for idx in payload["indexes"]:
-        async with _ONE_AT_A_TIME, ctx.tenant(tenant_id) as conn:
+        async with _ONE_AT_A_TIME.turn(tenant_id), ctx.tenant(tenant_id) as conn:
             item = await conn.fetchrow(
                 "SELECT i.status, i.model, b.issue FROM bulk_items i JOIN bulk_batches b"
                 " ON b.tenant_id = i.tenant_id AND b.id = i.batch_id"
