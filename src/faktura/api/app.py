@@ -19,10 +19,12 @@ from faktura.api.branding import BrandingController
 from faktura.api.bulk import BulkController
 from faktura.api.compliance import ComplianceController
 from faktura.api.contacts import ContactController
+from faktura.api.contract import HEAD_OPERATIONS
 from faktura.api.delivery import DeliverySettingsController, InvoiceDeliveryController
 from faktura.api.documents import DocumentController
 from faktura.api.errors import ApiError, handle_api_error, handle_http_exception, handle_internal
 from faktura.api.invoices import InvoiceController
+from faktura.api.methods import install as install_methods
 from faktura.api.peppol import PeppolCallbackController, SandboxAccessPointController
 from faktura.api.schema import openapi_document
 from faktura.api.series import NumberSeriesController
@@ -105,7 +107,7 @@ def create_app(settings: Settings) -> Litestar:
         config.state["settings"] = settings
         return config
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *CONTROLLERS,
             health,
@@ -124,6 +126,7 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
+    return install_methods(app, HEAD_OPERATIONS)
 
 
 def app_from_env() -> Litestar:

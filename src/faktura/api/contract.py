@@ -12,15 +12,24 @@ answer against the published document.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from faktura.api import views
 from faktura.api.branding import BrandingInput
 from faktura.api.bulk import BulkRequest
-from faktura.api.delivery import DeliverySettingsInput, PaymentInput, SendRequest
+from faktura.api.delivery import (
+    MAX_EVENT_ID,
+    MAX_EVENTS_PAGE,
+    DeliverySettingsInput,
+    PaymentInput,
+    SendRequest,
+)
+from faktura.api.invoices import STATUSES as INVOICE_STATUSES
+from faktura.api.pagination import MAX_PAGE_SIZE
 from faktura.api.peppol import Callback
 from faktura.api.series import SeriesInput
 from faktura.api.webhook_endpoints import WebhookEndpointInput, WebhookEndpointPatch
+from faktura.compliance.profiles import PROFILES
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.parties import ContactInput, TenantInput
 
@@ -64,6 +73,10 @@ class Operation:
     body: type | None = None
     #: True: the body is `{"model": <body>}`; False: the body is `<body>` itself.
     wrapped: bool = True
+    #: The body is a JSON merge patch (RFC 7386) of `body`: every field optional, null removes.
+    merge_patch: bool = False
+    #: False: no body at all means every field's default.
+    body_required: bool = True
     #: A body of raw bytes of these media types instead of JSON.
     raw_body: tuple[str, ...] = ()
     errors: dict[int, str] = field(default_factory=dict)
@@ -87,6 +100,45 @@ def page(t: type) -> Ok:
     return Ok(200, "list", t, description="A page of results, newest first")
 
 
+_TEXT = {"type": "string"}
+_DATE_TIME = {"type": "string", "format": "date-time"}
+_DATE = {"type": "string", "format": "date"}
+
+#: Query parameters by name, for every route that reads them (the handlers take strings and
+#: parse them, answering 400 at `/name`; this says what they accept).
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "cursor": _TEXT,
+    "page_size": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+    "created_after": _DATE_TIME,
+    "created_before": _DATE_TIME,
+    "modified_after": _DATE_TIME,
+    "modified_before": _DATE_TIME,
+    "issue_date_after": _DATE,
+    "issue_date_before": _DATE,
+    "contact_id": {"type": "string", "format": "uuid"},
+    "status": {"type": "string", "enum": sorted(INVOICE_STATUSES)},
+    "type": {"type": "string", "enum": ["ACCOUNTS_RECEIVABLE", "CREDIT_NOTE", "INVOICE"]},
+    "expand": {"type": "array", "items": {"type": "string", "enum": ["contact", "line_items"]}},
+    "profile": {"type": "string", "enum": sorted(PROFILES)},
+    "country": {"type": "string", "pattern": "^([A-Za-z]{2})?$"},
+    "buyer_country": {"type": "string", "pattern": "^([A-Za-z]{2})?$"},
+    "after": {"type": "integer", "minimum": 0, "maximum": MAX_EVENT_ID},
+    "issue": {"type": "boolean"},
+}
+#: Comma-separated lists (`expand=contact,line_items`).
+FORM_LISTS = frozenset({"expand"})
+#: Where one operation's parameter differs from the others of that name.
+OPERATION_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
+    "invoices_events": {"page_size": {"type": "integer", "minimum": 1, "maximum": MAX_EVENTS_PAGE}},
+}
+#: Parameters a handler reads from the query string itself (Litestar does not see them).
+EXTRA_PARAMETERS: dict[str, list[dict[str, Any]]] = {
+    "archive_export": [
+        {"name": "from", "in": "query", "required": True, "schema": _DATE, "description": "first issue date"},
+        {"name": "to", "in": "query", "required": True, "schema": _DATE, "description": "last issue date"},
+    ],
+}
+
 NOT_MODIFIED = Ok(304, "empty", description="Not modified (`If-None-Match` matched the `ETag`)")
 XML = ("application/xml",)
 PDF = ("application/pdf",)
@@ -107,6 +159,7 @@ OPERATIONS: dict[str, Operation] = {
         "platform",
         (model(views.Tenant),),
         TenantInput,
+        merge_patch=True,
         errors=_errors(AUTH, BODY, FOUND, {409: "A tenant with this VAT id exists"}),
     ),
     "tenants_rotate_token": Operation(
@@ -122,7 +175,7 @@ OPERATIONS: dict[str, Operation] = {
     "contacts_list": Operation("tenant", (page(views.Contact),), errors=_errors(AUTH, QUERY)),
     "contacts_retrieve": Operation("tenant", (model(views.Contact),), errors=_errors(AUTH, FOUND)),
     "contacts_partial_update": Operation(
-        "tenant", (model(views.Contact),), ContactInput, errors=_errors(AUTH, BODY, FOUND)
+        "tenant", (model(views.Contact),), ContactInput, merge_patch=True, errors=_errors(AUTH, BODY, FOUND)
     ),
     "contacts_destroy": Operation(
         "tenant",
@@ -142,6 +195,7 @@ OPERATIONS: dict[str, Operation] = {
         "tenant",
         (model(views.Invoice),),
         InvoiceInput,
+        merge_patch=True,
         errors=_errors(AUTH, BODY, FOUND, {409: "The invoice is issued: it cannot change"}),
     ),
     "invoices_destroy": Operation(
@@ -215,6 +269,7 @@ OPERATIONS: dict[str, Operation] = {
         "tenant",
         (model(views.InvoiceDelivery, 202, "Queued (or the existing delivery, replayed)"),),
         SendRequest,
+        body_required=False,
         errors=_errors(AUTH, BODY, IDEMPOTENT, FOUND, {409: "The invoice cannot be sent in its state"}),
     ),
     "invoices_deliveries": Operation("tenant", (page(views.InvoiceDelivery),), errors=_errors(AUTH, FOUND)),
@@ -267,7 +322,7 @@ OPERATIONS: dict[str, Operation] = {
     "archive_export": Operation(
         "tenant",
         (Ok(200, "binary", media_types=("application/zip",), description="ZIP with manifest.json and .csv"),),
-        errors=_errors(AUTH, QUERY),
+        errors=_errors(AUTH, QUERY, {422: "`to` is before `from`"}),
         head=True,
     ),
     "branding_retrieve": Operation("tenant", (model(views.Branding),), errors=_errors(AUTH)),
@@ -295,3 +350,6 @@ OPERATIONS: dict[str, Operation] = {
         head=True,
     ),
 }
+
+#: Downloads that answer HEAD like GET, without the body.
+HEAD_OPERATIONS = frozenset(k for k, op in OPERATIONS.items() if op.head)

@@ -146,7 +146,21 @@ def _response(ok: contract.Ok, schemas: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _request_body(op: contract.Operation) -> dict[str, Any] | None:
+def _nullable(prop: dict[str, Any]) -> dict[str, Any]:
+    prop = {k: v for k, v in prop.items() if k != "default"}
+    if {"type": "null"} in prop.get("anyOf", []):
+        return prop
+    return {"anyOf": [prop, {"type": "null"}]}
+
+
+def _merge_patch_of(schema: dict[str, Any]) -> dict[str, Any]:
+    """A merge patch of an object: any subset of its fields; null removes one."""
+    props = {k: _nullable(v) for k, v in schema.get("properties", {}).items()}
+    out = {k: v for k, v in schema.items() if k not in ("required", "properties", "title")}
+    return {**out, "title": schema.get("title", "") + "Patch", "properties": props}
+
+
+def _request_body(op: contract.Operation, schemas: dict[str, Any]) -> dict[str, Any] | None:
     if op.raw_body:
         return {
             "required": True,
@@ -155,6 +169,10 @@ def _request_body(op: contract.Operation) -> dict[str, Any] | None:
     if op.body is None:
         return None
     schema = _ref(op.body)
+    if op.merge_patch:
+        name = op.body.__name__ + "Patch"
+        schemas[name] = _merge_patch_of(schemas[op.body.__name__])
+        schema = {"$ref": _REF.format(name=name)}
     if op.wrapped:
         schema = {
             "type": "object",
@@ -162,13 +180,21 @@ def _request_body(op: contract.Operation) -> dict[str, Any] | None:
             "additionalProperties": False,
             "properties": {"model": schema},
         }
-    return {"required": True, "content": _json(schema)}
+    return {"required": op.body_required, "content": _json(schema)}
 
 
 def _error_response(status: int, why: str) -> dict[str, Any]:
     out: dict[str, Any] = {"description": why, "content": _json(_ref(views.ErrorEnvelope))}
     if status == 401:
         out["headers"] = _headers(("WWW-Authenticate",))
+    return out
+
+
+def _parameter(param: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    name = param["name"]
+    out = {**param, "schema": overrides.get(name) or contract.PARAMETERS.get(name, param.get("schema"))}
+    if name in contract.FORM_LISTS:
+        out |= {"style": "form", "explode": False}
     return out
 
 
@@ -195,7 +221,20 @@ def openapi_document(app: Litestar) -> dict[str, Any]:
             if op is None:
                 continue
             op_doc["security"] = SECURITY[op.auth]
-            if (body := _request_body(op)) is not None:
+            overrides = contract.OPERATION_PARAMETERS.get(op_doc["operationId"], {})
+            params = [
+                {
+                    **p,
+                    "schema": overrides.get(p["name"]) or contract.PARAMETERS.get(p["name"], p.get("schema")),
+                }
+                if p.get("in") == "query"
+                else p
+                for p in op_doc.get("parameters", [])
+            ]
+            params += contract.EXTRA_PARAMETERS.get(op_doc["operationId"], [])
+            if params:
+                op_doc["parameters"] = params
+            if (body := _request_body(op, schemas)) is not None:
                 op_doc["requestBody"] = body
             responses = {str(ok.status): _response(ok, schemas) for ok in op.ok}
             responses |= {str(s): _error_response(s, why) for s, why in op.errors.items()}

@@ -9,10 +9,11 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
+import msgspec.inspect
 from litestar import MediaType, Request, Response
 
 from faktura.api.context import Scope
-from faktura.api.errors import ApiError, decode_error, envelope, problem
+from faktura.api.errors import ApiError, decode_error, envelope, json_path_to_pointer, problem
 from faktura.domain.money import unreadable_decimal
 
 T = TypeVar("T")
@@ -118,7 +119,7 @@ def convert(raw: Any, model_type: type[T], prefix: str) -> T:
     try:
         model = msgspec.convert(raw, model_type, strict=False)
     except msgspec.ValidationError as exc:
-        raise decode_error(exc, prefix) from None
+        raise with_allowed_values(decode_error(exc, prefix), exc, model_type) from None
     if (path := unreadable_decimal(model, raw)) is not None:
         raise ApiError(
             422,
@@ -132,6 +133,48 @@ def convert(raw: Any, model_type: type[T], prefix: str) -> T:
             ],
         )
     return model
+
+
+def with_allowed_values(error: ApiError, exc: msgspec.ValidationError, model_type: Any) -> ApiError:
+    """An invalid enum value's error lists the values the field takes."""
+    text, _, path = str(exc).rpartition(" - at `")
+    if not text.startswith("Invalid enum value"):
+        return error
+    values = _enum_values(msgspec.inspect.type_info(model_type), json_path_to_pointer(path.rstrip("`")))
+    if values:
+        error.errors[0]["detail"] = f"{text}; allowed: {', '.join(map(str, values))}."
+    return error
+
+
+def _enum_values(info: Any, pointer: str) -> list[Any]:
+    """The Literal or Enum values at `pointer` (relative to the struct `info`)."""
+    for part in [p for p in pointer.split("/") if p]:
+        info = _unwrap(info)
+        if isinstance(info, msgspec.inspect.StructType):
+            info = next((f.type for f in info.fields if f.encode_name == part), None)
+        elif isinstance(info, msgspec.inspect.ListType | msgspec.inspect.SetType):
+            info = info.item_type
+        elif isinstance(info, msgspec.inspect.DictType):
+            info = info.value_type
+        else:
+            return []
+    info = _unwrap(info)
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return list(info.values)
+    if isinstance(info, msgspec.inspect.EnumType):
+        return [m.value for m in info.cls]
+    return []
+
+
+def _unwrap(info: Any) -> Any:
+    """The one non-None member of an optional (`X | None`), else `info`."""
+    if isinstance(info, msgspec.inspect.Metadata):
+        info = info.type
+    if isinstance(info, msgspec.inspect.UnionType):
+        rest = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+        if len(rest) == 1:
+            return _unwrap(rest[0])
+    return info
 
 
 def to_builtins(value: Any) -> Any:
