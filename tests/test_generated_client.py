@@ -41,7 +41,7 @@ def generate(out: Path) -> str:
             "--meta",
             "none",
             "--config",
-            str(ROOT / "docs/openapi-python-client.yaml"),
+            str(ROOT / "docs/clients/openapi-python-client.yaml"),
         ],
         capture_output=True,
         text=True,

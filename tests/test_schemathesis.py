@@ -1,5 +1,8 @@
 """Property-based requests generated from our own OpenAPI document (schemathesis) against
-`faktura serve` over real HTTP: no operation, with any input, answers with a 5xx."""
+`faktura serve` over real HTTP, with every check: no 5xx, only documented status codes and
+content types, every response body valid against its declared schema, authentication
+enforced where declared, `Allow` and HEAD as published. The exceptions, each with its reason,
+are in tests/schemathesis.toml (schema-valid data that a business rule refuses) and below."""
 
 from __future__ import annotations
 
@@ -28,7 +31,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_no_operation_answers_5xx(database_url: str, owner: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_every_operation_keeps_the_contract(
+    database_url: str, owner: asyncpg.Connection, tmp_path: Path
+) -> None:
     _, key = await create_platform(owner, "schemathesis")
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "FAKTURA_DATA_DIR": str(tmp_path / "data")}
@@ -54,6 +59,8 @@ async def test_no_operation_answers_5xx(database_url: str, owner: asyncpg.Connec
         out = subprocess.run(
             [
                 str(SCHEMATHESIS),
+                "--config-file",
+                str(ROOT / "tests/schemathesis.toml"),
                 "run",
                 f"{base}/schema/openapi.json",
                 "-H",
@@ -61,9 +68,14 @@ async def test_no_operation_answers_5xx(database_url: str, owner: asyncpg.Connec
                 "-H",
                 f"X-Account-Token: {token}",
                 "--checks",
-                "not_a_server_error",
+                "all",
+                # The server reads more than the document promises (JSON numbers for decimal
+                # strings, lax booleans, partial nested objects in merge patches, unknown
+                # query parameters ignored): lenient on purpose, so not a failure.
+                "--exclude-checks",
+                "negative_data_rejection",
                 "--max-examples",
-                "20",
+                "5",
                 "--seed",
                 "20261122",
             ],
