@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import cast
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
@@ -48,7 +49,8 @@ class MethodMap:
             if method == "OPTIONS":
                 await handler(scope, receive, _with_allow(send, methods))
             else:
-                await handler({**scope, "method": "GET"}, receive, _without_body(send))  # type: ignore[typeddict-item]
+                as_get = cast(Scope, {**scope, "method": "GET"})
+                await handler(as_get, receive, _without_body(send))
 
         return asgi
 

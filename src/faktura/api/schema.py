@@ -1,8 +1,10 @@
 """The published OpenAPI document and JSON Schemas.
 
-Litestar describes paths and parameters; request bodies are decoded by us (to point errors
-into the request), so their schemas are added here from the msgspec structs. Decimals are
-described honestly: a JSON number or a numeric string, never a float inside.
+Litestar describes paths and path parameters; everything the controllers decode or encode
+themselves (request bodies, responses, errors, query parameter types, security) comes from
+`api.contract.OPERATIONS` and the structs of `api.views`. In the OpenAPI document decimals are
+strings with a pattern (exact in every client language); the invoice JSON Schema file says
+what the server reads: a JSON number or a numeric string, never a float inside.
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ def _request_body(op: contract.Operation, schemas: dict[str, Any]) -> dict[str, 
         }
     if op.body is None:
         return None
-    schema = _ref(op.body)
+    schema: dict[str, Any] = _ref(op.body)
     if op.merge_patch:
         name = op.body.__name__ + "Patch"
         schemas[name] = _merge_patch_of(schemas[op.body.__name__])
@@ -243,7 +245,7 @@ def openapi_document(app: Litestar) -> dict[str, Any]:
                 path_item["head"] = {
                     **op_doc,
                     "operationId": op_doc["operationId"] + "_head",
-                    "summary": "Headers of " + op_doc.get("summary", op_doc["operationId"]),
+                    "summary": f"Headers of {op_doc.get('summary') or op_doc['operationId']}",
                     "responses": {
                         s: {k: v for k, v in r.items() if k != "content"} if s.startswith("2") else r
                         for s, r in responses.items()

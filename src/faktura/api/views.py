@@ -97,13 +97,14 @@ class Invoice(InvoiceInput, kw_only=True):
     payments: list[str]
     credited_amount: Decimal
     type_code: str
+    # A response widens or narrows some request fields (on purpose, hence the ignores).
     #: The contact's id, or the contact itself with `expand=contact`.
-    contact: str | Contact | None = None
+    contact: str | Contact | None = None  # type: ignore[assignment]
     created_at: dt.datetime
     modified_at: dt.datetime
     issued_at: dt.datetime | None
-    attachments: list[Attachment] = []
-    line_items: list[InvoiceLine] = []
+    attachments: list[Attachment] = []  # type: ignore[assignment]
+    line_items: list[InvoiceLine] = []  # type: ignore[assignment]
     total_discount: Decimal | None = None
     sub_total: Decimal | None = None
     total_tax_amount: Decimal | None = None
