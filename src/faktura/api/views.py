@@ -186,12 +186,20 @@ class BulkBatch(msgspec.Struct, kw_only=True):
 # -- delivery --------------------------------------------------------------------------------
 
 
+class DeliveryTarget(msgspec.Struct, kw_only=True):
+    """Where the delivery goes: one of these, by channel."""
+
+    to: str | UnsetType = UNSET  # email
+    receiver: str | UnsetType = UNSET  # peppol: scheme:id
+    url: str | UnsetType = UNSET  # webhook
+
+
 class InvoiceDelivery(msgspec.Struct, kw_only=True):
     id: str
     invoice: str
     channel: str
     status: str
-    target: str | None
+    target: DeliveryTarget
     attempts: int
     max_attempts: int
     message_id: str | None
