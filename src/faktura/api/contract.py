@@ -4,9 +4,12 @@ The controllers read raw bodies (so that every error points into the request) an
 with encoded bytes, so Litestar sees neither type. This table says them, per operation id:
 the request body, the success responses, the error statuses and who may call it. The error
 statuses of a kind of route are named once (`AUTH`, `BODY`, `FOUND`, ...) and combined, so a
-status that every route of a kind can answer is added in one place. `tests/test_contract.py`
-fails when an operation is missing here (or listed here but gone), schemathesis checks every
-answer against the published document.
+status that every route of a kind can answer is added in one place (a new status, e.g. a 429
+for every authenticated route, goes into its group). It cannot drift unnoticed:
+`tests/test_contract.py` fails when an operation is missing here or listed here but gone;
+every response the test suite receives is checked against the published document (status,
+content type, JSON schema: `tests/contract_support.py`); schemathesis does the same with
+generated requests.
 """
 
 from __future__ import annotations

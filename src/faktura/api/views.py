@@ -1,8 +1,9 @@
 """The response models: what each route's `model` (or list `results`) holds, as msgspec
 structs. The controllers build plain dicts (cheaper, and shaped by SQL rows); these structs
 exist so that the OpenAPI document can describe those dicts with types. They do not drift
-unnoticed: the schemathesis test checks every response against the published document, and
-the generated-client test reads them back through typed models.
+unnoticed: every response of the test suite is validated against the published document,
+schemathesis does the same with generated requests, and the generated-client test reads
+them back through typed models.
 """
 
 from __future__ import annotations
