@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from tests.contract_support import check_contract
 
 from faktura.api.app import create_app, create_pool
 from faktura.db.migrate import migrate
@@ -114,7 +115,7 @@ async def fail_on_server_error(response: httpx.Response) -> None:
 @pytest.fixture(scope="session")
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    hooks = {"response": [fail_on_server_error]}
+    hooks = {"response": [fail_on_server_error, check_contract]}
     async with httpx.AsyncClient(transport=transport, base_url="http://faktura.test", event_hooks=hooks) as c:
         yield c
 

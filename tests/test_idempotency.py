@@ -60,7 +60,9 @@ async def test_platform_level_post_is_idempotent(client: httpx.AsyncClient, tena
     from tests.conftest import example
 
     h = {**tenant.platform_headers, "Idempotency-Key": "tenant-create"}
-    a = await client.post("/v1/tenants", json=example("tenant"), headers=h)
-    b = await client.post("/v1/tenants", json=example("tenant"), headers=h)
+    body = example("tenant")
+    body["model"]["vat_id"] = "DE811128135"  # the fixture tenant of this platform has the example's
+    a = await client.post("/v1/tenants", json=body, headers=h)
+    b = await client.post("/v1/tenants", json=body, headers=h)
     assert a.status_code == b.status_code == 201
     assert a.json()["model"]["id"] == b.json()["model"]["id"]

@@ -1,9 +1,12 @@
 """Property-based requests generated from our own OpenAPI document (schemathesis) against
-`faktura serve` over real HTTP: no operation, with any input, answers with a 5xx.
+`faktura serve` over real HTTP, with every check: no 5xx, only documented status codes and
+content types, every response body valid against its declared schema, authentication
+enforced where declared, `Allow` and HEAD as published. The exceptions, each with its reason,
+are in tests/schemathesis.toml (schema-valid data that a business rule refuses) and below.
 
-Every operation of the document is run, and the ones addressing a resource get the ids of
-real ones (a contact, a draft and an issued invoice, a batch, a webhook endpoint, the tenant)
-most of the time, so that they reach their handlers' real work instead of a 404."""
+The operations addressing a resource get the ids of real ones (a contact, a draft and an
+issued invoice, a batch, a webhook endpoint, another tenant) most of the time, so that they
+reach their handlers' real work instead of a 404."""
 
 from __future__ import annotations
 
@@ -59,12 +62,15 @@ async def _resources(c: httpx.AsyncClient, h: dict[str, str]) -> dict[str, list[
 
 
 def _config(key: str, token: str, ids: dict[str, list[str]]) -> str:
-    """schemathesis.toml: credentials, and the real ids offered for each path parameter."""
-    lines = [f'headers = {{ Authorization = "Bearer {key}", X-Account-Token = "{token}" }}']
+    """tests/schemathesis.toml plus this run's credentials and the real ids offered for each
+    path parameter."""
+    shared = (ROOT / "tests/schemathesis.toml").read_text()
+    params = "\n".join(f'"path.{name}" = {{ dictionary = "{name}", probability = 0.8 }}' for name in ids)
+    assert "[parameters]\n" in shared
+    shared = shared.replace("[parameters]\n", f"[parameters]\n{params}\n", 1)
+    lines = [f'headers = {{ Authorization = "Bearer {key}", X-Account-Token = "{token}" }}', shared]
     for name, values in ids.items():
         lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}"]
-    lines.append("[parameters]")
-    lines += [f'"path.{name}" = {{ dictionary = "{name}", probability = 0.8 }}' for name in ids]
     lines += [
         "[[operations]]",
         'include-path = "/v1/peppol/callback"',
@@ -73,7 +79,9 @@ def _config(key: str, token: str, ids: dict[str, list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def test_no_operation_answers_5xx(database_url: str, owner: asyncpg.Connection, tmp_path: Path) -> None:
+async def test_every_operation_keeps_the_contract(
+    database_url: str, owner: asyncpg.Connection, tmp_path: Path
+) -> None:
     _, key = await create_platform(owner, "schemathesis")
     port = _free_port()
     env = {
@@ -106,19 +114,28 @@ async def test_no_operation_answers_5xx(database_url: str, owner: asyncpg.Connec
             token = r.json()["model"]["account_token"]
             ids = await _resources(c, {"Authorization": f"Bearer {key}", "X-Account-Token": token})
             # another tenant of the platform: rotating the token in use would lock the run out
-            other = await c.post("/v1/tenants", content=tenant, headers={"Authorization": f"Bearer {key}"})
+            second = json.loads(tenant)
+            second["model"]["vat_id"] = "DE811907980"  # one tenant per VAT id and platform
+            other = await c.post("/v1/tenants", json=second, headers={"Authorization": f"Bearer {key}"})
             ids["tenant_id"] = [other.json()["model"]["id"]]
             document = (await c.get("/schema/openapi.json")).json()
         (tmp_path / "schemathesis.toml").write_text(_config(key, token, ids))
         out = subprocess.run(
             [
                 str(SCHEMATHESIS),
+                "--config-file",
+                str(tmp_path / "schemathesis.toml"),
                 "run",
                 f"{base}/schema/openapi.json",
                 "--checks",
-                "not_a_server_error",
+                "all",
+                # The server reads more than the document promises (JSON numbers for decimal
+                # strings, lax booleans, partial nested objects in merge patches, unknown
+                # query parameters ignored): lenient on purpose, so not a failure.
+                "--exclude-checks",
+                "negative_data_rejection",
                 "--max-examples",
-                "20",
+                "5",
                 "--seed",
                 "20261122",
             ],

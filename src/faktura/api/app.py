@@ -19,12 +19,14 @@ from faktura.api.branding import BrandingController
 from faktura.api.bulk import BulkController
 from faktura.api.compliance import ComplianceController
 from faktura.api.contacts import ContactController
+from faktura.api.contract import HEAD_OPERATIONS
 from faktura.api.delivery import DeliverySettingsController, InvoiceDeliveryController
 from faktura.api.documents import DocumentController
 from faktura.api.errors import ApiError, handle_api_error, handle_http_exception, handle_internal
 from faktura.api.gate import authenticate
 from faktura.api.health import health, ready
 from faktura.api.invoices import InvoiceController
+from faktura.api.methods import install as install_methods
 from faktura.api.observability import RequestObservability, metrics
 from faktura.api.peppol import PeppolCallbackController, SandboxAccessPointController
 from faktura.api.ratelimit import RateLimiter, rate_limit_headers
@@ -132,6 +134,7 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     # Outermost, so that requests answered by the router itself (404, 405) are covered too.
+    app = install_methods(app, HEAD_OPERATIONS)
     app.asgi_handler = RequestObservability(app.asgi_handler)
     return app
 

@@ -74,8 +74,9 @@ class ArchiveController(Controller):
         start = _date(request.query_params.get("from"), "from")
         end = _date(request.query_params.get("to"), "to")
         if end < start:
+            # well-formed, but an empty period is a mistake worth saying
             raise ApiError(
-                400, [problem("Invalid Parameter", "`to` is before `from`.", "INVALID_PARAMETER", "/to")]
+                422, [problem("Invalid Parameter", "`to` is before `from`.", "INVALID_PARAMETER", "/to")]
             )
         cols = ", ".join(f"a.{c.strip()}" for c in COLUMNS.split(","))
         async with tenant_scope(request) as scope:

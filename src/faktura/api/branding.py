@@ -187,21 +187,21 @@ class BrandingController(Controller):
             for k in ("template", "accent_color", "footer_text")
             if getattr(model, k) is not msgspec.UNSET
         }
-        if "template" in changes and changes["template"] not in TEMPLATES:
-            raise ApiError(
-                422,
-                [
-                    problem(
-                        "Invalid Field",
-                        f"template must be one of {list(TEMPLATES)}.",
-                        "INVALID_FIELD",
-                        "/model/template",
-                    )
-                ],
-            )
-        if "accent_color" in changes:
-            changes["accent_color"] = changes["accent_color"].lower()
         async with tenant_scope(request) as scope:
+            if "template" in changes and changes["template"] not in TEMPLATES:
+                raise ApiError(
+                    422,
+                    [
+                        problem(
+                            "Invalid Field",
+                            f"template must be one of {list(TEMPLATES)}.",
+                            "INVALID_FIELD",
+                            "/model/template",
+                        )
+                    ],
+                )
+            if "accent_color" in changes:
+                changes["accent_color"] = changes["accent_color"].lower()
             row = await _new_version(scope, **changes)
         return json_response({"model": _view(row), "warnings": [], "errors": []})
 

@@ -35,7 +35,7 @@ PLACEHOLDER_NUMBER = "DRAFT"
 
 
 def _profile_param(value: str | None) -> str:
-    name = value or PEPPOL_BIS_3
+    name = PEPPOL_BIS_3 if value is None else value
     if name not in PROFILES:
         raise ApiError(
             400,

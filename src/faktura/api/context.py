@@ -32,6 +32,9 @@ class Scope:
     settings: Settings
 
 
+UNKNOWN_PLATFORM_KEY = "Unknown or revoked platform key (`Authorization: Bearer <key>`)."
+
+
 def _unauthorized(detail: str) -> ApiError:
     return ApiError(401, [problem("Unauthorized", detail, "UNAUTHORIZED", "")])
 
@@ -55,7 +58,7 @@ async def platform_scope(request: Request[Any, Any, Any]) -> AsyncIterator[Scope
     async with pool(request).acquire() as conn, conn.transaction():
         platform_id = await conn.fetchval("SELECT faktura_auth_platform($1)", key_hash)
         if platform_id is None:
-            raise _unauthorized("Unknown or revoked platform key.")
+            raise _unauthorized(UNKNOWN_PLATFORM_KEY)
         note(platform_id=platform_id)
         request.app.state.rate_limiter.take(request.scope, platform_id, None)
         yield Scope(conn, platform_id, None, request.app.state.settings)
@@ -76,7 +79,10 @@ async def tenant_scope(request: Request[Any, Any, Any]) -> AsyncIterator[Scope]:
             secret_hash(token),
         )
         if tenant_id is None:
-            raise _unauthorized("Unknown or revoked platform key or account token.")
+            # the failure path only: say which of the two credentials is wrong
+            if await conn.fetchval("SELECT faktura_auth_platform($1)", key_hash) is None:
+                raise _unauthorized(UNKNOWN_PLATFORM_KEY)
+            raise _unauthorized("Unknown or revoked account token (`X-Account-Token`) for this platform.")
         note(tenant_id=tenant_id)
         request.app.state.rate_limiter.take(request.scope, platform_id, tenant_id)
         yield Scope(conn, None, tenant_id, request.app.state.settings)

@@ -25,6 +25,9 @@ from faktura.domain.invoice import Model
 
 Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 Url = Annotated[str, Meta(pattern=r"^https?://", max_length=2000)]
+#: Event ids are bigint.
+MAX_EVENT_ID = 2**63 - 1
+MAX_EVENTS_PAGE = 1000
 
 
 class SendRequest(Model, kw_only=True):
@@ -51,10 +54,16 @@ class DeliverySettingsInput(Model, kw_only=True):
     subject_template: Annotated[str, Meta(min_length=1, max_length=300)] | None = None
 
 
-def _body(raw: bytes, model_type: Any) -> Any:
+def _send_body(raw: bytes) -> SendRequest:
+    """`{"model": {...}}` like every other POST; no body means every default. The bare
+    `{"channel": ...}` of earlier versions is still read (deprecated), errors then point
+    at its fields without the `/model` prefix."""
     if not raw.strip():
-        return convert({}, model_type, "")
-    return convert(decode_json(raw), model_type, "")
+        return convert({}, SendRequest, "/model")
+    data = decode_json(raw)
+    if isinstance(data, dict) and "model" in data:
+        return decode_model(raw, SendRequest)
+    return convert(data, SendRequest, "")
 
 
 async def _invoice_exists(scope: Any, iid: uuid.UUID) -> None:
@@ -85,7 +94,7 @@ class InvoiceDeliveryController(Controller):
         `force`; a FAILED delivery does not count."""
         iid = parse_id(invoice_id, "Invoice")
         raw = await request.body()
-        body: SendRequest = _body(raw, SendRequest)
+        body = _send_body(raw)
         async with tenant_scope(request) as scope:
             if body.url is not None:
                 await check_url(body.url, scope.settings, "/url")
@@ -132,19 +141,31 @@ class InvoiceDeliveryController(Controller):
     ) -> Response[bytes]:
         """The append-only timeline, oldest first; `next` is the `after` of the next page."""
         iid = parse_id(invoice_id, "Invoice")
-        size = max(1, min(page_size, 1000))
-        if not 0 <= after < 2**63:  # event ids are bigint
+        if not 0 <= after <= MAX_EVENT_ID:
             raise ApiError(
                 400,
                 [
                     problem(
                         "Invalid Parameter",
-                        "after must be an event id (0..2^63-1).",
+                        f"after must be 0..{MAX_EVENT_ID}.",
                         "INVALID_PARAMETER",
                         "/after",
                     )
                 ],
             )
+        if not 1 <= page_size <= MAX_EVENTS_PAGE:
+            raise ApiError(
+                400,
+                [
+                    problem(
+                        "Invalid Parameter",
+                        f"page_size must be 1..{MAX_EVENTS_PAGE}.",
+                        "INVALID_PARAMETER",
+                        "/page_size",
+                    )
+                ],
+            )
+        size = page_size
         async with tenant_scope(request) as scope:
             await _invoice_exists(scope, iid)
             rows = await scope.conn.fetch(

@@ -94,8 +94,13 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     )
 
 
+#: RFC 9110: a 401 names the scheme that would be accepted.
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="faktura"'}
+
+
 def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[bytes]:
-    return _json(exc.status, envelope(None, errors=exc.errors, warnings=exc.warnings))
+    headers = CHALLENGE if exc.status == 401 else None
+    return _json(exc.status, envelope(None, errors=exc.errors, warnings=exc.warnings), headers)
 
 
 _HTTP_PROBLEMS = {

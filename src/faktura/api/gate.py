@@ -26,7 +26,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
-from faktura.api.context import _bearer, _unauthorized, pool
+from faktura.api.context import UNKNOWN_PLATFORM_KEY, _bearer, _unauthorized, pool
 from faktura.api.errors import ApiError
 from faktura.db.platforms import secret_hash
 
@@ -45,8 +45,13 @@ async def _admit(connection: Connection, query: str, *hashes: bytes) -> None:
         return
     async with pool(connection).acquire() as conn:  # type: ignore[arg-type]
         ok = await conn.fetchval(query, *hashes)
+        # the failure path only: say which of the credentials is wrong
+        if ok is None and (
+            len(hashes) == 1 or await conn.fetchval("SELECT faktura_auth_platform($1)", hashes[0]) is None
+        ):
+            raise _unauthorized(UNKNOWN_PLATFORM_KEY)
     if ok is None:
-        raise _unauthorized("Unknown or revoked platform key or account token.")
+        raise _unauthorized("Unknown or revoked account token (`X-Account-Token`) for this platform.")
     if len(_passed) >= REMEMBER_MAX:
         _passed.clear()
     _passed[hashes] = now + REMEMBER_SECONDS

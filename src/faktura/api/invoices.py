@@ -119,8 +119,9 @@ def invoice_view(row: Any, *, lines: bool = True, contact: dict[str, Any] | None
     return out
 
 
-def _expand(value: str | None) -> set[str]:
-    fields = {f.strip() for f in (value or "").split(",") if f.strip()}
+def _expand(values: list[str] | None) -> set[str]:
+    """`expand=contact,line_items` or `expand=contact&expand=line_items`."""
+    fields = {f.strip() for v in values or () for f in v.split(",") if f.strip()}
     unknown = fields - {"contact", "line_items"}
     if unknown:
         raise ApiError(
@@ -263,7 +264,7 @@ class InvoiceController(Controller):
         number: str | None = None,
         remote_id: str | None = None,
         type: str | None = None,
-        expand: str | None = None,
+        expand: list[str] | None = None,
     ) -> Response[bytes]:
         """Newest first; `expand=contact,line_items` inlines the contact and the lines."""
         size = parse_page_size(page_size)
@@ -317,7 +318,7 @@ class InvoiceController(Controller):
 
     @get("/{invoice_id:str}", operation_id="invoices_retrieve")
     async def retrieve(
-        self, request: Request[Any, Any, Any], invoice_id: str, expand: str | None = None
+        self, request: Request[Any, Any, Any], invoice_id: str, expand: list[str] | None = None
     ) -> Response[bytes]:
         iid = parse_id(invoice_id, "Invoice")
         expanded = _expand(expand)

@@ -37,9 +37,10 @@ class NumberSeriesController(Controller):
     @post("/", operation_id="number_series_create", status_code=201)
     async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         model, body = await read_model(request, SeriesInput)
-        if (why := format_problems(model.format)) is not None:
-            raise ApiError(422, [problem("Invalid Field", why, "INVALID_FIELD", "/model/format")])
         async with tenant_scope(request) as scope:
+            # after authentication: a caller without credentials learns nothing about formats
+            if (why := format_problems(model.format)) is not None:
+                raise ApiError(422, [problem("Invalid Field", why, "INVALID_FIELD", "/model/format")])
 
             async def work() -> Response[bytes]:
                 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -9,7 +10,7 @@ from litestar import Controller, Request, Response, get, patch, post
 
 from faktura.api.common import merge_patch, parse_id, timestamps
 from faktura.api.context import platform_scope
-from faktura.api.errors import not_found
+from faktura.api.errors import conflict, not_found
 from faktura.api.gate import platform_key
 from faktura.api.pagination import Query, add_time_filters, fetch_page, parse_page_size
 from faktura.api.wire import idempotent, json_response, model_response, read_model, to_builtins
@@ -21,6 +22,29 @@ COLUMNS = "id, data, created_at, modified_at"
 
 def tenant_view(row: Any) -> dict[str, Any]:
     return {"id": str(row["id"]), **row["data"], **timestamps(row)}
+
+
+async def _vat_id_free(conn: Any, platform_id: Any, vat_id: str | None, except_id: Any = None) -> None:
+    """One platform cannot register the same VAT id twice: two tenants would be the same
+    seller with two gapless number ranges. Compared compact (no spaces, dots or dashes) and
+    case-blind; an advisory lock makes two concurrent creates wait for each other."""
+    if not vat_id:
+        return
+    compact = re.sub(r"[\s.-]", "", vat_id).upper()
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('faktura.tenant-vat:' || $1 || ':' || $2, 0))",
+        str(platform_id),
+        compact,
+    )
+    other = await conn.fetchval(
+        "SELECT id FROM tenants WHERE platform_id = $1 AND id IS DISTINCT FROM $3"
+        " AND upper(regexp_replace(data->>'vat_id', '[\\s.-]', '', 'g')) = $2 LIMIT 1",
+        platform_id,
+        compact,
+        except_id,
+    )
+    if other is not None:
+        raise conflict(f"Tenant {other} of this platform has this VAT id.", "/model/vat_id")
 
 
 async def _new_token(conn: Any, tenant_id: uuid.UUID, *, revoke_others: bool) -> str:
@@ -49,6 +73,7 @@ class TenantController(Controller):
         async with platform_scope(request) as scope:
 
             async def work() -> Response[bytes]:
+                await _vat_id_free(scope.conn, scope.platform_id, model.vat_id)
                 tenant_id = uuid.uuid4()
                 row = await scope.conn.fetchrow(
                     f"INSERT INTO tenants (id, platform_id, data) VALUES ($1, $2, $3) RETURNING {COLUMNS}",
@@ -105,7 +130,8 @@ class TenantController(Controller):
             )
             if row is None:
                 raise not_found("Tenant")
-            _, data = merge_patch(row["data"], body, TenantInput)
+            model, data = merge_patch(row["data"], body, TenantInput)
+            await _vat_id_free(scope.conn, scope.platform_id, model.vat_id, tid)
             row = await scope.conn.fetchrow(
                 f"UPDATE tenants SET data = $2, modified_at = clock_timestamp() WHERE id = $1 RETURNING {COLUMNS}",
                 tid,

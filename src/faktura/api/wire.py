@@ -10,11 +10,12 @@ from itertools import accumulate
 from typing import Any, TypeVar
 
 import msgspec
+import msgspec.inspect
 from litestar import MediaType, Request, Response
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from faktura.api.context import Scope
-from faktura.api.errors import ApiError, decode_error, envelope, findings_error, problem
+from faktura.api.errors import ApiError, decode_error, envelope, findings_error, json_path_to_pointer, problem
 from faktura.compliance.basic import shape_findings
 from faktura.domain.money import unreadable_decimal
 
@@ -163,7 +164,8 @@ def convert(raw: Any, model_type: type[T], prefix: str) -> T:
     try:
         model = msgspec.convert(raw, model_type, strict=False)
     except msgspec.ValidationError as exc:
-        raise (_shape_error(raw, model_type, prefix) or decode_error(exc, prefix)) from None
+        error = _shape_error(raw, model_type, prefix) or decode_error(exc, prefix)
+        raise with_allowed_values(error, exc, model_type, prefix) from None
     if (path := unreadable_decimal(model, raw)) is not None:
         raise _shape_error(raw, model_type, prefix) or ApiError(
             422,
@@ -182,6 +184,53 @@ def convert(raw: Any, model_type: type[T], prefix: str) -> T:
 def _shape_error(raw: Any, model_type: type, prefix: str) -> ApiError | None:
     found = shape_findings(raw, model_type, prefix)
     return findings_error(found) if found else None
+
+
+def with_allowed_values(
+    error: ApiError, exc: msgspec.ValidationError, model_type: Any, prefix: str
+) -> ApiError:
+    """An invalid enum value's error lists the values the field takes."""
+    text, _, path = str(exc).rpartition(" - at `")
+    if not text.startswith("Invalid enum value"):
+        return error
+    pointer = json_path_to_pointer(path.rstrip("`"))
+    values = _enum_values(msgspec.inspect.type_info(model_type), pointer)
+    if values:
+        at = [e for e in error.errors if e.get("source", {}).get("pointer") == prefix + pointer]
+        for e in at or error.errors[:1]:
+            e["detail"] = f"{text}; allowed: {', '.join(map(str, values))}."
+    return error
+
+
+def _enum_values(info: Any, pointer: str) -> list[Any]:
+    """The Literal or Enum values at `pointer` (relative to the struct `info`)."""
+    for part in [p for p in pointer.split("/") if p]:
+        info = _unwrap(info)
+        if isinstance(info, msgspec.inspect.StructType):
+            info = next((f.type for f in info.fields if f.encode_name == part), None)
+        elif isinstance(info, msgspec.inspect.ListType | msgspec.inspect.SetType):
+            info = info.item_type
+        elif isinstance(info, msgspec.inspect.DictType):
+            info = info.value_type
+        else:
+            return []
+    info = _unwrap(info)
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return list(info.values)
+    if isinstance(info, msgspec.inspect.EnumType):
+        return [m.value for m in info.cls]
+    return []
+
+
+def _unwrap(info: Any) -> Any:
+    """The one non-None member of an optional (`X | None`), else `info`."""
+    if isinstance(info, msgspec.inspect.Metadata):
+        info = info.type
+    if isinstance(info, msgspec.inspect.UnionType):
+        rest = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+        if len(rest) == 1:
+            return _unwrap(rest[0])
+    return info
 
 
 def to_builtins(value: Any) -> Any:

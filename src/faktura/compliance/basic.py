@@ -140,7 +140,7 @@ def check_numbers(
         if not v.is_finite():
             c.add(None, p, "Must be a finite decimal number.")
             ok = False
-        elif abs(v) > MAX_ABS:
+        elif v.copy_abs() > MAX_ABS:  # copy_abs: no context, no Overflow on a huge exponent
             c.add(None, p, f"Absolute value must not exceed {MAX_ABS:f}.", problem_type="OUT_OF_RANGE")
             ok = False
         elif v.as_tuple().exponent < MAX_EXPONENT:  # type: ignore[operator]
