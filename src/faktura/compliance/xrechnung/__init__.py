@@ -126,4 +126,32 @@ RULE_SET = RuleSet(
     },
 )
 
-__all__ = ["REQUIRES", "RULE_SET", "XRECHNUNG_VERSION"]
+#: 2.5.0 (2026-01-31): the same rules (the release diff shows no changed test that Faktura's
+#: XML can reach); the new asserts belong to the CVD variant and one information-level hint
+RULE_SET_2_5_0 = RuleSet(
+    name=RULE_SET.name,
+    version="2.5.0",
+    source="xrechnung",
+    rules=RULES,
+    not_applicable={
+        **RULE_SET.not_applicable,
+        "BR-DE-21": "holds by construction: the renderer writes the XRechnung CIUS CustomizationID (warning; 2.5.0 also accepts the CVD id)",
+        **{
+            rid: "XRechnung CVD variant only (CustomizationID …#compliant#urn:xeinkauf.de:kosit:xrechnung:cvd_0.9); Faktura writes the CIUS"
+            for rid in (
+                "BR-DE-CVD-01",
+                "BR-DE-CVD-02",
+                "BR-DE-CVD-03",
+                "BR-DE-CVD-04",
+                "BR-DE-CVD-05",
+                "BR-DE-CVD-06-a",
+                "BR-DE-CVD-06-b",
+                "BR-TMP-CVD-01",
+            )
+        },
+        "BR-DE-TMP-32": "information only (a delivery date or invoicing period is recommended); not a finding",
+    },
+)
+VERSIONS = {rs.version: rs for rs in (RULE_SET, RULE_SET_2_5_0)}
+
+__all__ = ["REQUIRES", "RULE_SET", "RULE_SET_2_5_0", "VERSIONS", "XRECHNUNG_VERSION"]
