@@ -134,7 +134,13 @@ def render(d: Diff, title: str, old: str, new: str) -> str:
         olds = "; ".join(f"{w}: `{_short(getattr(o, w))}`" for w in what)
         news = "; ".join(f"{w}: `{_short(getattr(n, w))}`" for w in what)
         lines.append(f"| {o.id} | {', '.join(what)} | {olds} | {news} |")
-    lines += ["", "## Changed code lists and variables (`<let>`)", "", "| Name | Removed | Added |", "|---|---|---|"]
+    lines += [
+        "",
+        "## Changed code lists and variables (`<let>`)",
+        "",
+        "| Name | Removed | Added |",
+        "|---|---|---|",
+    ]
     for name, ov, nv in d.lets:
         wo, wn = _words(ov), _words(nv)
         if wo is not None and wn is not None:

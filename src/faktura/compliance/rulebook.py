@@ -139,6 +139,8 @@ def check_on(
     )
     if preview:
         for v, later in upcoming_profiles(selection):
-            ahead, _ = check_invoice(invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_pointer, rules=later)
+            ahead, _ = check_invoice(
+                invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_pointer, rules=later
+            )
             findings += preview_findings(findings, ahead, v)
     return findings, totals, selection

@@ -131,7 +131,9 @@ VERSIONS: tuple[RuleVersion, ...] = (
         "schematron/xrechnung-2.5.0/ubl/XRechnung-UBL-validation.sch",
         "xrechnung-2.5.0",
     ),
-    RuleVersion(XRECHNUNG, "2.6.0", _d("2026-08-31"), "KoSIT release 2026-08-31 (kit VERSIONS.md; not stored)", False),
+    RuleVersion(
+        XRECHNUNG, "2.6.0", _d("2026-08-31"), "KoSIT release 2026-08-31 (kit VERSIONS.md; not stored)", False
+    ),
 )
 
 

@@ -107,7 +107,9 @@ def _dk_r017(ctx: Context) -> Iterator[str]:
 
 def dk_cvr(value: str) -> bool:
     """PEPPOL-COMMON-R042 since 3.0.19: 'DK' and 8 digits, or 8 digits."""
-    return (len(value) == 10 and value[:2] == "DK" and _digits(value[2:])) or (len(value) == 8 and _digits(value))
+    return (len(value) == 10 and value[:2] == "DK" and _digits(value[2:])) or (
+        len(value) == 8 and _digits(value)
+    )
 
 
 def dk_p_number(value: str) -> bool:
@@ -171,7 +173,9 @@ WARNINGS: tuple[tuple[str, str, Callable[[str], bool], str], ...] = (
 WARNING_SCHEMES = frozenset({scheme for _, scheme, _, _ in WARNINGS} | common.WARNING_SCHEMES)
 
 
-def _scheme_rule(rid: str, scheme: str, check: Callable[[str], bool], severity: Severity, message: str) -> Rule:
+def _scheme_rule(
+    rid: str, scheme: str, check: Callable[[str], bool], severity: Severity, message: str
+) -> Rule:
     def run(ctx: Context) -> Iterator[str]:
         for ptr, s, value in common.scheme_identifiers(ctx):
             if s == scheme and not check(normalize_space(value) if severity is Severity.WARNING else value):
@@ -197,7 +201,10 @@ def _de_de(ctx: Context) -> bool:
 
 
 #: 3.0.21 compares the German block's codes as `normalize-space(code)` strings, as XRechnung does
-GERMAN = {r.id: dataclasses.replace(r, when=_de_de) for r in german_rules({k: f"DE-R-{k}" for k in DE_KEYS}, _de_de, string_code_in)}
+GERMAN = {
+    r.id: dataclasses.replace(r, when=_de_de)
+    for r in german_rules({k: f"DE-R-{k}" for k in DE_KEYS}, _de_de, string_code_in)
+}
 
 
 def revise(base: tuple[Rule, ...]) -> tuple[Rule, ...]:

@@ -26,9 +26,9 @@ def _p0112(ctx: Context) -> Iterator[str]:
     if ctx.credit_note:
         return
     code = normalize_space(ctx.type_code)
-    if code in ("326", "389") and not _pair(ctx, "DE"):
-        yield ctx.at("type_code")
-    elif code == "384" and not (_pair(ctx, "DE") or _pair(ctx, "SK")):
+    if (code in ("326", "389") and not _pair(ctx, "DE")) or (
+        code == "384" and not (_pair(ctx, "DE") or _pair(ctx, "SK"))
+    ):
         yield ctx.at("type_code")
 
 
