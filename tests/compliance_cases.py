@@ -1170,12 +1170,20 @@ RELEASE_MUTATIONS: dict[str, Mutation] = {
             c, identifiers=[Identifier(value=_scheme_id(r, scheme), scheme=scheme)], legal_id=None
         )
     )(r.choice(("0096", "0198", "0184", "0106", "0190", "9944", "0217"))),
-    "nl-vat-release": lambda r, c: _buyer(c, vat_id=r.choice(("NL123456789B01", "NL12345678B01", "NL123456789X01"))),
+    "nl-vat-release": lambda r, c: _buyer(
+        c, vat_id=r.choice(("NL123456789B01", "NL12345678B01", "NL123456789X01"))
+    ),
     "dk-giro-release": lambda r, c: (
         _dk_pair(c),
-        _means0(c, code="50", account=PayeeAccount(iban=r.choice(("1234567", "12345678", "123456789"))),
-                payment_id="01#12345", card=None, mandate=None),
-    ),  # fmt: skip
+        _means0(
+            c,
+            code="50",
+            account=PayeeAccount(iban=r.choice(("1234567", "12345678", "123456789"))),
+            payment_id="01#12345",
+            card=None,
+            mandate=None,
+        ),
+    ),
     "dk-zzz-release": lambda r, c: (
         _dk_pair(c),
         _doc_ac(c, False, reason_code="ZZZ", reason=r.choice(("1234", "AB#CD", "#AB", "AB#", "text"))),
@@ -1187,13 +1195,17 @@ RELEASE_MUTATIONS: dict[str, Mutation] = {
             item=msgspec.structs.replace(
                 c.invoice.line_items[0].item,
                 classifications=[
-                    Classification(code="43211503", list_id="TST", list_version=r.choice(("26.08.01", "26.0801", "19.0501", "21.0")))
+                    Classification(
+                        code="43211503",
+                        list_id="TST",
+                        list_version=r.choice(("26.08.01", "26.0801", "19.0501", "21.0")),
+                    )
                 ],
             ),
         )
         if c.invoice.line_items
         else None,
-    ),  # fmt: skip
+    ),
     "dk-buyer-legal-release": lambda r, c: (
         _dk_pair(c),
         _buyer(c, legal_id=Identifier(value="12345678", scheme=r.choice(("0184", "0088", None)))),
@@ -1201,10 +1213,18 @@ RELEASE_MUTATIONS: dict[str, Mutation] = {
     "de-url-release": lambda r, c: (
         _seller(c, address=_addr(c.seller, country="DE")),
         _buyer(c, address=_addr(c.buyer, country="DE")),
-        _inv(c, attachments=[SupportingDocument(reference="A1", url=r.choice(("https://x.example/a", "x.example/a", "ftp:/b")))]),
-    ),  # fmt: skip
+        _inv(
+            c,
+            attachments=[
+                SupportingDocument(
+                    reference="A1", url=r.choice(("https://x.example/a", "x.example/a", "ftp:/b"))
+                )
+            ],
+        ),
+    ),
 }
 MUTATIONS.update(RELEASE_MUTATIONS)
+
 
 def mutate(rnd: random.Random, case: Case) -> Case:
     """Apply one to three named mutations (recorded in `case.mutations`)."""

@@ -97,9 +97,14 @@ def _dk_r008(ctx: Context) -> Iterator[str]:
 def _dk_r017(ctx: Context) -> Iterator[str]:
     """New in 3.0.21: a Danish buyer's legal registration id (BT-47) carries scheme 0184."""
     b = ctx.buyer
-    if dk.dk_to_dk(ctx) and b is not None and b.legal_id is not None and b.legal_id.value:
-        if normalize_space(b.legal_id.scheme or "") != "0184":
-            yield f"{ctx.buyer_ptr}/legal_id/scheme"
+    if (
+        dk.dk_to_dk(ctx)
+        and b is not None
+        and b.legal_id is not None
+        and b.legal_id.value
+        and normalize_space(b.legal_id.scheme or "") != "0184"
+    ):
+        yield f"{ctx.buyer_ptr}/legal_id/scheme"
 
 
 # -- identifier schemes (PEPPOL-COMMON) ----------------------------------------------------------
