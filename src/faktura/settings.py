@@ -6,6 +6,7 @@ test) and the result handed to `create_app`, the migrator and the worker.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,9 @@ class Settings:
     #: Largest accepted logo upload.
     logo_max_bytes: int = 512 * 1024
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    #: The day compliance checks take as today (which rule-set versions are in force); absent →
+    #: the current UTC date. For tests and for trying an upcoming version on a staging system.
+    today: dt.date | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -141,7 +145,12 @@ class Settings:
             templates_dir=Path(e["FAKTURA_TEMPLATES_DIR"]) if e.get("FAKTURA_TEMPLATES_DIR") else None,
             logo_max_bytes=get_int("FAKTURA_LOGO_MAX_BYTES", 512 * 1024),
             delivery=DeliverySettings.from_env(e),
+            today=dt.date.fromisoformat(e["FAKTURA_TODAY"]) if e.get("FAKTURA_TODAY") else None,
         )
+
+    def check_day(self) -> dt.date:
+        """The day of a compliance check: `today` when set, else the current UTC date."""
+        return self.today or dt.datetime.now(dt.UTC).date()
 
     def with_database(self, database_url: str) -> Settings:
         """A copy pointing at a concrete database (used once the embedded one is up)."""

@@ -198,9 +198,9 @@ def applied(family: str, day: dt.date, opt_in: tuple[str, ...] = ()) -> Applied:
     implemented = [v for v in rows if v.implemented]
     for key in opt_in:
         fam, _, name = key.partition(":")
-        if fam == family:
+        if fam == family and valid_opt_in(key):
             wanted = version(family, name)
-            if wanted.implemented and wanted.effective_from > day:
+            if wanted.effective_from > day:
                 return Applied(family, wanted, current, early=True)
     older = [v for v in implemented if v.effective_from <= current.effective_from]
     return Applied(family, older[-1] if older else implemented[0], current)
