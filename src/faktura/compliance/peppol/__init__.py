@@ -48,6 +48,7 @@ RULE_SET = RuleSet(
         "GR-R-008-2": GREEK_REFUSED,
         "GR-R-008-3": GREEK_REFUSED,
         "GR-S-008-1": GREEK_REFUSED + " (warning)",
+        "GR-S-011": "warning: the Greek supplier VAT id (EL + nine digits); Greek sellers are refused under Peppol (FK-GR-UNSUPPORTED)",
         "PEPPOL-COMMON-R048": "commented out in the Schematron",
     },
 )

@@ -441,3 +441,4 @@ RULES = screened(RULES, {
 #: for the rule sets of later versions, which rebuild the code-list rules over their own lists
 code_list_rule = _code_list
 currency_ids = _currency_ids
+all_acs = _all_acs

@@ -7,6 +7,7 @@ Peppol transaction rules KoSIT merges into its build are the same `Rule` objects
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ from faktura.compliance.findings import Severity
 from faktura.compliance.identifiers import LEITWEG, leitweg_valid
 from faktura.compliance.peppol import rules as peppol_rules
 from faktura.compliance.peppol.national.de import KEYS, german_rules, string_code_in
+from faktura.compliance.peppol.v3_0_21 import with_slack
 from faktura.compliance.predicates import present
 
 XRECHNUNG_VERSION = "2.3.0"  # KoSIT Schematron, XRechnung 3.0.2
@@ -126,13 +128,24 @@ RULE_SET = RuleSet(
     },
 )
 
-#: 2.5.0 (2026-01-31): the same rules (the release diff shows no changed test that Faktura's
-#: XML can reach); the new asserts belong to the CVD variant and one information-level hint
+#: 2.5.0 (2026-01-31): the same rules but the merged Peppol R040/R120, which take Peppol's
+#: `$slackValue` (0.5 for HUF), R120 now a warning; the new asserts belong to the CVD variant
+#: and one information-level hint
+RULES_2_5_0 = tuple(
+    (
+        dataclasses.replace(with_slack(r), severity=Severity.WARNING)
+        if r.id == "PEPPOL-EN16931-R120"
+        else with_slack(r)
+        if r.id == "PEPPOL-EN16931-R040"
+        else r
+    )
+    for r in RULES
+)
 RULE_SET_2_5_0 = RuleSet(
     name=RULE_SET.name,
     version="2.5.0",
     source="xrechnung",
-    rules=RULES,
+    rules=RULES_2_5_0,
     not_applicable={
         **RULE_SET.not_applicable,
         "BR-DE-21": "holds by construction: the renderer writes the XRechnung CIUS CustomizationID (warning; 2.5.0 also accepts the CVD id)",
