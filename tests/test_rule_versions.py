@@ -15,6 +15,7 @@ import json
 import random
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -29,6 +30,7 @@ from faktura.api.app import create_app, create_pool
 from faktura.compliance.rulebook import check_on, select, versioned_profile
 from faktura.compliance.versions import applied, in_force
 from faktura.domain.document import PEPPOL_BIS_3, XRECHNUNG_3, build_document
+from faktura.domain.invoice import AllowanceCharge
 from faktura.render.ubl import render_ubl
 from faktura.settings import Settings
 
@@ -270,3 +272,29 @@ async def test_tenant_opt_in(settings: Settings, owner: asyncpg.Connection) -> N
         r = await c.patch(f"/v1/tenants/{t.id}", json=body, headers=t.platform_headers)
         assert r.status_code == 422, r.text
         assert r.json()["errors"][0]["source"]["pointer"] == "/model/early_rule_versions/1"
+
+
+def test_huf_tolerance_of_xrechnung() -> None:
+    """KoSIT's `$slackValue`: an allowance amount 0.30 off base × percentage passes the merged
+    R040 in HUF under XRechnung (tolerance 0.5), as both versions' XSLT say, and fails it under
+    Peppol, which allows 0.02 in 3.0.18 and 3.0.21 alike."""
+    case = _with(_case(5, XRECHNUNG_3), currency="HUF", tax_currency=None, exchange_rate=None)
+    line = case.invoice.line_items[0]
+    ac = AllowanceCharge(
+        amount=Decimal("10.30"),
+        percentage=Decimal("10"),
+        base_amount=Decimal("100.00"),
+        reason="Discount",
+        tax_category=line.tax_category,
+        tax_rate=line.tax_rate,
+    )
+    case = _with(case, allowances=[ac], charges=[])
+    for day, rules in (("2026-01-30", "xrechnung-2.3.0"), ("2026-01-31", "xrechnung-2.5.0")):
+        assert "PEPPOL-EN16931-R040" not in _fatal(case, day)
+        assert "PEPPOL-EN16931-R040" not in _official(case, ("en16931-1.3.16", rules))
+    peppol = _with(
+        _case(5), currency="HUF", tax_currency=None, exchange_rate=None, allowances=[ac], charges=[]
+    )
+    for day, rules in (("2026-08-23", "peppol-3.0.18"), ("2026-08-24", "peppol-3.0.21")):
+        assert "PEPPOL-EN16931-R040" in _fatal(peppol, day)
+        assert "PEPPOL-EN16931-R040" in _official(peppol, ("en16931-1.3.16", rules))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 
 from faktura.compliance.en16931.cl import endpoint_schemes, reason_codes
 from faktura.compliance.engine import Context, Rule, has_any_acs
@@ -46,45 +45,6 @@ def _relist(old: Rule) -> Rule:
     codes, values, when = _CODE_LISTS[old.id]
     new = base_rules.code_list_rule(old.id, old.message, old.bt or "", codes, values, when)
     return dataclasses.replace(new, screen=old.screen)
-
-
-# -- tolerances: `$slackValue` is 0.5 for HUF, 0.02 otherwise (R040, R120) ----------------------
-
-HUF_SLACK = Decimal("0.5")
-
-
-def slack(ctx: Context) -> Decimal:
-    """`if ($documentCurrencyCode = 'HUF') then 0.5 else 0.02`."""
-    return HUF_SLACK if ctx.currency == "HUF" else base_rules.CENT2
-
-
-def _r040(ctx: Context) -> Iterator[str]:
-    tolerance = slack(ctx)
-    for where, src, amount, base in base_rules.all_acs(ctx):
-        if src.percentage is not None and base is not None:
-            expected = base * src.percentage / 100
-            if not (amount - tolerance <= expected <= amount + tolerance):
-                yield f"{ctx.ptr(where)}/amount"
-
-
-def _r120(ctx: Context) -> Iterator[str]:
-    """On input, as in 3.0.18, with the currency's tolerance."""
-    if ctx.totals is None:
-        return
-    tolerance = slack(ctx)
-    for i, (li, lt) in enumerate(zip(ctx.invoice.line_items, ctx.totals.lines, strict=True)):
-        if (
-            li.total_amount is not None
-            and abs(li.total_amount - base_rules.line_net_unrounded(li, lt)) > tolerance
-        ):
-            yield ctx.at("line_items", i, "total_amount")
-
-
-def with_slack(old: Rule) -> Rule:
-    """R040 / R120 with `$slackValue` (3.0.21, XRechnung 2.5.0) instead of a fixed 0.02."""
-    return dataclasses.replace(
-        old, check={"PEPPOL-EN16931-R040": _r040, "PEPPOL-EN16931-R120": _r120}[old.id]
-    )
 
 
 # -- Denmark -------------------------------------------------------------------------------------
@@ -256,7 +216,6 @@ def revise(base: tuple[Rule, ...]) -> tuple[Rule, ...]:
     """The 3.0.18 rules with the 3.0.21 changes: changed rules replaced in place, new ones added."""
     replaced: dict[str, Rule] = {
         **{rid: _relist(next(r for r in base if r.id == rid)) for rid in _CODE_LISTS},
-        **{r.id: with_slack(r) for r in base if r.id in ("PEPPOL-EN16931-R040", "PEPPOL-EN16931-R120")},
         **GERMAN,
         "DK-R-003": Rule("DK-R-003", Severity.FATAL, "If ItemClassification is provided from Danish suppliers, UNSPSC version 19.05.01 or 26.08.01 should be used.", _dk_r003, "BT-158", when=dk.is_danish_seller),
         "DK-R-004": Rule("DK-R-004", Severity.FATAL, "When specifying non-VAT Taxes for Danish customers, Danish suppliers MUST use the AllowanceChargeReasonCode=\"ZZZ\" and MUST be specified in AllowanceChargeReason; Either as the 4-digit Tax category or must include a #, but the # is not allowed as first and last character", _dk_r004, "BT-97", when=dk.is_danish_seller),
@@ -298,7 +257,4 @@ LETS: dict[str, str] = {
     "XR-SKONTO-REGEX": "DE-R-018: a Skonto line is matched after normalize-space and starts with '#', so the new `(^|\\r?\\n)` prefix accepts exactly what the old search did",
     "XR-URL-REGEX": "DE-R-T02 (`_URL` here)",
     "profile": "ProfileID is written by the renderer (profile 01); the new ProfileIDs (France, billing with response) are not written",
-    "slackValue": "PEPPOL-EN16931-R040 and R120 with `slack` (0.5 for HUF)",
-    "supplierCountry": "the national gates (`peppol.national`): the same seller-country derivation as 3.0.18",
-    "supplierCountryIsDE": "the German gate `_de_de`: seller and buyer postal country DE, as 3.0.18 compared inline",
 }

@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 
 from faktura.compliance.engine import Context, Rule, RuleSet
 from faktura.compliance.findings import Severity
 from faktura.compliance.identifiers import LEITWEG, leitweg_valid
 from faktura.compliance.peppol import rules as peppol_rules
 from faktura.compliance.peppol.national.de import KEYS, german_rules, string_code_in
-from faktura.compliance.peppol.v3_0_21 import with_slack
 from faktura.compliance.predicates import present
 
 XRECHNUNG_VERSION = "2.3.0"  # KoSIT Schematron, XRechnung 3.0.2
@@ -80,9 +80,52 @@ def _always(ctx: Context) -> bool:
     return True
 
 
+#: KoSIT's `$slackValue` (2.3.0 and 2.5.0): 0.5 for HUF, 0.02 otherwise, in the merged Peppol
+#: R040 and R120, where Peppol itself always allows 0.02
+
+HUF_SLACK = Decimal("0.5")
+
+
+def slack(ctx: Context) -> Decimal:
+    """`if ($documentCurrencyCode = 'HUF') then 0.5 else 0.02`."""
+    return HUF_SLACK if ctx.currency == "HUF" else peppol_rules.CENT2
+
+
+def _r040(ctx: Context) -> Iterator[str]:
+    tolerance = slack(ctx)
+    for where, src, amount, base in peppol_rules.all_acs(ctx):
+        if src.percentage is not None and base is not None:
+            expected = base * src.percentage / 100
+            if not (amount - tolerance <= expected <= amount + tolerance):
+                yield f"{ctx.ptr(where)}/amount"
+
+
+def _r120(ctx: Context) -> Iterator[str]:
+    """On input, as Peppol's R120, with the currency's tolerance."""
+    if ctx.totals is None:
+        return
+    tolerance = slack(ctx)
+    for i, (li, lt) in enumerate(zip(ctx.invoice.line_items, ctx.totals.lines, strict=True)):
+        if (
+            li.total_amount is not None
+            and abs(li.total_amount - peppol_rules.line_net_unrounded(li, lt)) > tolerance
+        ):
+            yield ctx.at("line_items", i, "total_amount")
+
+
+SLACK_RULES = ("PEPPOL-EN16931-R040", "PEPPOL-EN16931-R120")
+
+
+def with_slack(old: Rule) -> Rule:
+    """The merged Peppol R040 / R120 with KoSIT's `$slackValue` instead of a fixed 0.02."""
+    return dataclasses.replace(
+        old, check={"PEPPOL-EN16931-R040": _r040, "PEPPOL-EN16931-R120": _r120}[old.id]
+    )
+
+
 RULES: tuple[Rule, ...] = (
     *german_rules({k: _br_de_id(k) for k in KEYS}, _always, string_code_in),
-    *(r for r in peppol_rules.RULES if r.id in MERGED_PEPPOL),
+    *(with_slack(r) if r.id in SLACK_RULES else r for r in peppol_rules.RULES if r.id in MERGED_PEPPOL),
     Rule(
         "BR-TMP-2",
         Severity.WARNING,
@@ -128,18 +171,10 @@ RULE_SET = RuleSet(
     },
 )
 
-#: 2.5.0 (2026-01-31): the same rules but the merged Peppol R040/R120, which take Peppol's
-#: `$slackValue` (0.5 for HUF), R120 now a warning; the new asserts belong to the CVD variant
-#: and one information-level hint
+#: 2.5.0 (2026-01-31): the same rules, but the merged Peppol R120 is now a warning; the new
+#: asserts belong to the CVD variant and one information-level hint
 RULES_2_5_0 = tuple(
-    (
-        dataclasses.replace(with_slack(r), severity=Severity.WARNING)
-        if r.id == "PEPPOL-EN16931-R120"
-        else with_slack(r)
-        if r.id == "PEPPOL-EN16931-R040"
-        else r
-    )
-    for r in RULES
+    dataclasses.replace(r, severity=Severity.WARNING) if r.id == "PEPPOL-EN16931-R120" else r for r in RULES
 )
 RULE_SET_2_5_0 = RuleSet(
     name=RULE_SET.name,
