@@ -16,8 +16,8 @@ each version's rule set (`faktura.compliance.rulebook`). So each version is held
 XSLT on every generated invoice, at the cost of one more Schematron per invoice.
 
 hypothesis drives the generator (seeds from `st.integers`, derandomized with a fixed seed):
-the run is reproducible. About 2,100 invoices, each judged under two versions; the
-Schematron is compiled once per worker.
+the run is reproducible. 4,000 invoices (2,000 per profile), each judged under two versions,
+so 2,000 per version; the Schematron is compiled once per worker.
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ NATIONAL_PREFIXES = ("NO-R-", "DK-R-", "SE-R-", "IT-R-", "NL-R-", "GR-R-", "IS-R
 
 RUNS = {
     ("valid", PEPPOL_BIS_3): 500,
-    ("valid", XRECHNUNG_3): 300,
-    ("mutated", PEPPOL_BIS_3): 800,
-    ("mutated", XRECHNUNG_3): 500,
+    ("valid", XRECHNUNG_3): 400,
+    ("mutated", PEPPOL_BIS_3): 1500,
+    ("mutated", XRECHNUNG_3): 1600,
 }
 
 
@@ -63,8 +63,6 @@ VERSIONS: dict[str, tuple[tuple[tuple[str, str], ...], ...]] = {
         (("en16931", "1.3.16"), ("xrechnung", "2.5.0")),
     ),
 }
-#: invoices compared per version (all runs of this module add up here)
-COMPARED: Counter[str] = Counter()
 
 
 def on_input_ids(profile: Profile) -> frozenset[str]:
@@ -113,7 +111,6 @@ def compare(case: Case, profile_name: str) -> tuple[set[str], set[str]]:
             xsd_errors,
             case,
         )
-        COMPARED[" + ".join(profile.oracle)] += 1
     return result
 
 
@@ -192,6 +189,8 @@ def test_native_rules_agree_with_official_schematron(kind: str, profile: str) ->
         assert any(rid.startswith("BR-DE-") for rid in fired)
 
 
-def test_runs_are_at_least_two_thousand_invoices() -> None:
-    assert sum(RUNS.values()) >= 2000
-    assert all(len(v) >= 2 for v in VERSIONS.values()), "every supported version is compared"
+def test_runs_are_at_least_two_thousand_invoices_per_version() -> None:
+    """Every invoice of a profile is compared under each of its versions: at least 2,000 per version."""
+    for profile, versions in VERSIONS.items():
+        assert sum(n for (_, p), n in RUNS.items() if p == profile) >= 2000, profile
+        assert len(versions) >= 2, "every supported version is compared"
