@@ -1222,6 +1222,18 @@ RELEASE_MUTATIONS: dict[str, Mutation] = {
             ],
         ),
     ),
+    "de-email-release": lambda r, c: (
+        _seller(c, address=_addr(c.seller, country="DE")),
+        _buyer(c, address=_addr(c.buyer, country="DE")),
+        _seller(
+            c,
+            contact=ContactPoint(
+                name="Jo",
+                phone="+49 30 1234567",
+                email=r.choice(("jo@x.example", "jo..x@x.example", ".jo@x.example", "jo@-x.example")),
+            ),
+        ),
+    ),
 }
 MUTATIONS.update(RELEASE_MUTATIONS)
 

@@ -253,7 +253,7 @@ LETS: dict[str, str] = {
     "UNCL7161": "PEPPOL-EN16931-CL003 over PEPPOL_CHARGE_REASON_CODES_3_0_21 (generated from this .sch)",
     "eaid": "PEPPOL-EN16931-CL008 over PEPPOL_EAS_SCHEMES_3_0_21 (generated from this .sch)",
     "UNCL5305": "generated (PEPPOL_VAT_CATEGORY_CODES_3_0_21) but read by no assert of this .sch",
-    "XR-EMAIL-REGEX": "DE-R-028 of the 3.0.21 German block: `de.EMAIL` is this regular expression",
+    "XR-EMAIL-REGEX": "DE-R-028 of the 3.0.21 German block reads `de.EMAIL`, this regular expression (3.0.18's reads `de.EMAIL_3_0_18`)",
     "XR-SKONTO-REGEX": "DE-R-018: a Skonto line is matched after normalize-space and starts with '#', so the new `(^|\\r?\\n)` prefix accepts exactly what the old search did",
     "XR-URL-REGEX": "DE-R-T02 (`_URL` here)",
     "profile": "ProfileID is written by the renderer (profile 01); the new ProfileIDs (France, billing with response) are not written",
