@@ -298,3 +298,28 @@ def test_huf_tolerance_of_xrechnung() -> None:
     for day, rules in (("2026-08-23", "peppol-3.0.18"), ("2026-08-24", "peppol-3.0.21")):
         assert "PEPPOL-EN16931-R040" in _fatal(peppol, day)
         assert "PEPPOL-EN16931-R040" in _official(peppol, ("en16931-1.3.16", rules))
+
+
+@pytest.mark.parametrize("day", ["2026-06-01", "2026-12-06"])
+def test_preview_over_changed_rules_equals_the_full_upcoming_check(day: str) -> None:
+    """The preview runs only the rules a release changed (`changed_rules`); on generated
+    invoices that gives exactly the warnings the whole upcoming rule set would."""
+    from faktura.compliance.basic import check_invoice
+    from faktura.compliance.rulebook import preview_findings
+    from faktura.compliance.versions import upcoming
+
+    seen = 0
+    for seed in range(300):
+        case = make_case(random.Random(seed), profile=PEPPOL_BIS_3, mutated=True)
+        findings, _, selection = check_on(case.invoice, seller=case.seller, buyer=case.buyer, day=D(day))
+        today, _ = check_invoice(case.invoice, seller=case.seller, buyer=case.buyer, rules=selection.profile)
+        (v,) = upcoming("peppol", D(day), selection.applied[1].applied)
+        full = versioned_profile(PEPPOL_BIS_3, (("en16931", "1.3.16"), ("peppol", v.version)))
+        later, _ = check_invoice(case.invoice, seller=case.seller, buyer=case.buyer, rules=full)
+        expected = preview_findings(today, later, v)
+        got = [f for f in findings if f.problem_type == "UPCOMING_RULE"]
+        assert sorted((f.rule_id or "", f.pointer) for f in got) == sorted(
+            (f.rule_id or "", f.pointer) for f in expected
+        )
+        seen += bool(got)
+    assert seen > 0

@@ -8,6 +8,7 @@ implemented version takes effect, what it would reject comes back as warnings na
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from dataclasses import dataclass
@@ -90,14 +91,36 @@ def select(name: str, day: dt.date, opt_in: tuple[str, ...] = ()) -> Selection:
 
 def upcoming_profiles(selection: Selection) -> list[tuple[RuleVersion, Profile]]:
     """For each implemented version that takes effect within the preview window, the profile
-    with that version in place of the one applied today."""
+    of the rules that version adds or changes against today's (`changed_rules`)."""
     out = []
     current = {a.family: a.applied.version for a in selection.applied}
     for a in selection.applied:
         for v in upcoming(a.family, selection.day, a.applied):
             versions = tuple((f, v.version if f == a.family else current[f]) for f in current)
-            out.append((v, versioned_profile(selection.profile.name, versions)))
+            out.append(
+                (v, changed_rules(selection.profile, versioned_profile(selection.profile.name, versions)))
+            )
     return out
+
+
+def changed_rules(today: Profile, later: Profile) -> Profile:
+    """`later` without the rules it shares with `today`: a shared rule (the same object, at the
+    same severity) finds the same things under both, so only the others can add a rejection.
+    This keeps the preview's cost to the rules a release changed. Made once per pair (both
+    are `versioned_profile`s, which live as long as the process)."""
+    key = (id(today), id(later))
+    cached = _CHANGED.get(key)
+    if cached is None:
+        kept = {id(r) for rs in today.rule_sets for r in rs.rules}
+        sets = tuple(
+            dataclasses.replace(rs, rules=tuple(r for r in rs.rules if id(r) not in kept))
+            for rs in later.rule_sets
+        )
+        cached = _CHANGED[key] = dataclasses.replace(later, rule_sets=tuple(rs for rs in sets if rs.rules))
+    return cached
+
+
+_CHANGED: dict[tuple[int, int], Profile] = {}
 
 
 def preview_findings(current: list[Finding], later: list[Finding], v: RuleVersion) -> list[Finding]:
