@@ -10,7 +10,9 @@ reports) that were added, removed, or changed in flag, context or test, and the 
     python scripts/rule_release_diff.py --family peppol 3.0.18 3.0.21
 
 With `--family`, the files come from `faktura.compliance.versions` (the kit path of each
-version); the output for Peppol 3.0.18 -> 3.0.21 is committed as `docs/rule-diff-peppol-3.0.18-3.0.21.md`.
+version); the outputs for Peppol 3.0.18 -> 3.0.21 and XRechnung 2.3.0 -> 2.5.0 are committed as
+`docs/rule-diff-*.md`. A compiled ISO-skeleton `.xsl` is read too (XRechnung 2.3.0, whose
+`.sch` in the kit are build sources without the merged Peppol rules).
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ from lxml import etree
 
 ROOT = Path(__file__).resolve().parents[1]
 SCH = "http://purl.oclc.org/dsdl/schematron"
+XSL = "http://www.w3.org/1999/XSL/Transform"
+SVRL = "http://purl.oclc.org/dsdl/svrl"
+
+
+#: versions whose `.sch` in the kit are build sources (rules merged only at build time): the
+#: diff reads their compiled stylesheet instead
+COMPILED = {("xrechnung", "2.3.0"): "schematron/xrechnung/xslt/XRechnung-UBL-validation.xsl"}
 
 
 @dataclass(frozen=True)
@@ -40,8 +49,11 @@ def _norm(text: str | None) -> str:
 
 
 def asserts(path: Path) -> dict[str, Assert]:
-    """Every assert and report of a `.sch`, by official id (the first, where an id repeats)."""
+    """Every assert and report of a `.sch` (or of an ISO-skeleton compiled `.xsl`, where a
+    version's `.sch` are build sources), by official id (the first, where an id repeats)."""
     tree = etree.parse(str(path))
+    if tree.getroot().tag == f"{{{XSL}}}stylesheet":
+        return _compiled_asserts(tree)
     out: dict[str, Assert] = {}
     for rule in tree.iter(f"{{{SCH}}}rule"):
         context = _norm(rule.get("context"))
@@ -54,15 +66,41 @@ def asserts(path: Path) -> dict[str, Assert]:
     return out
 
 
+def _compiled_asserts(tree: etree._ElementTree) -> dict[str, Assert]:
+    out: dict[str, Assert] = {}
+    for template in tree.iter(f"{{{XSL}}}template"):
+        fired = template.find(f"{{{SVRL}}}fired-rule")
+        if fired is None:
+            continue
+        context = _norm(fired.get("context"))
+        for node in template.iter(f"{{{SVRL}}}failed-assert", f"{{{SVRL}}}successful-report"):
+            attrs = {a.get("name"): "".join(a.itertext()).strip() for a in node.iter(f"{{{XSL}}}attribute")}
+            test = _norm(node.get("test"))
+            if node.tag == f"{{{SVRL}}}successful-report":
+                test = f"report: {test}"
+            rid = attrs.get("id", "")
+            out.setdefault(rid, Assert(rid, attrs.get("flag", "fatal"), context, test))
+    return out
+
+
 def lets(path: Path) -> dict[str, str]:
-    """The `<let>` values outside rules (variables and code lists the tests read)."""
+    """The `<let>` values outside rules (variables and code lists the tests read); of a
+    compiled `.xsl`, its top-level parameters and variables."""
     root = etree.parse(str(path)).getroot()
+    if root.tag == f"{{{XSL}}}stylesheet":
+        return {
+            e.get("name") or "": _norm(e.get("select"))
+            for e in root.iterchildren(f"{{{XSL}}}param", f"{{{XSL}}}variable")
+            if e.get("select") is not None  # the skeleton's own file parameters have none
+        }
     rule = f"{{{SCH}}}rule"
-    return {
-        e.get("name") or "": _norm(e.get("value"))
-        for e in root.iter(f"{{{SCH}}}let")
-        if not any(p.tag == rule for p in e.iterancestors())
-    }
+    out = {}
+    for inc in root.iter(f"{{{SCH}}}include"):  # e.g. XRechnung's common.sch
+        out.update(lets(path.parent / (inc.get("href") or "")))
+    for e in root.iter(f"{{{SCH}}}let"):
+        if not any(p.tag == rule for p in e.iterancestors()):
+            out[e.get("name") or ""] = _norm(e.get("value"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -92,12 +130,14 @@ def diff(old: Path, new: Path) -> Diff:
 
 
 def _words(value: str | None) -> set[str] | None:
-    """The codes of a `tokenize('…')` code list; None for any other expression."""
+    """The codes of a `tokenize('…')` or `' … '` code list; None for any other expression."""
     if value is None:
         return set()
-    if not value.startswith("tokenize('"):
-        return None
-    return set(value[len("tokenize('") : value.index("'", len("tokenize('"))].split())
+    if value.startswith("tokenize('"):
+        return set(value[len("tokenize('") : value.index("'", len("tokenize('"))].split())
+    if value.startswith("' ") and value.endswith(" '"):  # KoSIT's space-padded lists
+        return set(value[1:-1].split())
+    return None
 
 
 def _short(text: str, limit: int = 300) -> str:
@@ -168,10 +208,10 @@ def main() -> int:
         from faktura.compliance.versions import version
 
         old_v, new_v = version(args.family, args.old), version(args.family, args.new)
-        if not (old_v.sch and new_v.sch):
+        old_rel, new_rel = COMPILED.get((old_v.family, old_v.version), old_v.sch), new_v.sch
+        if not (old_rel and new_rel):
             ap.error("a version without a .sch in the kit cannot be diffed")
-        old_path, new_path = kit / old_v.sch, kit / new_v.sch
-        old_rel, new_rel = old_v.sch, new_v.sch
+        old_path, new_path = kit / old_rel, kit / new_rel
         title = args.title or f"{old_v.title} {old_v.version} -> {new_v.version}: what changed"
     else:
         old_path, new_path = Path(args.old), Path(args.new)

@@ -17,6 +17,7 @@ from types import ModuleType
 import pytest
 
 from conformance import kit_dir
+from faktura.compliance import xrechnung
 from faktura.compliance.peppol import v3_0_21
 from faktura.compliance.rulebook import RULE_SETS
 from faktura.compliance.versions import VERSIONS, version
@@ -62,24 +63,38 @@ def test_unexplained_is_not_vacuous(doc: ModuleType) -> None:
     assert "DK-R-017" in missing and "PEPPOL-COMMON-R053" in missing
 
 
-def test_release_diff_3_0_18_to_3_0_21_is_committed_and_current(release_diff: ModuleType) -> None:
-    out = ROOT / "docs" / "rule-diff-peppol-3.0.18-3.0.21.md"
+@pytest.mark.parametrize(
+    ("family", "old", "new"), [("peppol", "3.0.18", "3.0.21"), ("xrechnung", "2.3.0", "2.5.0")]
+)
+def test_release_diff_is_committed_and_current(family: str, old: str, new: str) -> None:
+    out = ROOT / "docs" / f"rule-diff-{family}-{old}-{new}.md"
+    script = str(ROOT / "scripts" / "rule_release_diff.py")
     r = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "rule_release_diff.py"),
-            "--family",
-            "peppol",
-            "3.0.18",
-            "3.0.21",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, script, "--family", family, old, new], capture_output=True, text=True, check=True
     )
     assert out.read_text() == r.stdout, (
-        "regenerate with scripts/rule_release_diff.py --family peppol 3.0.18 3.0.21 --out …"
+        f"regenerate: scripts/rule_release_diff.py --family {family} {old} {new} --out …"
     )
+
+
+def test_every_line_of_the_xrechnung_2_5_0_diff_is_implemented_or_explained(release_diff: ModuleType) -> None:
+    kit = kit_dir()
+    old_path = kit / release_diff.COMPILED[("xrechnung", "2.3.0")]
+    d = release_diff.diff(old_path, kit / str(version("xrechnung", "2.5.0").sch))
+    old = {r.id: r for r in RULE_SETS[("xrechnung", "2.3.0")].rules}
+    new_set = RULE_SETS[("xrechnung", "2.5.0")]
+    new = {r.id: r for r in new_set.rules}
+    problems = [f"added {a.id}" for a in d.added if a.id not in new and a.id not in new_set.not_applicable]
+    for _, n, what in d.changed:
+        if n.id in new_set.not_applicable and n.id not in new:
+            continue
+        if n.id not in new or new[n.id] is old.get(n.id):
+            problems.append(f"changed {n.id} ({', '.join(what)}): shares the 2.3.0 predicate, no reason")
+        elif new[n.id].severity.value != n.flag:
+            problems.append(f"changed {n.id}: flag {n.flag}, ours {new[n.id].severity.value}")
+    problems += [f"<let> {name}" for name, _, _ in d.lets if name not in xrechnung.LETS_2_5_0]
+    assert d.added and d.changed and d.lets
+    assert problems == []
 
 
 def test_every_line_of_the_3_0_21_diff_is_implemented_or_explained(release_diff: ModuleType) -> None:

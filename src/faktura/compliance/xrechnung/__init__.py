@@ -202,4 +202,24 @@ RULE_SET_2_5_0 = RuleSet(
 )
 VERSIONS = {rs.version: rs for rs in (RULE_SET, RULE_SET_2_5_0)}
 
+#: changed variables of the 2.3.0 -> 2.5.0 release diff (`docs/rule-diff-xrechnung-2.3.0-2.5.0.md`)
+#: and why none needs a new predicate
+LETS_2_5_0: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "CVA-CODES",
+            "CVD-CODE",
+            "CVD-MAJOR-MINOR-VERSION",
+            "CVD-VEHICLE-CATEGORY",
+            "UNTDID-7143-CODES",
+            "UNTDID-7143-CVD-CODES",
+            "XR-CVD-ID",
+            "isCVD",
+        ),
+        "read only by the CVD variant's asserts (BR-DE-CVD-*, BR-TMP-CVD-01) and BR-DE-21; Faktura writes the CIUS",
+    ),
+    "CEF-EAS-CODES": "read only through CEF-EAS-EXT-CODES, by the Extension's asserts (BR-DEX-*); the CIUS checks EAS with BR-CL-25",
+    "ISO-6523-ICD-CODES": "read only through ISO-6523-ICD-EXT-CODES, by the Extension's asserts (BR-DEX-*); the CIUS checks ICD with BR-CL-10/11",
+}
+
 __all__ = ["REQUIRES", "RULE_SET", "RULE_SET_2_5_0", "VERSIONS", "XRECHNUNG_VERSION"]
