@@ -26,9 +26,12 @@ def recheck(
     profile = issued["profile"]
     if select(profile, day, opt_in).versions == issued.get("rule_versions"):
         return None
-    invoice = msgspec.convert({**model, "profile": profile}, InvoiceInput)
-    seller = msgspec.convert(issued["seller"], Party)
-    buyer = msgspec.convert(issued["buyer"], Party)
+    try:
+        invoice = msgspec.convert({**model, "profile": profile}, InvoiceInput)
+        seller = msgspec.convert(issued["seller"], Party)
+        buyer = msgspec.convert(issued["buyer"], Party)
+    except msgspec.ValidationError as exc:  # stored under an older input model: say so, send anyway
+        return {"checked_on": day.isoformat(), "issued_under": issued.get("rule_versions"), "error": str(exc)}
     invoice = msgspec.structs.replace(invoice, buyer=None, contact=None)
     findings, _, selection = check_on(
         invoice, seller=seller, buyer=buyer, day=day, opt_in=opt_in, preview=False
