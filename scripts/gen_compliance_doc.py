@@ -1,9 +1,12 @@
-"""Write `docs/compliance.md`: every rule id of the official rule sets -> where Faktura checks
-it, or why it cannot apply to what Faktura renders.
+"""Write `docs/compliance.md`: for every supported version of every official rule set, each
+rule id -> where Faktura checks it, or why it cannot apply to what Faktura renders.
 
-The official ids, flags and texts are read from the conformance kit (EN 16931 1.3.16
-preprocessed Schematron, Peppol BIS 3.0.18 Schematron, the compiled XRechnung 2.3.0 XSLT);
-the implementation side from the rule sets themselves (`faktura.compliance.profiles`).
+The official ids, flags and texts are read from the conformance kit (each implemented
+version's Schematron, as `faktura.compliance.versions` names it; XRechnung 2.3.0 from its
+compiled XSLT, since its `.sch` are build sources); the implementation side from that
+version's rule set (`faktura.compliance.rulebook`). An id that is neither implemented nor
+explained (a reason in a rule set's `not_applicable`, or a reason by id prefix below) is
+listed by `unexplained()`, and `tests/test_compliance.py` fails on it.
 
     python scripts/gen_compliance_doc.py [--conformance ../shared/conformance] [--check]
 """
@@ -19,8 +22,11 @@ from pathlib import Path
 
 from lxml import etree
 
-from faktura.compliance.engine import Rule
-from faktura.compliance.profiles import RULE_SETS
+from faktura.compliance import en16931, faktura
+from faktura.compliance.engine import Rule, RuleSet
+from faktura.compliance.peppol import rules as peppol_rules
+from faktura.compliance.rulebook import RULE_SETS
+from faktura.compliance.versions import VERSIONS, RuleVersion
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "compliance.md"
@@ -28,17 +34,31 @@ SCH = "http://purl.oclc.org/dsdl/schematron"
 XSL = "http://www.w3.org/1999/XSL/Transform"
 SVRL = "http://purl.oclc.org/dsdl/svrl"
 
-SOURCES = {
-    "en16931": (
-        "EN 16931 (CEN) UBL",
-        "schematron/en16931-ubl/preprocessed/EN16931-UBL-validation-preprocessed.sch",
-    ),
-    "peppol-bis-3": (
-        "Peppol BIS Billing 3.0 (UBL)",
-        "schematron/peppol-bis-3/xslt-3.0.18/PEPPOL-EN16931-UBL-3.0.18.sch",
-    ),
-    "xrechnung-3": ("XRechnung (KoSIT) UBL", "schematron/xrechnung/xslt/XRechnung-UBL-validation.xsl"),
+#: where a version's official asserts are read when not from `RuleVersion.sch`
+SOURCE_OVERRIDES = {
+    # the 2.3.0 `.sch` in the kit are build sources without the merged Peppol rules
+    ("xrechnung", "2.3.0"): "schematron/xrechnung/xslt/XRechnung-UBL-validation.xsl",
+    # the 3.0.22 hotfix is not in the kit: its asserts are those of 3.0.21 (P0112 changed)
+    ("peppol", "3.0.22"): "schematron/peppol-bis-3.0.21/PEPPOL-EN16931-UBL.sch",
 }
+TITLES = {
+    "en16931": "EN 16931 (CEN) UBL",
+    "peppol": "Peppol BIS Billing 3.0 (UBL)",
+    "xrechnung": "XRechnung (KoSIT) UBL",
+}
+
+
+def documented() -> list[RuleVersion]:
+    """Every implemented version, in table order."""
+    return [v for v in VERSIONS if v.implemented]
+
+
+def source(v: RuleVersion) -> str:
+    rel = SOURCE_OVERRIDES.get((v.family, v.version), v.sch)
+    if rel is None:
+        raise ValueError(f"{v.label}: no official artefact to document")
+    return rel
+
 
 #: reasons for official rules no rule set implements, by id prefix (most specific first)
 GENERIC = (
@@ -58,9 +78,8 @@ GENERIC = (
 )
 
 
-def official_rules(kit: Path, name: str) -> list[tuple[str, str, str]]:
+def official_rules(kit: Path, rel: str) -> list[tuple[str, str, str]]:
     """(id, flag, text) of every assert in the official artefact."""
-    _, rel = SOURCES[name]
     tree = etree.parse(str(kit / rel))
     out = []
     if rel.endswith(".sch"):
@@ -93,22 +112,57 @@ def modules() -> dict[str, str]:
     return out
 
 
-def where(rule: Rule, module: str) -> str:
+def where(rule: Rule, module: str | None) -> str:
+    if module is None:  # a rule of a later version, defined in that version's module
+        module = rule.check.__module__.removeprefix("faktura.compliance.")
     return f"`compliance/{module.replace('.', '/')}.py`" + (" (on the request)" if rule.on_input else "")
 
 
-def implemented() -> dict[str, Rule]:
+def sets_of(v: RuleVersion) -> tuple[RuleSet, ...]:
+    """The rule sets that answer for a version's asserts (EN 16931 and Faktura's own beside it)."""
+    return tuple(dict.fromkeys((en16931.RULE_SET, RULE_SETS[(v.family, v.version)], faktura.RULE_SET)))
+
+
+def implemented(sets: tuple[RuleSet, ...]) -> dict[str, Rule]:
     out: dict[str, Rule] = {}
-    for rs in RULE_SETS.values():
+    for rs in sets:
         for r in rs.rules:
             out.setdefault(r.id, r)
     return out
 
 
-def reasons() -> dict[str, str]:
-    out: dict[str, str] = {}
-    for rs in RULE_SETS.values():
+def reasons(sets: tuple[RuleSet, ...]) -> dict[str, str]:
+    # the Peppol transaction rules KoSIT merges into XRechnung keep Peppol's reasons
+    out: dict[str, str] = dict(peppol_rules.NOT_APPLICABLE)
+    for rs in sets:
         out.update(rs.not_applicable)
+    return out
+
+
+NO_REASON = "not evaluated natively"
+#: the last-resort prefixes of `GENERIC`: they describe, but do not explain, an id they catch
+CATCH_ALL = ("BR-", "PEPPOL-")
+
+
+def _explained_by_prefix(rid: str, flag: str) -> bool:
+    if generic_reason(rid, flag) == NO_REASON:
+        return False
+    probe = "UBL-DT-W" + rid[len("UBL-DT-") :] if rid.startswith("UBL-DT-") and flag == "warning" else rid
+    prefix = next(p for p, _ in GENERIC if probe.startswith(p))
+    return prefix not in CATCH_ALL or flag == "warning"
+
+
+def unexplained(kit: Path) -> dict[str, list[str]]:
+    """Per version label, the official ids neither implemented nor explained."""
+    out: dict[str, list[str]] = {}
+    for v in documented():
+        sets = sets_of(v)
+        impl, why = implemented(sets), reasons(sets)
+        out[f"{v.family} {v.version}"] = [
+            rid
+            for rid, flag, _ in official_rules(kit, source(v))
+            if rid not in impl and rid not in why and not _explained_by_prefix(rid, flag)
+        ]
     return out
 
 
@@ -120,11 +174,11 @@ def generic_reason(rid: str, flag: str) -> str:
             if flag == "warning" and "warning" not in reason:
                 return "warning only; not evaluated natively"
             return reason
-    return "not evaluated natively"
+    return NO_REASON
 
 
 def render(kit: Path) -> str:
-    impl, why, mods = implemented(), reasons(), modules()
+    mods = modules()
     lines = [
         "# Compliance: every official rule, and where Faktura checks it",
         "",
@@ -138,38 +192,43 @@ def render(kit: Path) -> str:
         "every implemented official warning, to the official Schematron's verdict on our own XML; the",
         "official per-rule unit tests (`tests/official_units/`) are fixtures for the rules they name.",
         "",
+        "One section per supported version (`faktura.compliance.versions`); a check applies the version in",
+        "force on its day. What changed between two versions is in `docs/rule-diff-*.md`",
+        "(`scripts/rule_release_diff.py`); how a new version is added, in `docs/rule-releases.md`.",
+        "",
         "Ids are those of the artefacts: the IGIC (L) and IPSI (M) families, which EN 16931-1 calls",
         "BR-IG-* and BR-IP-*, are BR-AF-* and BR-AG-* in the 1.3.16 Schematron, and so in findings.",
         "",
     ]
     summary = [
-        "| Rule set | Version | Official rules | Implemented (fatal / warning) | Not implemented, with reason (fatal / warning) |",
-        "|---|---|---|---|---|",
+        "| Rule set | Version | In force from | Official rules | Implemented (fatal / warning) | Not implemented, with reason (fatal / warning) |",
+        "|---|---|---|---|---|---|",
     ]
     sections = []
-    versions = {rs.name: rs.version for rs in RULE_SETS.values()}
-    for name, (title, _) in SOURCES.items():
-        rows = official_rules(kit, name)
+    for v in documented():
+        sets = sets_of(v)
+        impl, why = implemented(sets), reasons(sets)
+        title = TITLES[v.family]
+        rows = official_rules(kit, source(v))
         counts: Counter[str] = Counter()
         body = ["| Id | Flag | Where / why not | Official text |", "|---|---|---|---|"]
         for rid, flag, text in rows:
             if rid in impl:
                 counts["impl"] += 1
                 counts["impl-" + flag] += 1
-                status = where(impl[rid], mods[rid])
+                status = where(impl[rid], mods.get(rid) if impl[rid] is _base(rid) else None)
             else:
                 counts["na"] += 1
                 counts["na-" + flag] += 1
                 status = why.get(rid) or generic_reason(rid, flag)
             short = (text if len(text) <= 160 else text[:157] + "…").replace("|", "\\|")
             body.append(f"| {rid} | {flag} | {status} | {short} |")
-        version = versions.get(name, "")
         summary.append(
-            f"| {title} | {version} | {len(rows)} | {counts['impl']} ({counts['impl-fatal']} / {counts['impl-warning']})"
+            f"| {title} | {v.version} | {v.effective_from} | {len(rows)} | {counts['impl']} ({counts['impl-fatal']} / {counts['impl-warning']})"
             f" | {counts['na']} ({counts['na-fatal']} / {counts['na-warning']}) |"
         )
-        sections += [f"## {title} ({version})", "", *body, ""]
-    mods = modules()
+        note = f"Source: `{source(v)}` in the conformance kit; in force from {v.effective_from} ({v.source})."
+        sections += [f"## {title} ({v.version})", "", note, "", *body, ""]
     own: list[str] = [
         "## Faktura's own rules (FK-*)",
         "",
@@ -182,11 +241,24 @@ def render(kit: Path) -> str:
         "| Id | Severity | Where | Message |",
         "|---|---|---|---|",
     ]
-    for rs in RULE_SETS.values():
-        for r in rs.rules:
-            if r.id.startswith("FK-"):
-                own.append(f"| {r.id} | {r.severity.value} | {where(r, mods[r.id])} | {r.message} |")
+    for r in faktura.RULE_SET.rules + tuple(
+        r for rs in RULE_SETS.values() for r in rs.rules if rs is not faktura.RULE_SET
+    ):
+        if r.id.startswith("FK-") and not any(r.id in line for line in own):
+            own.append(f"| {r.id} | {r.severity.value} | {where(r, mods.get(r.id))} | {r.message} |")
     return "\n".join([*lines, *summary, "", *own, "", *sections])
+
+
+def _base(rid: str) -> Rule | None:
+    """The rule object the module table names (the first version's), to tell a later
+    version's own predicate from a shared one."""
+    return _BASE.get(rid)
+
+
+_BASE: dict[str, Rule] = {}
+for _name in MODULES:
+    for _r in importlib.import_module(f"faktura.compliance.{_name}").RULES:
+        _BASE.setdefault(_r.id, _r)
 
 
 def main() -> int:

@@ -1137,6 +1137,107 @@ MUTATIONS: dict[str, Mutation] = {
 }
 
 
+def _dk_pair(case: Case) -> Case:
+    _seller(case, address=_addr(case.seller, country="DK"))
+    return _buyer(case, address=_addr(case.buyer, country="DK"))
+
+
+def _scheme_id(rnd: random.Random, scheme: str) -> str:
+    """A value for an identifier scheme whose format a Peppol release added or changed: right
+    or wrong, half and half."""
+    good = {
+        "0096": _digits(rnd, 10),
+        "0198": "DK" + _digits(rnd, 8),
+        "0184": _digits(rnd, 8),
+        "0106": _digits(rnd, 8),
+        "0190": _digits(rnd, 20),
+        "9944": f"NL{_digits(rnd, 9)}B{_digits(rnd, 2)}",
+        "0217": _digits(rnd, 12),
+    }[scheme]
+    return good if rnd.random() < 0.5 else rnd.choice((good[:-1], good + "7", "X" + good[1:]))
+
+
+#: what changed between the supported versions (the release diffs under docs/): codes one version
+#: lists and another does not, identifier formats a release added, Danish rules that changed
+RELEASE_MUTATIONS: dict[str, Mutation] = {
+    "currency-release": lambda r, c: _inv(c, currency=r.choice(("BGN", "ANG", "CUC", "XCG", "MRU", "STN"))),
+    "eas-release": lambda r, c: _seller(
+        c, endpoint=Identifier(value="12345678", scheme=r.choice(("0037", "9906", "0212", "0225", "0245")))
+    ),
+    "charge-reason-release": lambda r, c: _doc_ac(c, True, reason_code=r.choice(("PRV", "AAA", "ABK"))),
+    "scheme-release": lambda r, c: (
+        lambda scheme: _buyer(
+            c, identifiers=[Identifier(value=_scheme_id(r, scheme), scheme=scheme)], legal_id=None
+        )
+    )(r.choice(("0096", "0198", "0184", "0106", "0190", "9944", "0217"))),
+    "nl-vat-release": lambda r, c: _buyer(
+        c, vat_id=r.choice(("NL123456789B01", "NL12345678B01", "NL123456789X01"))
+    ),
+    "dk-giro-release": lambda r, c: (
+        _dk_pair(c),
+        _means0(
+            c,
+            code="50",
+            account=PayeeAccount(iban=r.choice(("1234567", "12345678", "123456789"))),
+            payment_id="01#12345",
+            card=None,
+            mandate=None,
+        ),
+    ),
+    "dk-zzz-release": lambda r, c: (
+        _dk_pair(c),
+        _doc_ac(c, False, reason_code="ZZZ", reason=r.choice(("1234", "AB#CD", "#AB", "AB#", "text"))),
+    ),
+    "dk-unspsc-release": lambda r, c: (
+        _dk_pair(c),
+        _line0(
+            c,
+            item=msgspec.structs.replace(
+                c.invoice.line_items[0].item,
+                classifications=[
+                    Classification(
+                        code="43211503",
+                        list_id="TST",
+                        list_version=r.choice(("26.08.01", "26.0801", "19.0501", "21.0")),
+                    )
+                ],
+            ),
+        )
+        if c.invoice.line_items
+        else None,
+    ),
+    "dk-buyer-legal-release": lambda r, c: (
+        _dk_pair(c),
+        _buyer(c, legal_id=Identifier(value="12345678", scheme=r.choice(("0184", "0088", None)))),
+    ),
+    "de-url-release": lambda r, c: (
+        _seller(c, address=_addr(c.seller, country="DE")),
+        _buyer(c, address=_addr(c.buyer, country="DE")),
+        _inv(
+            c,
+            attachments=[
+                SupportingDocument(
+                    reference="A1", url=r.choice(("https://x.example/a", "x.example/a", "ftp:/b"))
+                )
+            ],
+        ),
+    ),
+    "de-email-release": lambda r, c: (
+        _seller(c, address=_addr(c.seller, country="DE")),
+        _buyer(c, address=_addr(c.buyer, country="DE")),
+        _seller(
+            c,
+            contact=ContactPoint(
+                name="Jo",
+                phone="+49 30 1234567",
+                email=r.choice(("jo@x.example", "jo..x@x.example", ".jo@x.example", "jo@-x.example")),
+            ),
+        ),
+    ),
+}
+MUTATIONS.update(RELEASE_MUTATIONS)
+
+
 def mutate(rnd: random.Random, case: Case) -> Case:
     """Apply one to three named mutations (recorded in `case.mutations`)."""
     for name in rnd.sample(sorted(MUTATIONS), rnd.choice((1, 1, 2, 3))):

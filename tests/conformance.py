@@ -75,3 +75,16 @@ def official_findings(
 def describe(findings: list[Any]) -> str:
     """One line per finding, for assertion messages."""
     return "\n".join(f"[{f.flag}] {f.id} at {f.location}: {f.text}" for f in findings)
+
+
+def official_findings_by_set(
+    xml_bytes: bytes, rules: tuple[str, ...]
+) -> tuple[list[str], dict[str, list[Any]]]:
+    """(XSD errors, findings per rule set): several versions of a family judged in one run, so
+    that the document is parsed and schema-checked once for all of them."""
+    path = _scratch_dir() / "document.xml"
+    path.write_bytes(xml_bytes)
+    result = _validator().validate(path, list(rules))
+    if result.error:
+        raise RuntimeError(f"validator could not check the document: {result.error}")
+    return list(result.xsd_errors), {name: list(result.rules.get(name, [])) for name in rules}

@@ -23,6 +23,7 @@ from faktura.compliance.basic import check_invoice
 from faktura.compliance.engine import Context, run
 from faktura.compliance.identifiers import abn, be_enterprise, dk_cvr, gln, no_orgnr, se_orgnr
 from faktura.compliance.profiles import PROFILES, RULE_SETS, rule_versions
+from faktura.compliance.xrechnung import SLACK_RULES
 from faktura.domain.document import PEPPOL_BIS_3, XRECHNUNG_3
 from faktura.domain.totals import compute
 from test_differential import compare
@@ -188,7 +189,9 @@ def test_profiles_compose_rule_sets_without_copies() -> None:
     assert peppol.rule_sets[0] is xr.rule_sets[0]
     merged = {r.id: r for r in RULE_SETS["xrechnung-3"].rules if r.id.startswith("PEPPOL-")}
     originals = {r.id: r for r in RULE_SETS["peppol-bis-3"].rules}
-    assert merged and all(r is originals[rid] for rid, r in merged.items())
+    # KoSIT's build tolerates 0.5 in HUF where Peppol allows 0.02: those two have their own test
+    assert merged and all(r is originals[rid] for rid, r in merged.items() if rid not in SLACK_RULES)
+    assert all(merged[rid] is not originals[rid] for rid in SLACK_RULES)
     assert rule_versions(XRECHNUNG_3) == {"en16931": "1.3.16", "xrechnung": "2.3.0"}
     for rs in RULE_SETS.values():
         ids = [r.id for r in rs.rules]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import httpx
 from tests.conftest import Tenant, invoice_body, make_contact
@@ -54,7 +56,7 @@ async def test_xrechnung_profile_is_rendered_and_checked(client: httpx.AsyncClie
     assert r.status_code == 200, r.text
     model = r.json()["model"]
     assert "xrechnung_3.0" in model["xml"]
-    assert model["rule_versions"]["xrechnung"] == "2.3.0"
+    assert model["rule_versions"]["xrechnung"] == "2.5.0"  # in force since 2026-01-31 (2.6.0 not implemented)
     rules = {e["rule_id"] for e in r.json()["errors"]}
     assert all(not rid.startswith("PEPPOL-EN16931-CL") for rid in rules)
 
@@ -66,11 +68,40 @@ async def test_rules_catalogue(client: httpx.AsyncClient, tenant: Tenant) -> Non
     assert rows["BR-CO-15"]["source"] == "en16931" and rows["BR-CO-15"]["version"] == "1.3.16"
     assert rows["NO-R-001"]["country"] == "NO"
     assert "DK-R-002" not in rows and "BR-DE-1" not in rows
-    xr = (await client.get("/v1/compliance/rules?profile=xrechnung-3", headers=tenant.headers)).json()
+    xr = (
+        await client.get("/v1/compliance/rules?profile=xrechnung-3&date=2025-06-01", headers=tenant.headers)
+    ).json()
     xrows = {row["id"]: row for row in xr["results"]}
     assert xrows["BR-DE-15"]["version"] == "2.3.0"
     assert xrows["BR-CL-23"]["severity"] == "warning"  # KoSIT's override
     assert (await client.get("/v1/compliance/rules?profile=nope", headers=tenant.headers)).status_code == 400
+    bad = await client.get("/v1/compliance/rules?date=2026-13-01", headers=tenant.headers)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["source"]["pointer"] == "/date"
+
+
+async def test_rules_catalogue_by_date(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    """The rules in force on a day: each side of the Peppol 3.0.21 and 3.0.22 boundaries and
+    of XRechnung 2.5.0, with the fallback said where the version in force is not implemented."""
+
+    async def on(profile: str, date: str) -> dict[str, Any]:
+        r = await client.get(f"/v1/compliance/rules?profile={profile}&date={date}", headers=tenant.headers)
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    before = await on("peppol-bis-3", "2026-08-23")
+    assert before["rule_versions"] == {"en16931": "1.3.16", "peppol_bis": "3.0.18"}
+    assert "3.0.20 is in force" in before["notes"][0]  # not implemented: 3.0.18 applies, said so
+    assert "DK-R-017" not in {row["id"] for row in before["results"]}
+    after = await on("peppol-bis-3", "2026-08-24")
+    assert after["rule_versions"]["peppol_bis"] == "3.0.21" and after["notes"] == []
+    rows = {row["id"]: row for row in after["results"]}
+    assert rows["DK-R-017"]["version"] == "3.0.21" and rows["DK-R-003"]["severity"] == "fatal"
+    assert [v["version"] for v in after["versions"][1]["later"]] == ["3.0.22", "3.1.0"]
+    assert (await on("peppol-bis-3", "2026-12-14"))["rule_versions"]["peppol_bis"] == "3.0.22"
+    assert (await on("xrechnung-3", "2026-01-30"))["rule_versions"]["xrechnung"] == "2.3.0"
+    xr = await on("xrechnung-3", "2026-01-31")
+    assert xr["rule_versions"]["xrechnung"] == "2.5.0"
+    assert {row["version"] for row in xr["results"] if row["source"] == "xrechnung"} == {"2.5.0"}
 
 
 async def test_meta_schemas(client: httpx.AsyncClient, tenant: Tenant) -> None:

@@ -18,9 +18,9 @@ from xml.sax.saxutils import escape as xml_escape
 import asyncpg
 import msgspec
 
-from faktura.compliance.basic import check_invoice
 from faktura.compliance.findings import Finding, Severity
-from faktura.compliance.profiles import rule_versions, select_profile
+from faktura.compliance.profiles import select_profile
+from faktura.compliance.rulebook import Selection, check_on
 from faktura.crediting import apply_credit_note
 from faktura.delivery import events
 from faktura.documents import archive_meta, on_issued
@@ -49,6 +49,13 @@ class Prepared(msgspec.Struct, kw_only=True):
     seller: Party
     buyer: Party | None
     findings: list[Finding]
+    #: the rule-set versions the check applied (those in force on its day)
+    selection: Selection
+
+
+def check_day(settings: Settings | None) -> dt.date:
+    """The day a compliance check stands on: `Settings.today` when set, else today (UTC)."""
+    return settings.check_day() if settings is not None else dt.datetime.now(dt.UTC).date()
 
 
 async def load_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> TenantInput:
@@ -57,9 +64,17 @@ async def load_tenant(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> TenantI
 
 
 async def prepare(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, invoice: InvoiceInput, *, today: dt.date | None = None
+    conn: asyncpg.Connection,
+    tenant_id: uuid.UUID,
+    invoice: InvoiceInput,
+    *,
+    today: dt.date | None = None,
+    settings: Settings | None = None,
 ) -> Prepared:
-    """Resolve the buyer and the tenant's defaults, then run every basic check."""
+    """Resolve the buyer and the tenant's defaults, then run every check of the rule-set
+    versions in force on the day of the check (`check_day`), with the preview of versions
+    that take effect soon as warnings."""
+    day = check_day(settings)
     tenant = await load_tenant(conn, tenant_id)
     currency = invoice.currency or tenant.default_currency
     invoice = msgspec.structs.replace(
@@ -104,8 +119,22 @@ async def prepare(
             invoice.buyer_reference,
         ),
     )
-    findings, _ = check_invoice(invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_ptr)
-    return Prepared(invoice=invoice, tenant=tenant, seller=seller, buyer=buyer, findings=missing + findings)
+    findings, _, selection = check_on(
+        invoice,
+        seller=seller,
+        buyer=buyer,
+        buyer_pointer=buyer_ptr,
+        day=day,
+        opt_in=tuple(tenant.early_rule_versions),
+    )
+    return Prepared(
+        invoice=invoice,
+        tenant=tenant,
+        seller=seller,
+        buyer=buyer,
+        findings=missing + findings,
+        selection=selection,
+    )
 
 
 async def issue(
@@ -116,7 +145,7 @@ async def issue(
     invoice: InvoiceInput,
 ) -> tuple[Document, list[Finding]]:
     """Issue a locked draft. Raises IssueRefused on any fatal finding (nothing written)."""
-    prepared = await prepare(conn, tenant_id, invoice)
+    prepared = await prepare(conn, tenant_id, invoice, settings=settings)
     if any(f.fatal for f in prepared.findings) or prepared.buyer is None:
         raise IssueRefused(prepared.findings)
     inv = prepared.invoice
@@ -161,7 +190,8 @@ async def issue(
         raise RuntimeError("UBL renderer must write the invoice number exactly once")
     issued: dict[str, Any] = {
         "profile": doc.profile,
-        "rule_versions": rule_versions(doc.profile),
+        "rule_versions": prepared.selection.versions,
+        "rule_notes": prepared.selection.notes,
         "seller": msgspec.to_builtins(doc.seller),
         "buyer": msgspec.to_builtins(doc.buyer),
         "totals": msgspec.to_builtins(doc.totals),
@@ -181,7 +211,7 @@ async def issue(
         " VALUES ($1, $2, 'ubl', $11, $12, $13, $14))"
         " UPDATE invoices SET status = 'OPEN', series = $3, number = $4, issue_date = $5, currency = $6,"
         " issued = $7, total_amount = $8, balance = $9, issued_at = clock_timestamp(), modified_at = clock_timestamp(),"
-        " model = $10 WHERE tenant_id = $1 AND id = $2",
+        " model = $10, rule_versions = $7::jsonb -> 'rule_versions' WHERE tenant_id = $1 AND id = $2",
         tenant_id,
         invoice_id,
         series,

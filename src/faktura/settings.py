@@ -6,6 +6,7 @@ test) and the result handed to `create_app`, the migrator and the worker.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
@@ -168,6 +169,9 @@ class Settings:
     preview_timeout: float = 30.0
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    #: The day compliance checks take as today (which rule-set versions are in force); absent →
+    #: the current UTC date. For tests and for trying an upcoming version on a staging system.
+    today: dt.date | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -202,7 +206,12 @@ class Settings:
             preview_timeout=float(e.get("FAKTURA_PREVIEW_TIMEOUT") or 30.0),
             delivery=DeliverySettings.from_env(e),
             rate_limits=RateLimitSettings.from_env(e),
+            today=dt.date.fromisoformat(e["FAKTURA_TODAY"]) if e.get("FAKTURA_TODAY") else None,
         )
+
+    def check_day(self) -> dt.date:
+        """The day of a compliance check: `today` when set, else the current UTC date."""
+        return self.today or dt.datetime.now(dt.UTC).date()
 
     def with_database(self, database_url: str) -> Settings:
         """A copy pointing at a concrete database (used once the embedded one is up)."""

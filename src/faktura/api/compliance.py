@@ -9,6 +9,7 @@ require. Litestar matches static path segments before `InvoiceController`'s
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import msgspec
@@ -22,9 +23,10 @@ from faktura.api.wire import json_response, read_model
 from faktura.compliance.engine import RuleSet
 from faktura.compliance.findings import error_object
 from faktura.compliance.peppol import NATIONAL
-from faktura.compliance.profiles import PROFILES, rule_versions
-from faktura.compliance.profiles import profile as get_profile
+from faktura.compliance.profiles import PROFILES
 from faktura.compliance.requirements import required_pointers
+from faktura.compliance.rulebook import select
+from faktura.compliance.versions import Applied, RuleVersion, family_versions
 from faktura.domain.document import PEPPOL_BIS_3, build_document
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.parties import seller_party
@@ -49,6 +51,35 @@ def _profile_param(value: str | None) -> str:
             ],
         )
     return name
+
+
+def _date_param(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(
+            400,
+            [problem("Invalid Parameter", "date must be a date (YYYY-MM-DD).", "INVALID_PARAMETER", "/date")],
+        ) from None
+
+
+def _version_view(a: Applied, day: dt.date) -> dict[str, Any]:
+    def row(v: RuleVersion) -> dict[str, Any]:
+        return {"version": v.version, "effective_from": v.effective_from.isoformat(), "source": v.source}
+
+    return {
+        "family": a.family,
+        "applied": row(a.applied),
+        "in_force": row(a.in_force),
+        "note": a.note,
+        "later": [
+            {**row(v), "implemented": v.implemented}
+            for v in family_versions(a.family)
+            if v.effective_from > day
+        ],
+    }
 
 
 def _national_country(rule_id: str) -> str | None:
@@ -98,7 +129,7 @@ class ComplianceController(Controller):
         """Dry run: every finding and the would-be UBL. Nothing is stored, no number is taken."""
         model, _ = await read_model(request, InvoiceInput)
         async with tenant_scope(request) as scope:
-            prepared = await prepare(scope.conn, scope.tenant_id, model)  # type: ignore[arg-type]
+            prepared = await prepare(scope.conn, scope.tenant_id, model, settings=scope.settings)  # type: ignore[arg-type]
         inv = prepared.invoice
         fatal = [f for f in prepared.findings if f.fatal]
         xml: str | None = None
@@ -125,7 +156,8 @@ class ComplianceController(Controller):
         result = {
             "valid": not fatal,
             "profile": inv.profile or PEPPOL_BIS_3,
-            "rule_versions": rule_versions(inv.profile or PEPPOL_BIS_3),
+            "rule_versions": prepared.selection.versions,
+            "rule_notes": prepared.selection.notes,
             "totals": totals,
             "xml": xml,
         }
@@ -138,10 +170,21 @@ class ComplianceController(Controller):
         )
 
     @get("/compliance/rules", operation_id="compliance_rules")
-    async def rules(self, profile: str | None = None, country: str | None = None) -> Response[bytes]:
-        """Every rule of a profile: id, severity, message, rule set and version; national
-        blocks of other countries are left out when `country` is given."""
-        prof = get_profile(_profile_param(profile))
+    async def rules(
+        self,
+        request: Request[Any, Any, Any],
+        profile: str | None = None,
+        country: str | None = None,
+        date: str | None = None,
+    ) -> Response[bytes]:
+        """Every rule of a profile as it applies on `date` (default: today): id, severity,
+        message, rule set and version; national blocks of other countries are left out when
+        `country` is given. `versions` says which version of each family is in force, which one
+        Faktura applies and why, and which implemented versions take effect later."""
+        name = _profile_param(profile)
+        day = _date_param(date) or request.app.state.settings.check_day()
+        selection = select(name, day)
+        prof = selection.profile
         cc = country.upper() if country else None
         seen: set[str] = set()
         out = []
@@ -152,7 +195,18 @@ class ComplianceController(Controller):
                     if row["id"] in prof.overrides:
                         row["severity"] = prof.overrides[row["id"]].value
                     out.append(row)
-        return json_response({"profile": prof.name, "country": cc, "count": len(out), "results": out})
+        return json_response(
+            {
+                "profile": prof.name,
+                "country": cc,
+                "date": day.isoformat(),
+                "rule_versions": selection.versions,
+                "versions": [_version_view(a, day) for a in selection.applied],
+                "notes": selection.notes,
+                "count": len(out),
+                "results": out,
+            }
+        )
 
     @get("/invoices/meta/post", operation_id="invoices_meta_post")
     async def meta_post(
@@ -179,7 +233,7 @@ class ComplianceController(Controller):
             if row is None:
                 raise not_found("Invoice")
             model = msgspec.convert(row["model"], InvoiceInput)
-            prepared = await prepare(scope.conn, scope.tenant_id, model)  # type: ignore[arg-type]
+            prepared = await prepare(scope.conn, scope.tenant_id, model, settings=scope.settings)  # type: ignore[arg-type]
         schema = _schema({})
         schema["$defs"]["InvoiceInput"]["required"] = []
         schema["x-faktura-status"] = row["status"]

@@ -59,7 +59,7 @@ class DocumentController(Controller):
                 raise not_found("Invoice")
             if row["status"] == "DRAFT":
                 model = msgspec.convert(row["model"], InvoiceInput)
-                prepared = await prepare(scope.conn, scope.tenant_id, model)
+                prepared = await prepare(scope.conn, scope.tenant_id, model, settings=scope.settings)
                 if prepared.buyer is None:
                     raise findings_error([f for f in prepared.findings if f.fatal])
                 _, branding = await current_branding(scope.conn, scope.tenant_id)

@@ -113,6 +113,7 @@ def invoice_view(row: Any, *, lines: bool = True, contact: dict[str, Any] | None
     if issued is not None:
         out["profile"] = issued["profile"]
         out["rule_versions"] = issued["rule_versions"]
+        out["rule_notes"] = issued.get("rule_notes", [])
         out["xml"] = {**issued["xml"], "url": f"/v1/invoices/{row['id']}/xml"}
         if not row["model"].get("buyer"):
             out["buyer"] = issued["buyer"]
@@ -195,7 +196,7 @@ async def _draft_findings(scope: Scope, model: InvoiceInput) -> list[dict[str, A
     """A draft may be incomplete (missing fields come back as warnings), but a value
     outside its code list is wrong input at any stage: 422. Findings point at what the
     client sent (or at where a missing member belongs)."""
-    prepared = await prepare(scope.conn, scope.tenant_id, model)  # type: ignore[arg-type]
+    prepared = await prepare(scope.conn, scope.tenant_id, model, settings=scope.settings)  # type: ignore[arg-type]
     findings = anchored(prepared.findings, msgspec.to_builtins(model))
     wrong = [
         f

@@ -10,14 +10,31 @@ from litestar import Controller, Request, Response, get, patch, post
 
 from faktura.api.common import merge_patch, parse_id, timestamps
 from faktura.api.context import platform_scope
-from faktura.api.errors import conflict, not_found
+from faktura.api.errors import ApiError, conflict, not_found, problem
 from faktura.api.gate import platform_key
 from faktura.api.pagination import Query, add_time_filters, fetch_page, parse_page_size
 from faktura.api.wire import idempotent, json_response, model_response, read_model, to_builtins
+from faktura.compliance.versions import valid_opt_in
 from faktura.db.platforms import ACCOUNT_TOKEN_PREFIX, new_secret, secret_hash
 from faktura.domain.parties import TenantInput
 
 COLUMNS = "id, data, created_at, modified_at"
+
+
+def _check_early_versions(model: TenantInput) -> None:
+    """An early opt-in must name a version Faktura implements (`GET /v1/compliance/rules`)."""
+    bad = [
+        problem(
+            "Invalid Field",
+            f"{key!r} is not a rule-set version Faktura implements.",
+            "INVALID_FIELD",
+            f"/model/early_rule_versions/{i}",
+        )
+        for i, key in enumerate(model.early_rule_versions)
+        if not valid_opt_in(key)
+    ]
+    if bad:
+        raise ApiError(422, bad)
 
 
 def tenant_view(row: Any) -> dict[str, Any]:
@@ -70,6 +87,7 @@ class TenantController(Controller):
     async def create(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         """Create a tenant (the seller); the response carries its account token, shown once."""
         model, body = await read_model(request, TenantInput)
+        _check_early_versions(model)
         async with platform_scope(request) as scope:
 
             async def work() -> Response[bytes]:
@@ -132,6 +150,7 @@ class TenantController(Controller):
                 raise not_found("Tenant")
             model, data = merge_patch(row["data"], body, TenantInput)
             await _vat_id_free(scope.conn, scope.platform_id, model.vat_id, tid)
+            _check_early_versions(model)
             row = await scope.conn.fetchrow(
                 f"UPDATE tenants SET data = $2, modified_at = clock_timestamp() WHERE id = $1 RETURNING {COLUMNS}",
                 tid,

@@ -264,8 +264,10 @@ def check_invoice(
     buyer_pointer: str = "/model/buyer",
     base: str = "/model",
     profile: str | None = None,
+    rules: Profile | None = None,
 ) -> tuple[list[Finding], Totals | None]:
-    """All findings of the invoice's profile, and the computed totals when the numbers allow."""
+    """All findings of the invoice's profile (or of `rules`, a profile at chosen rule-set
+    versions: `faktura.compliance.rulebook`), and the computed totals when the numbers allow."""
     c = Checks()
     try:
         raw: bytes | None = encode(_without_files(invoice))
@@ -281,7 +283,7 @@ def check_invoice(
     if buyer is not None and invoice.buyer is None:
         check_text(c, buyer, _path(buyer_pointer), buyer_raw)
     totals = compute(invoice) if numbers_ok else None
-    prof = get_profile(profile or invoice.profile or "peppol-bis-3")
+    prof = rules or get_profile(profile or invoice.profile or "peppol-bis-3")
     ctx = Context(
         invoice,
         seller=seller,
@@ -295,14 +297,14 @@ def check_invoice(
     return c.findings + run_plan(_plan_of(prof), ctx), totals
 
 
-_PLANS: dict[str, tuple[Profile, Plan]] = {}
+_PLANS: dict[int, tuple[Profile, Plan]] = {}
 
 
 def _plan_of(prof: Profile) -> Plan:
-    """The profile's plan, made once (a profile replaced under the same name gets its own)."""
-    cached = _PLANS.get(prof.name)
+    """The profile's plan, made once per profile object (versions of a profile share its name)."""
+    cached = _PLANS.get(id(prof))
     if cached is None or cached[0] is not prof:
-        cached = _PLANS[prof.name] = (prof, plan(prof.rule_sets, tuple(sorted(prof.overrides.items()))))
+        cached = _PLANS[id(prof)] = (prof, plan(prof.rule_sets, tuple(sorted(prof.overrides.items()))))
     return cached[1]
 
 

@@ -26,16 +26,26 @@ from faktura.domain import codelists as cl
 from faktura.domain.invoice import BIC, AllowanceCharge
 from faktura.domain.totals import ZERO_TAX_CATEGORIES
 
-#: type codes listed by both EN 16931 (BR-CL-01) and Peppol (P0100/P0101), minus the two
-#: only German pairs may use (P0112)
-_INVOICE_TYPES = (cl.INVOICE_TYPE_CODES & cl.PEPPOL_INVOICE_TYPE_CODES) - {"326", "384"}
-_CREDIT_TYPES = cl.CREDIT_NOTE_TYPE_CODES & cl.PEPPOL_CREDIT_NOTE_TYPE_CODES
-_CURRENCIES = cl.CURRENCY_CODES & cl.PEPPOL_CURRENCY_CODES
-_ENDPOINT_SCHEMES = cl.EAS_SCHEMES & cl.PEPPOL_EAS_SCHEMES
-_ALLOWANCE_REASONS = cl.ALLOWANCE_REASON_CODES & cl.PEPPOL_ALLOWANCE_REASON_CODES
-_CHARGE_REASONS = cl.CHARGE_REASON_CODES & cl.PEPPOL_CHARGE_REASON_CODES
+#: the screens hold for every implemented Peppol version: a code passes a screen only when every
+#: version's list has it (a code one version dropped opens the screen, and the rules decide)
+#: type codes listed by both EN 16931 (BR-CL-01) and Peppol (P0100/P0101), minus those only
+#: German (or Slovak) pairs may use (P0112: 326, 384, and 389 from 3.0.22)
+_INVOICE_TYPES = (
+    cl.INVOICE_TYPE_CODES & cl.PEPPOL_INVOICE_TYPE_CODES & cl.PEPPOL_INVOICE_TYPE_CODES_3_0_21
+) - {"326", "384", "389"}
+_CREDIT_TYPES = (
+    cl.CREDIT_NOTE_TYPE_CODES & cl.PEPPOL_CREDIT_NOTE_TYPE_CODES & cl.PEPPOL_CREDIT_NOTE_TYPE_CODES_3_0_21
+)
+_CURRENCIES = cl.CURRENCY_CODES & cl.PEPPOL_CURRENCY_CODES & cl.PEPPOL_CURRENCY_CODES_3_0_21
+_ENDPOINT_SCHEMES = cl.EAS_SCHEMES & cl.PEPPOL_EAS_SCHEMES & cl.PEPPOL_EAS_SCHEMES_3_0_21
+_ALLOWANCE_REASONS = (
+    cl.ALLOWANCE_REASON_CODES & cl.PEPPOL_ALLOWANCE_REASON_CODES & cl.PEPPOL_ALLOWANCE_REASON_CODES_3_0_21
+)
+_CHARGE_REASONS = (
+    cl.CHARGE_REASON_CODES & cl.PEPPOL_CHARGE_REASON_CODES & cl.PEPPOL_CHARGE_REASON_CODES_3_0_21
+)
 _PARTY_SCHEMES = cl.ICD_SCHEMES | {"SEPA"}
-_MIME_CODES = cl.MIME_CODES & cl.PEPPOL_MIME_CODES
+_MIME_CODES = cl.MIME_CODES & cl.PEPPOL_MIME_CODES & cl.PEPPOL_MIME_CODES_3_0_21
 _LOCATION_SCHEMES = cl.ICD_SCHEMES | {None}
 
 

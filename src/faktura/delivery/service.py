@@ -35,6 +35,7 @@ from faktura.delivery import events
 from faktura.delivery.channel import Attachment, Channel, Outgoing, PermanentError
 from faktura.delivery.email import EmailChannel
 from faktura.delivery.peppol import AccessPoint, HttpAccessPoint, NoAccessPoint, PeppolChannel, participant_id
+from faktura.delivery.recheck import recheck
 from faktura.delivery.webhook import WebhookChannel
 from faktura.jobs import JobContext, enqueue
 from faktura.metrics import DELIVERY_TRANSITIONS
@@ -46,7 +47,7 @@ SEND_JOB = "delivery.send"
 CHANNELS = ("peppol", "email", "webhook")
 COLUMNS = (
     "id, invoice_id, channel, status, target, attempts, max_attempts, lease_until, message_id, evidence,"
-    " response_code, last_error, forced, created_at, modified_at"
+    " response_code, last_error, forced, created_at, modified_at, rule_check"
 )
 TERMINAL = {"SENT", "DELIVERED", "ACCEPTED", "REJECTED", "FAILED"}
 RANK = {"QUEUED": 0, "SENDING": 1, "SENT": 2, "DELIVERED": 3, "ACCEPTED": 4, "REJECTED": 4, "FAILED": 4}
@@ -91,6 +92,7 @@ def view(row: Any) -> dict[str, Any]:
         "response_code": row["response_code"],
         "last_error": row["last_error"],
         "forced": row["forced"],
+        "rule_check": row["rule_check"],
         "created_at": row["created_at"],
         "modified_at": row["modified_at"],
     }
@@ -120,7 +122,7 @@ async def request_send(
     Without `force`, an existing delivery of the invoice on the channel that has not FAILED
     is returned instead of a new one."""
     inv = await conn.fetchrow(
-        "SELECT status, issued, contact_id FROM invoices WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
+        "SELECT status, issued, contact_id, model FROM invoices WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE",
         tenant_id,
         invoice_id,
     )
@@ -173,9 +175,11 @@ async def request_send(
             )
         target = {"receiver": receiver}
     delivery_id = uuid.uuid4()
+    early = await conn.fetchval("SELECT data->'early_rule_versions' FROM tenants WHERE id = $1", tenant_id)
+    rule_check = recheck(inv["model"], inv["issued"], settings.check_day(), tuple(early or ()))
     row = await conn.fetchrow(
-        "INSERT INTO deliveries (tenant_id, id, invoice_id, channel, status, target, max_attempts, forced)"
-        f" VALUES ($1, $2, $3, $4, 'QUEUED', $5, $6, $7) RETURNING {COLUMNS}",
+        "INSERT INTO deliveries (tenant_id, id, invoice_id, channel, status, target, max_attempts, forced, rule_check)"
+        f" VALUES ($1, $2, $3, $4, 'QUEUED', $5, $6, $7, $8) RETURNING {COLUMNS}",
         tenant_id,
         delivery_id,
         invoice_id,
@@ -183,6 +187,7 @@ async def request_send(
         target,
         settings.delivery.max_attempts,
         force,
+        rule_check,
     )
     await events.record(
         conn,

@@ -27,6 +27,10 @@ from faktura.domain.invoice import (
 )
 
 Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+#: a rule-set version a tenant opts into before it takes effect: `family:version`
+RuleVersionKey = Annotated[
+    str, Meta(pattern=r"^(en16931|peppol|xrechnung):[0-9]+\.[0-9]+\.[0-9]+$", examples=["peppol:3.0.22"])
+]
 
 
 class TenantInput(Model, kw_only=True):
@@ -48,6 +52,8 @@ class TenantInput(Model, kw_only=True):
     default_profile: ProfileName | None = None
     language: LanguageCode = "en"
     remote_id: ShortText | None = None
+    #: Upcoming rule-set versions this tenant applies before their date (`peppol:3.0.22`).
+    early_rule_versions: Annotated[list[RuleVersionKey], Meta(max_length=10)] = []
 
 
 class ContactInput(Model, kw_only=True):

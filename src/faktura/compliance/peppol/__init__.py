@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable
 
 from faktura.compliance.engine import Context, Rule, RuleSet
-from faktura.compliance.peppol import common, rules
+from faktura.compliance.peppol import common, rules, v3_0_21, v3_0_22
 from faktura.compliance.peppol.national import de, dk, gr, is_, it, nl, no, se, supplier_country
 from faktura.domain.codelists import PEPPOL_BIS_VERSION
 
@@ -48,8 +48,28 @@ RULE_SET = RuleSet(
         "GR-R-008-2": GREEK_REFUSED,
         "GR-R-008-3": GREEK_REFUSED,
         "GR-S-008-1": GREEK_REFUSED + " (warning)",
+        "GR-S-011": "warning: the Greek supplier VAT id (EL + nine digits); Greek sellers are refused under Peppol (FK-GR-UNSUPPORTED)",
         "PEPPOL-COMMON-R048": "commented out in the Schematron",
     },
 )
 
-__all__ = ["NATIONAL", "RULE_SET"]
+#: 3.0.21: the rules whose test changed get their 3.0.21 predicate, new rules are added, the
+#: rest are the 3.0.18 rule objects (`peppol.v3_0_21`)
+RULE_SET_3_0_21 = RuleSet(
+    name=RULE_SET.name,
+    version=v3_0_21.VERSION,
+    source="peppol",
+    rules=v3_0_21.revise(RULE_SET.rules),
+    not_applicable={**RULE_SET.not_applicable, **v3_0_21.NOT_APPLICABLE},
+)
+#: 3.0.22 hotfix: 3.0.21 with PEPPOL-EN16931-P0112 changed (`peppol.v3_0_22`)
+RULE_SET_3_0_22 = RuleSet(
+    name=RULE_SET.name,
+    version=v3_0_22.VERSION,
+    source="peppol",
+    rules=v3_0_22.revise(RULE_SET_3_0_21.rules),
+    not_applicable=RULE_SET_3_0_21.not_applicable,
+)
+VERSIONS = {rs.version: rs for rs in (RULE_SET, RULE_SET_3_0_21, RULE_SET_3_0_22)}
+
+__all__ = ["NATIONAL", "RULE_SET", "RULE_SET_3_0_21", "RULE_SET_3_0_22", "VERSIONS"]

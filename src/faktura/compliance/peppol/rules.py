@@ -437,3 +437,8 @@ RULES = screened(RULES, {
     },
     **{f"PEPPOL-EN16931-P01{n:02d}": exemption_codes_irregular for n in range(4, 12)},
 })  # fmt: skip
+
+#: for the rule sets of later versions, which rebuild the code-list rules over their own lists
+code_list_rule = _code_list
+currency_ids = _currency_ids
+all_acs = _all_acs

@@ -7,8 +7,10 @@ Peppol transaction rules KoSIT merges into its build are the same `Rule` objects
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 
 from faktura.compliance.engine import Context, Rule, RuleSet
 from faktura.compliance.findings import Severity
@@ -78,9 +80,52 @@ def _always(ctx: Context) -> bool:
     return True
 
 
+#: KoSIT's `$slackValue` (2.3.0 and 2.5.0): 0.5 for HUF, 0.02 otherwise, in the merged Peppol
+#: R040 and R120, where Peppol itself always allows 0.02
+
+HUF_SLACK = Decimal("0.5")
+
+
+def slack(ctx: Context) -> Decimal:
+    """`if ($documentCurrencyCode = 'HUF') then 0.5 else 0.02`."""
+    return HUF_SLACK if ctx.currency == "HUF" else peppol_rules.CENT2
+
+
+def _r040(ctx: Context) -> Iterator[str]:
+    tolerance = slack(ctx)
+    for where, src, amount, base in peppol_rules.all_acs(ctx):
+        if src.percentage is not None and base is not None:
+            expected = base * src.percentage / 100
+            if not (amount - tolerance <= expected <= amount + tolerance):
+                yield f"{ctx.ptr(where)}/amount"
+
+
+def _r120(ctx: Context) -> Iterator[str]:
+    """On input, as Peppol's R120, with the currency's tolerance."""
+    if ctx.totals is None:
+        return
+    tolerance = slack(ctx)
+    for i, (li, lt) in enumerate(zip(ctx.invoice.line_items, ctx.totals.lines, strict=True)):
+        if (
+            li.total_amount is not None
+            and abs(li.total_amount - peppol_rules.line_net_unrounded(li, lt)) > tolerance
+        ):
+            yield ctx.at("line_items", i, "total_amount")
+
+
+SLACK_RULES = ("PEPPOL-EN16931-R040", "PEPPOL-EN16931-R120")
+
+
+def with_slack(old: Rule) -> Rule:
+    """The merged Peppol R040 / R120 with KoSIT's `$slackValue` instead of a fixed 0.02."""
+    return dataclasses.replace(
+        old, check={"PEPPOL-EN16931-R040": _r040, "PEPPOL-EN16931-R120": _r120}[old.id]
+    )
+
+
 RULES: tuple[Rule, ...] = (
     *german_rules({k: _br_de_id(k) for k in KEYS}, _always, string_code_in),
-    *(r for r in peppol_rules.RULES if r.id in MERGED_PEPPOL),
+    *(with_slack(r) if r.id in SLACK_RULES else r for r in peppol_rules.RULES if r.id in MERGED_PEPPOL),
     Rule(
         "BR-TMP-2",
         Severity.WARNING,
@@ -126,4 +171,55 @@ RULE_SET = RuleSet(
     },
 )
 
-__all__ = ["REQUIRES", "RULE_SET", "XRECHNUNG_VERSION"]
+#: 2.5.0 (2026-01-31): the same rules, but the merged Peppol R120 is now a warning; the new
+#: asserts belong to the CVD variant and one information-level hint
+RULES_2_5_0 = tuple(
+    dataclasses.replace(r, severity=Severity.WARNING) if r.id == "PEPPOL-EN16931-R120" else r for r in RULES
+)
+RULE_SET_2_5_0 = RuleSet(
+    name=RULE_SET.name,
+    version="2.5.0",
+    source="xrechnung",
+    rules=RULES_2_5_0,
+    not_applicable={
+        **RULE_SET.not_applicable,
+        "BR-DE-21": "holds by construction: the renderer writes the XRechnung CIUS CustomizationID (warning; 2.5.0 also accepts the CVD id)",
+        **{
+            rid: "XRechnung CVD variant only (CustomizationID …#compliant#urn:xeinkauf.de:kosit:xrechnung:cvd_0.9); Faktura writes the CIUS"
+            for rid in (
+                "BR-DE-CVD-01",
+                "BR-DE-CVD-02",
+                "BR-DE-CVD-03",
+                "BR-DE-CVD-04",
+                "BR-DE-CVD-05",
+                "BR-DE-CVD-06-a",
+                "BR-DE-CVD-06-b",
+                "BR-TMP-CVD-01",
+            )
+        },
+        "BR-DE-TMP-32": "information only (a delivery date or invoicing period is recommended); not a finding",
+    },
+)
+VERSIONS = {rs.version: rs for rs in (RULE_SET, RULE_SET_2_5_0)}
+
+#: changed variables of the 2.3.0 -> 2.5.0 release diff (`docs/rule-diff-xrechnung-2.3.0-2.5.0.md`)
+#: and why none needs a new predicate
+LETS_2_5_0: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "CVA-CODES",
+            "CVD-CODE",
+            "CVD-MAJOR-MINOR-VERSION",
+            "CVD-VEHICLE-CATEGORY",
+            "UNTDID-7143-CODES",
+            "UNTDID-7143-CVD-CODES",
+            "XR-CVD-ID",
+            "isCVD",
+        ),
+        "read only by the CVD variant's asserts (BR-DE-CVD-*, BR-TMP-CVD-01) and BR-DE-21; Faktura writes the CIUS",
+    ),
+    "CEF-EAS-CODES": "read only through CEF-EAS-EXT-CODES, by the Extension's asserts (BR-DEX-*); the CIUS checks EAS with BR-CL-25",
+    "ISO-6523-ICD-CODES": "read only through ISO-6523-ICD-EXT-CODES, by the Extension's asserts (BR-DEX-*); the CIUS checks ICD with BR-CL-10/11",
+}
+
+__all__ = ["REQUIRES", "RULE_SET", "RULE_SET_2_5_0", "VERSIONS", "XRECHNUNG_VERSION"]

@@ -51,6 +51,12 @@ TYPE_CODES = ("326", "380", "384", "389", "381", "875", "876", "877")
 #: space, tab, CR and LF only)
 TELEPHONE = re.compile(r"([0-9].*){3,}")
 EMAIL = re.compile(r"^[^@ \t\n\r]+@([^@. \t\n\r]+\.)+[^@. \t\n\r]+$")
+#: Peppol 3.0.18's `$XR-EMAIL-REGEX` (its DE-R-028; 3.0.21 took XRechnung's, `EMAIL`): stricter,
+#: so an address it accepts `EMAIL` accepts too
+EMAIL_3_0_18 = re.compile(
+    r"^[a-zA-Z0-9!#\$%&\"*+/=?^_`{|}~-]+(\.[a-zA-Z0-9!#\$%&\"*+/=?^_`{|}~-]+)*"
+    r"@([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$"
+)
 
 
 def _plain_code(code: str) -> bool:
@@ -89,7 +95,8 @@ def german_irregular(ctx: Context) -> bool:
     if c is None or not (_filled(c.name) and _filled(c.phone) and _filled(c.email)):
         return True
     if not (
-        TELEPHONE.search(normalize_space(c.phone or "")) and EMAIL.search(normalize_space(c.email or ""))
+        TELEPHONE.search(normalize_space(c.phone or ""))
+        and EMAIL_3_0_18.search(normalize_space(c.email or ""))
     ):
         return True
     if not inv.payment_means:
@@ -121,8 +128,11 @@ def german_irregular(ctx: Context) -> bool:
 _QUIET_TYPE_CODES = frozenset(["326", "380", "389", "381", "875", "876", "877"])  # TYPE_CODES without 384
 
 
-def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tuple[Rule, ...]:
-    """The German rules under the ids in `ids` (keyed by the DE-R number), where `applies`."""
+def german_rules(
+    ids: dict[str, str], applies: Applies, code_in: CodeIn, email: re.Pattern[str] = EMAIL
+) -> tuple[Rule, ...]:
+    """The German rules under the ids in `ids` (keyed by the DE-R number), where `applies`;
+    `email` is the version's `$XR-EMAIL-REGEX`."""
 
     def scope(ctx: Context) -> bool:
         """One precondition for the whole block (a national gate may replace it with its own)."""
@@ -333,7 +343,7 @@ def german_rules(ids: dict[str, str], applies: Applies, code_in: CodeIn) -> tupl
         mk("031", 'If "DIRECT DEBIT" (BG-19) is provided, "Debited account identifier" (BT-91) shall be provided.', r031, "BT-91"),
         warn("026", 'If "Invoice type code" (BT-3) contains the code 384 (Corrected invoice), "PRECEDING INVOICE REFERENCE" (BG-3) should be provided at least once.', r026, "BG-3"),
         warn("027", '"Seller contact telephone number" (BT-42) should contain a valid telephone number of at least 3 digits.', contact_text("phone", TELEPHONE), "BT-42"),
-        warn("028", '"Seller contact email address" (BT-43) should contain exactly one @-sign, framed by at least two characters on each side and not by a whitespace or a dot; a dot should not be the first or last character.', contact_text("email", EMAIL), "BT-43"),
+        warn("028", '"Seller contact email address" (BT-43) should contain exactly one @-sign, framed by at least two characters on each side and not by a whitespace or a dot; a dot should not be the first or last character.', contact_text("email", email), "BT-43"),
     )  # fmt: skip
 
 
@@ -375,4 +385,4 @@ def _de_de(ctx: Context) -> bool:
     return (ctx.seller_country or "").upper() == "DE" and (ctx.buyer_country or "").upper() == "DE"
 
 
-RULES = german_rules({k: f"DE-R-{k}" for k in KEYS}, _de_de, numeric_code_in)
+RULES = german_rules({k: f"DE-R-{k}" for k in KEYS}, _de_de, numeric_code_in, EMAIL_3_0_18)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from faktura.compliance.engine import Context, Rule, screened
 from faktura.compliance.findings import Severity
@@ -124,6 +124,11 @@ def _r004(ctx: Context) -> Iterator[str]:
         ok = len(normalize_space(r)) == 4 and is_number(r) and 0 <= float(r) <= 9999
         return not ok
 
+    yield from zzz_reasons(ctx, bad)
+
+
+def zzz_reasons(ctx: Context, bad: Callable[[AllowanceCharge], bool]) -> Iterator[str]:
+    """The reason of every allowance and charge (document and line level) that `bad` rejects."""
     for name in ("allowances", "charges"):
         for j, ac in enumerate(getattr(ctx.invoice, name)):
             if bad(ac):
@@ -191,3 +196,7 @@ RULES: tuple[Rule, ...] = (
 )  # fmt: skip
 
 RULES = screened(RULES, {r.id: danish_irregular for r in RULES})
+
+#: the block's conditions, for the rules of later versions
+is_danish_seller = _dk
+dk_to_dk = _dk_dk
