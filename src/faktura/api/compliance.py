@@ -18,6 +18,7 @@ from litestar import Controller, Request, Response, get, post
 from faktura.api.common import parse_id
 from faktura.api.context import tenant_scope
 from faktura.api.errors import ApiError, envelope, not_found, problem
+from faktura.api.gate import public
 from faktura.api.schema import invoice_input_schema
 from faktura.api.wire import json_response, read_model
 from faktura.compliance.engine import RuleSet
@@ -169,7 +170,7 @@ class ComplianceController(Controller):
             )
         )
 
-    @get("/compliance/rules", operation_id="compliance_rules")
+    @get("/compliance/rules", operation_id="compliance_rules", opt={"authenticate": public})
     async def rules(
         self,
         request: Request[Any, Any, Any],

@@ -121,6 +121,8 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
     headers = exc.headers
     if exc.status_code == 413:  # close rather than drain the rest of a body that is refused
         headers = {**(headers or {}), "Connection": "close"}
+    elif exc.status_code == 401:  # the gate's refusal, before the body
+        headers = {**(headers or {}), **CHALLENGE}
     return _json(exc.status_code, envelope(None, errors=[problem(title, detail, ptype)]), headers)
 
 

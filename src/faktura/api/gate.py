@@ -71,6 +71,10 @@ async def platform_key(connection: Connection) -> None:
     await _admit(connection, "SELECT faktura_auth_platform($1)", _bearer(connection))  # type: ignore[arg-type]
 
 
+async def public(connection: Connection) -> None:
+    """No credentials (the public rule catalogue): nothing to check."""
+
+
 def _has_body(connection: Connection) -> bool:
     headers = connection.headers
     return headers.get("content-length", "0").strip() != "0" or "transfer-encoding" in headers

@@ -43,6 +43,8 @@ class ErrorEnvelope(msgspec.Struct, kw_only=True):
     model: None
     warnings: list[Problem]
     errors: list[Problem]
+    #: the request's id (also the `X-Request-Id` header), to quote when reporting the error
+    request_id: str | UnsetType = UNSET
 
 
 # -- platform ------------------------------------------------------------------------------
@@ -119,6 +121,8 @@ class Invoice(InvoiceInput, kw_only=True):
     balance: Decimal | None
     profile: ProfileName | None = None
     rule_versions: dict[str, str] | UnsetType = UNSET
+    #: where a rule-set version in force is not implemented: which one was applied instead
+    rule_notes: list[str] | UnsetType = UNSET
     xml: XmlRef | UnsetType = UNSET
     buyer: Party | None = None
 
@@ -136,6 +140,7 @@ class Validation(msgspec.Struct, kw_only=True):
     valid: bool
     profile: ProfileName
     rule_versions: dict[str, str]
+    rule_notes: list[str]
     totals: dict[str, Any] | None
     xml: str | None
 
@@ -208,6 +213,8 @@ class InvoiceDelivery(msgspec.Struct, kw_only=True):
     response_code: str | None
     last_error: str | None
     forced: bool
+    #: the re-check at send when newer rule-set versions took effect after issue
+    rule_check: dict[str, Any] | None = None
     created_at: dt.datetime
     modified_at: dt.datetime
 
