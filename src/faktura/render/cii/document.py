@@ -40,6 +40,11 @@ class CiiProfile(NamedTuple):
     #: Factur-X / ZUGFeRD conformance level (the XMP `fx:ConformanceLevel`), None outside Factur-X
     facturx_level: str | None = None
 
+    @property
+    def max_preceding_invoices(self) -> int | None:
+        """BG-3 repeats in the Factur-X schemas (D22B); the D16B schema has room for one."""
+        return None if self.facturx_level else 1
+
 
 #: profile key -> specification identifiers. The keys are what callers pass to `render_cii`.
 PROFILES: dict[str, CiiProfile] = {
@@ -118,7 +123,9 @@ def _settlement(parent: Element, doc: Document) -> None:
     )
     if p is not None:
         period(el, p.start_date, p.end_date)
-    for source, res in (*zip(inv.allowances, totals.allowances, strict=True), *zip(inv.charges, totals.charges, strict=True)):
+    for source, res in zip(inv.allowances, totals.allowances, strict=True):
+        allowance_charge(el, res, source)
+    for source, res in zip(inv.charges, totals.charges, strict=True):
         allowance_charge(el, res, source)
     payment_terms(el, inv, inv.due_date)
     monetary_summation(el, totals, inv, currency)
@@ -133,6 +140,10 @@ def render_cii(doc: Document, profile: str) -> bytes:
     spec = PROFILES.get(profile)
     if spec is None:
         raise ValueError(f"no CII profile {profile!r}; known: {', '.join(PROFILES)}")
+    limit = spec.max_preceding_invoices
+    if limit is not None and len(doc.invoice.preceding_invoices) > limit:
+        # the compliance check refuses this before issuing (FK-CII-BG3); never drop a reference
+        raise ValueError(f"CII profile {profile!r} carries at most {limit} preceding invoice reference (BG-3)")
     root = etree.Element(f"{{{NS_RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
     _context(root, spec)
     _exchanged_document(root, doc)
