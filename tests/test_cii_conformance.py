@@ -6,7 +6,8 @@ and checked by the official artefacts, which are the oracle:
 
 - EN 16931 in CII: CII D16B XSD + CEN `en16931-1.3.16` CII Schematron, every case;
 - XRechnung 3.0 in CII: + KoSIT `xrechnung-2.5.0`, every German seller with a buyer reference;
-- Factur-X 1.09.2 EN 16931 and EXTENDED: the profile's XSD + Schematron with its codedb.
+- Factur-X 1.09.2 BASIC, EN 16931 and EXTENDED: the profile's XSD + Schematron with its codedb
+  (BASIC: the renderer leaves out what BASIC has no place for; the compliance check warns).
 
 Cases a profile cannot carry are not skipped silently: each is checked to fail for exactly
 the documented reason. The validators are compiled once per process (`conformance.py`).
@@ -30,6 +31,7 @@ from test_ubl_conformance import CASE_FILES, Case, document, load
 RULES = {
     "en16931": ("en16931-1.3.16",),
     "xrechnung-3": ("en16931-1.3.16", "xrechnung-2.5.0"),
+    "factur-x-basic": ("facturx-basic-1.09.2",),
     "factur-x-en16931": ("facturx-en16931-1.09.2",),
     "factur-x-extended": ("facturx-extended-1.09.2",),
 }
@@ -56,7 +58,10 @@ def _extended_expressible(case: Case) -> bool:
 #: profile -> which corpus cases it carries
 APPLIES = {
     "en16931": _d16b_expressible,
-    "xrechnung-3": lambda c: _german_seller(c) and c.invoice.buyer_reference is not None and _d16b_expressible(c),
+    "xrechnung-3": lambda c: (
+        _german_seller(c) and c.invoice.buyer_reference is not None and _d16b_expressible(c)
+    ),
+    "factur-x-basic": lambda c: c.invoice.rounding_amount is None,  # BT-114 has no place in BASIC
     "factur-x-en16931": lambda c: True,
     "factur-x-extended": _extended_expressible,
 }
@@ -77,7 +82,7 @@ def test_corpus_coverage_per_profile() -> None:
     """The acceptance figures: how many corpus cases each profile is checked on."""
     counts = {profile: sum(1 for p in PARAMS if p.values[0] == profile) for profile in RULES}
     assert counts["en16931"] >= 35 and counts["factur-x-en16931"] == len(CASES) >= 35
-    assert counts["factur-x-extended"] >= 35
+    assert counts["factur-x-extended"] >= 35 and counts["factur-x-basic"] >= 35
     assert counts["xrechnung-3"] >= 10
     sellers = {c.seller.address.country for c in CASES.values()}
     assert len(sellers) >= 10, sellers
@@ -104,9 +109,28 @@ def test_extended_credit_note_without_terms_fails_br_co_25_only() -> None:
     names = [n for n, c in CASES.items() if not _extended_expressible(c)]
     assert names
     for name in names:
-        xsd_errors, fatal, _ = official_findings(_render("factur-x-extended", name), RULES["factur-x-extended"])
+        xsd_errors, fatal, _ = official_findings(
+            _render("factur-x-extended", name), RULES["factur-x-extended"]
+        )
         assert not xsd_errors
         assert {f.id for f in fatal} == {"BR-CO-25"}, describe(fatal)
+
+
+def test_basic_refuses_a_rounding_amount() -> None:
+    names = [n for n, c in CASES.items() if c.invoice.rounding_amount is not None]
+    assert names
+    for name in names:
+        with pytest.raises(ValueError, match="BT-114"):
+            _render("factur-x-basic", name)
+
+
+def test_basic_leaves_out_what_it_has_no_place_for() -> None:
+    """The BASIC XML of a case with contacts, item ids and a BIC has none of them."""
+    basic = etree.fromstring(_render("factur-x-basic", "at-wholesale-base-quantity-payee"))
+    full = etree.fromstring(_render("factur-x-en16931", "at-wholesale-base-quantity-payee"))
+    for path in (".//ram:DefinedTradeContact", ".//ram:SellerAssignedID", ".//ram:BICID"):
+        assert full.find(path, NSMAP) is not None and basic.find(path, NSMAP) is None, path
+    assert _summation(basic) == _summation(full)
 
 
 def test_german_seller_without_buyer_reference_fails_br_de_15_only() -> None:

@@ -20,7 +20,9 @@ GUIDELINE = "rsm:ExchangedDocumentContext/ram:GuidelineSpecifiedDocumentContextP
 
 async def _issue(client: httpx.AsyncClient, tenant: Tenant, **overrides: Any) -> httpx.Response:
     contact = await make_contact(client, tenant)
-    return await client.post("/v1/invoices?issue=true", json=invoice_body(contact, **overrides), headers=tenant.headers)
+    return await client.post(
+        "/v1/invoices?issue=true", json=invoice_body(contact, **overrides), headers=tenant.headers
+    )
 
 
 async def _xml(client: httpx.AsyncClient, tenant: Tenant, invoice: dict[str, Any]) -> httpx.Response:
@@ -31,7 +33,9 @@ async def _xml(client: httpx.AsyncClient, tenant: Tenant, invoice: dict[str, Any
     return r
 
 
-async def test_xrechnung_in_cii_is_issued_archived_and_served(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_xrechnung_in_cii_is_issued_archived_and_served(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     r = await _issue(client, tenant, profile="xrechnung-3", syntax="cii")
     assert r.status_code == 201, r.text
     inv = r.json()["model"]
@@ -40,7 +44,9 @@ async def test_xrechnung_in_cii_is_issued_archived_and_served(client: httpx.Asyn
     assert xml.headers["content-disposition"].endswith(f'filename="{inv["number"]}.cii.xml"')
     root = etree.fromstring(xml.content)
     assert etree.QName(root).localname == "CrossIndustryInvoice"
-    assert root.findtext(GUIDELINE, namespaces=NSMAP).endswith("#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0")
+    assert root.findtext(GUIDELINE, namespaces=NSMAP).endswith(
+        "#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
+    )
     assert root.findtext("rsm:ExchangedDocument/ram:ID", namespaces=NSMAP) == inv["number"]
     xsd, fatal, _ = official_findings(xml.content, ("en16931-1.3.16", "xrechnung-2.5.0"))
     assert not xsd and not fatal, describe(fatal) + "\n".join(xsd)
@@ -110,7 +116,9 @@ async def _refused(client: httpx.AsyncClient, tenant: Tenant, **overrides: Any) 
 
 
 async def test_choices_that_do_not_exist_are_refused(client: httpx.AsyncClient, tenant: Tenant) -> None:
-    assert ("FK-SYNTAX", "/model/syntax") in await _refused(client, tenant, profile="peppol-bis-3", syntax="cii")
+    assert ("FK-SYNTAX", "/model/syntax") in await _refused(
+        client, tenant, profile="peppol-bis-3", syntax="cii"
+    )
     assert ("FK-SYNTAX", "/model/syntax") in await _refused(client, tenant, profile="factur-x", syntax="ubl")
     assert ("FK-SYNTAX", "/model/conformance_level") in await _refused(
         client, tenant, profile="xrechnung-3", conformance_level="BASIC"
@@ -120,7 +128,12 @@ async def test_choices_that_do_not_exist_are_refused(client: httpx.AsyncClient, 
         assert errors == [("FK-FACTURX-LEVEL", "/model/conformance_level")]
     two = [{"number": "INV-1", "issue_date": "2026-10-01"}, {"number": "INV-2", "issue_date": "2026-10-02"}]
     errors = await _refused(
-        client, tenant, profile="xrechnung-3", syntax="cii", document_type="CREDIT_NOTE", preceding_invoices=two
+        client,
+        tenant,
+        profile="xrechnung-3",
+        syntax="cii",
+        document_type="CREDIT_NOTE",
+        preceding_invoices=two,
     )
     assert ("FK-CII-BG3", "/model/preceding_invoices/1") in errors
     # nothing was numbered: the next invoice gets the series' first number
@@ -144,3 +157,24 @@ async def test_dry_run_shows_the_chosen_syntax(client: httpx.AsyncClient, tenant
     assert model["syntax"] == "cii" and model["valid"]
     root = etree.fromstring(model["xml"].encode())
     assert root.findtext(GUIDELINE, namespaces=NSMAP).endswith("urn:factur-x.eu:1p0:basic")
+    # what BASIC leaves out is announced, one warning per business term, pointing at the field
+    warned = {(w["rule_id"], w["business_term"], w["source"]["pointer"]) for w in r.json()["warnings"]}
+    assert {
+        ("FK-FACTURX-BASIC", "BG-6", "/tenant/contact"),
+        ("FK-FACTURX-BASIC", "BT-155", "/model/line_items/0/item/seller_id"),
+        ("FK-FACTURX-BASIC", "BT-154", "/model/line_items/0/item/description"),
+    } <= warned
+    assert root.find(".//ram:DefinedTradeContact", NSMAP) is None
+
+
+async def test_factur_x_basic_is_issued_valid(client: httpx.AsyncClient, tenant: Tenant) -> None:
+    r = await _issue(client, tenant, profile="factur-x", conformance_level="BASIC")
+    assert r.status_code == 201, r.text
+    assert any(w.get("rule_id") == "FK-FACTURX-BASIC" for w in r.json()["warnings"])
+    xml = await _xml(client, tenant, r.json()["model"])
+    xsd, fatal, _ = official_findings(xml.content, ("facturx-basic-1.09.2",))
+    assert not xsd and not fatal, describe(fatal) + "\n".join(xsd)
+    errors = await _refused(
+        client, tenant, profile="factur-x", conformance_level="BASIC", rounding_amount="0.01"
+    )
+    assert ("FK-FACTURX-BASIC", "/model/rounding_amount") in errors

@@ -111,7 +111,7 @@ async def prepare(
         ),
     )
     findings, totals = check_invoice(invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_ptr)
-    findings += syntax_findings(invoice, seller, totals.payable_amount if totals is not None else None)
+    findings += syntax_findings(invoice, seller, buyer, totals.payable_amount if totals is not None else None)
     return Prepared(invoice=invoice, tenant=tenant, seller=seller, buyer=buyer, findings=missing + findings)
 
 
@@ -210,7 +210,9 @@ async def issue(
     )
     await events.record(conn, tenant_id, invoice_id, "invoice.issued", {"number": number, "status": "OPEN"})
     doc = msgspec.structs.replace(doc, number=number)
-    await on_issued(conn, settings, tenant_id, invoice_id, xml, doc, meta, kind=einvoice.kind)  # archive, queue PDF
+    await on_issued(
+        conn, settings, tenant_id, invoice_id, xml, doc, meta, kind=einvoice.kind
+    )  # archive, queue PDF
     if doc.is_credit_note:
         await apply_credit_note(conn, tenant_id, invoice_id, doc)  # settle (or VOID) what it corrects
     return doc, [f for f in prepared.findings if not f.fatal]

@@ -37,8 +37,12 @@ PROFILES: dict[str, Profile] = {
         oracle=("en16931", "xrechnung"),
     ),
     # Factur-X / ZUGFeRD (CII; syntax and level checked by `compliance.syntax`): EN 16931 itself
-    FACTUR_X: Profile(name=FACTUR_X, rule_sets=(en16931.RULE_SET, faktura.RULE_SET), oracle=("facturx-en16931",)),
-    ZUGFERD: Profile(name=ZUGFERD, rule_sets=(en16931.RULE_SET, faktura.RULE_SET), oracle=("facturx-en16931",)),
+    FACTUR_X: Profile(
+        name=FACTUR_X, rule_sets=(en16931.RULE_SET, faktura.RULE_SET), oracle=("facturx-en16931",)
+    ),
+    ZUGFERD: Profile(
+        name=ZUGFERD, rule_sets=(en16931.RULE_SET, faktura.RULE_SET), oracle=("facturx-en16931",)
+    ),
 }
 
 RULE_SETS: dict[str, RuleSet] = {

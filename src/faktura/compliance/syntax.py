@@ -5,7 +5,8 @@ a conformance level outside Factur-X), where the chosen level is not an invoice 
 BASIC WL: no lines, not EN 16931; for a German seller not an invoice under §14 UStG), and
 where the CII document could not carry the data: the D16B schema of EN 16931 / XRechnung CII
 has room for one preceding invoice (BG-3), and the Factur-X EXTENDED Schematron applies
-BR-CO-25 to credit notes as well. Plain functions over the resolved input; no rule-set
+BR-CO-25 to credit notes as well. What Factur-X BASIC leaves out is a warning per business
+term (FK-FACTURX-BASIC), so that no datum disappears from the XML unannounced. Plain functions over the resolved input; no rule-set
 registration, so the profiles' rule sets are untouched.
 """
 
@@ -30,8 +31,104 @@ def _fatal(rule_id: str, title: str, detail: str, pointer: str, term: str | None
     )
 
 
+def _basic_leaves_out(
+    invoice: InvoiceInput, seller: Party | None, buyer: Party | None, base: str
+) -> list[Finding]:
+    """FK-FACTURX-BASIC: what BASIC has no place for (the renderer leaves it out; the PDF still
+    shows it), one warning per business term at its first occurrence; a rounding amount is
+    refused, since the totals would not add up without it (BR-CO-16)."""
+    present: dict[str, tuple[str, str]] = {}  # term -> (what, pointer)
+
+    def note(term: str, what: str, value: object, ptr: str) -> None:
+        if value and term not in present:
+            present[term] = (what, ptr)
+
+    for term, what, name in (
+        ("BT-11", "project reference", "project_reference"),
+        ("BT-14", "sales order reference", "sales_order_reference"),
+        ("BT-15", "receiving advice reference", "receiving_advice_reference"),
+        ("BT-17", "tender or lot reference", "tender_reference"),
+        ("BT-18", "invoiced object identifier", "object_id"),
+        ("BG-24", "additional supporting documents", "attachments"),
+        ("BT-7", "VAT point date", "tax_point_date"),
+    ):
+        note(term, what, getattr(invoice, name), f"{base}/{name}")
+    if seller is not None:
+        note("BG-6", "seller contact", seller.contact, "/tenant/contact")
+        note("BT-33", "seller additional legal information", seller.legal_form, "/tenant/legal_form")
+    if buyer is not None:
+        note(
+            "BG-9",
+            "buyer contact",
+            buyer.contact,
+            f"{base}/buyer/contact" if invoice.buyer else f"{base}/contact",
+        )
+    for i, pm in enumerate(invoice.payment_means):
+        ptr = f"{base}/payment_means/{i}"
+        note("BT-82", "payment means text", pm.name, f"{ptr}/name")
+        note("BG-18", "payment card information", pm.card, f"{ptr}/card")
+        note("BT-85", "payment account name", pm.account and pm.account.name, f"{ptr}/account/name")
+        note(
+            "BT-86",
+            "payment service provider identifier",
+            pm.account and pm.account.bic,
+            f"{ptr}/account/bic",
+        )
+    for i, li in enumerate(invoice.line_items):
+        ptr = f"{base}/line_items/{i}"
+        note(
+            "BT-132", "referenced purchase order line", li.order_line_reference, f"{ptr}/order_line_reference"
+        )
+        note("BT-128", "invoice line object identifier", li.object_id, f"{ptr}/object_id")
+        note(
+            "BT-133", "invoice line buyer accounting reference", li.accounting_cost, f"{ptr}/accounting_cost"
+        )
+        note("BT-154", "item description", li.item.description or li.description, f"{ptr}/item/description")
+        note("BT-155", "item seller's identifier", li.item.seller_id, f"{ptr}/item/seller_id")
+        note("BT-156", "item buyer's identifier", li.item.buyer_id, f"{ptr}/item/buyer_id")
+        note("BT-158", "item classification", li.item.classifications, f"{ptr}/item/classifications")
+        note("BT-159", "item country of origin", li.item.origin_country, f"{ptr}/item/origin_country")
+        note("BG-32", "item attributes", li.item.attributes, f"{ptr}/item/attributes")
+        for kind in ("allowances", "charges"):
+            for j, ac in enumerate(getattr(li, kind)):
+                note(
+                    "BT-138",
+                    "line allowance/charge percentage and base",
+                    ac.percentage,
+                    f"{ptr}/{kind}/{j}/percentage",
+                )
+    out = [
+        Finding(
+            rule_id="FK-FACTURX-BASIC",
+            severity=Severity.WARNING,
+            title="Not Carried By Factur-X BASIC",
+            detail=f"Factur-X BASIC has no place for the {what} ({term}): it is left out of the XML."
+            " Choose conformance level EN16931 to keep it.",
+            pointer=ptr,
+            business_term=term,
+        )
+        for term, (what, ptr) in present.items()
+    ]
+    if invoice.rounding_amount is not None:
+        out.append(
+            _fatal(
+                "FK-FACTURX-BASIC",
+                "Not Carried By Factur-X BASIC",
+                "Factur-X BASIC has no rounding amount (BT-114), and without it the amount due would not add"
+                " up (BR-CO-16). Choose conformance level EN16931.",
+                f"{base}/rounding_amount",
+                "BT-114",
+            )
+        )
+    return out
+
+
 def syntax_findings(
-    invoice: InvoiceInput, seller: Party | None, payable: Decimal | None = None, base: str = "/model"
+    invoice: InvoiceInput,
+    seller: Party | None,
+    buyer: Party | None = None,
+    payable: Decimal | None = None,
+    base: str = "/model",
 ) -> list[Finding]:
     """Findings of the resolved `profile`, `syntax` and `conformance_level` of `invoice`;
     `payable` is the computed amount due (BT-115) when the numbers allowed computing it."""
@@ -69,7 +166,12 @@ def syntax_findings(
             else "carries no invoice lines and is not an EN 16931 invoice; Faktura issues BASIC, EN16931 and EXTENDED"
         )
         out.append(
-            _fatal("FK-FACTURX-LEVEL", "Conformance Level Not An Invoice", f"{level} {why}.", f"{base}/conformance_level")
+            _fatal(
+                "FK-FACTURX-LEVEL",
+                "Conformance Level Not An Invoice",
+                f"{level} {why}.",
+                f"{base}/conformance_level",
+            )
         )
     if syntax != CII:
         return out
@@ -84,6 +186,8 @@ def syntax_findings(
                 "BG-3",
             )
         )
+    if facturx and level == "BASIC":
+        out += _basic_leaves_out(invoice, seller, buyer, base)
     if (
         facturx
         and level == "EXTENDED"

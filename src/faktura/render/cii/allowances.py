@@ -14,7 +14,9 @@ from faktura.render.cii.tax import category_tax
 from faktura.render.ubl.common import decimal_text, price_text
 
 
-def allowance_charge(parent: Element, res: ResolvedAllowanceCharge, source: AllowanceCharge | None = None) -> Element:
+def allowance_charge(
+    parent: Element, res: ResolvedAllowanceCharge, source: AllowanceCharge | None = None
+) -> Element:
     """One `SpecifiedTradeAllowanceCharge`. `source` is given at document level only, where
     the allowance or charge carries its own VAT category (BT-95/BT-102); line ones must not."""
     el = ram(parent, "SpecifiedTradeAllowanceCharge")
@@ -27,7 +29,9 @@ def allowance_charge(parent: Element, res: ResolvedAllowanceCharge, source: Allo
     leaf(el, "ReasonCode", res.reason_code)
     leaf(el, "Reason", res.reason)
     if source is not None and source.tax_category:
-        category_tax(el, "CategoryTradeTax", source.tax_category, rate_key(source.tax_category, source.tax_rate))
+        category_tax(
+            el, "CategoryTradeTax", source.tax_category, rate_key(source.tax_category, source.tax_rate)
+        )
     return el
 
 

@@ -33,12 +33,43 @@ FACTURX_EXTENDED = "factur-x-extended"
 
 PEPPOL_BILLING_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 
+#: What Factur-X 1.09.2 BASIC has no place for, of what Faktura writes (its XSD and
+#: Schematron): contacts, bank details beyond the account id, item details, line references,
+#: document references, the VAT point date. `compliance.syntax` warns about each one present
+#: (FK-FACTURX-BASIC) and refuses a rounding amount (BT-114), without which BR-CO-16 fails.
+BASIC_OMITTED = (
+    "ram:ApplicableHeaderTradeAgreement/*/ram:DefinedTradeContact",
+    "ram:ApplicableHeaderTradeAgreement/ram:SellerTradeParty/ram:Description",
+    "ram:ApplicableHeaderTradeAgreement/ram:SellerOrderReferencedDocument",
+    "ram:ApplicableHeaderTradeAgreement/ram:AdditionalReferencedDocument",
+    "ram:ApplicableHeaderTradeAgreement/ram:SpecifiedProcuringProject",
+    "ram:ApplicableHeaderTradeDelivery/ram:ReceivingAdviceReferencedDocument",
+    "ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:TaxPointDate",
+    "ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeSettlementPaymentMeans/ram:Information",
+    "ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeSettlementPaymentMeans/ram:ApplicableTradeSettlementFinancialCard",
+    "ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeSettlementPaymentMeans/ram:PayeePartyCreditorFinancialAccount/ram:AccountName",
+    "ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeSettlementPaymentMeans/ram:PayeeSpecifiedCreditorFinancialInstitution",
+    "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedTradeProduct/ram:SellerAssignedID",
+    "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedTradeProduct/ram:BuyerAssignedID",
+    "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedTradeProduct/ram:Description",
+    "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedTradeProduct/ram:ApplicableProductCharacteristic",
+    "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedTradeProduct/ram:DesignatedProductClassification",
+    "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedTradeProduct/ram:OriginTradeCountry",
+    "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeAgreement/ram:BuyerOrderReferencedDocument",
+    "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeSettlement/ram:SpecifiedTradeAllowanceCharge/ram:CalculationPercent",
+    "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeSettlement/ram:SpecifiedTradeAllowanceCharge/ram:BasisAmount",
+    "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeSettlement/ram:AdditionalReferencedDocument",
+    "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeSettlement/ram:ReceivableSpecifiedTradeAccountingAccount",
+)
+
 
 class CiiProfile(NamedTuple):
     guideline_id: str  # BT-24
     business_process: str | None  # BT-23
     #: Factur-X / ZUGFeRD conformance level (the XMP `fx:ConformanceLevel`), None outside Factur-X
     facturx_level: str | None = None
+    #: elements (paths below `SupplyChainTradeTransaction`) the profile's data set leaves out
+    omitted: tuple[str, ...] = ()
 
     @property
     def max_preceding_invoices(self) -> int | None:
@@ -52,7 +83,9 @@ PROFILES: dict[str, CiiProfile] = {
     XRECHNUNG_3_CII: CiiProfile(
         "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0", PEPPOL_BILLING_PROCESS
     ),
-    FACTURX_BASIC: CiiProfile("urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic", None, "BASIC"),
+    FACTURX_BASIC: CiiProfile(
+        "urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic", None, "BASIC", BASIC_OMITTED
+    ),
     FACTURX_EN16931: CiiProfile("urn:cen.eu:en16931:2017", None, "EN 16931"),
     FACTURX_EXTENDED: CiiProfile(
         "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended", None, "EXTENDED"
@@ -134,16 +167,27 @@ def _settlement(parent: Element, doc: Document) -> None:
         leaf(ram(el, "ReceivableSpecifiedTradeAccountingAccount"), "ID", inv.accounting_cost)
 
 
+def _omit(transaction: Element, paths: tuple[str, ...]) -> None:
+    for path in paths:
+        for el in transaction.xpath(path, namespaces=NSMAP):
+            el.getparent().remove(el)
+
+
 def render_cii(doc: Document, profile: str) -> bytes:
     """The CII XML of `doc` for `profile` (a key of `PROFILES`), UTF-8 with an XML declaration.
     `memo` is private: never written."""
     spec = PROFILES.get(profile)
     if spec is None:
         raise ValueError(f"no CII profile {profile!r}; known: {', '.join(PROFILES)}")
+    if spec.omitted and doc.invoice.rounding_amount is not None:
+        # BASIC has no rounding amount (BT-114), and BR-CO-16 fails without it (FK-FACTURX-BASIC)
+        raise ValueError(f"CII profile {profile!r} cannot carry a rounding amount (BT-114)")
     limit = spec.max_preceding_invoices
     if limit is not None and len(doc.invoice.preceding_invoices) > limit:
         # the compliance check refuses this before issuing (FK-CII-BG3); never drop a reference
-        raise ValueError(f"CII profile {profile!r} carries at most {limit} preceding invoice reference (BG-3)")
+        raise ValueError(
+            f"CII profile {profile!r} carries at most {limit} preceding invoice reference (BG-3)"
+        )
     root = etree.Element(f"{{{NS_RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
     _context(root, spec)
     _exchanged_document(root, doc)
@@ -153,5 +197,7 @@ def render_cii(doc: Document, profile: str) -> bytes:
     _agreement(transaction, doc)
     _delivery(transaction, doc)
     _settlement(transaction, doc)
+    if spec.omitted:
+        _omit(transaction, spec.omitted)
     etree.indent(root, space="  ")
     return XML_DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False) + b"\n"

@@ -79,6 +79,11 @@ def line(parent: Element, index: int, li: LineItem, lt: LineTotals) -> Element:
         leaf(ram(doc, "IncludedNote"), "Content", li.note)
     _product(el, li.item, li)
     _agreement(el, li, lt)
-    leaf(ram(el, "SpecifiedLineTradeDelivery"), "BilledQuantity", decimal_text(li.quantity), unitCode=li.unit_code)
+    leaf(
+        ram(el, "SpecifiedLineTradeDelivery"),
+        "BilledQuantity",
+        decimal_text(li.quantity),
+        unitCode=li.unit_code,
+    )
     _settlement(el, li, lt)
     return el

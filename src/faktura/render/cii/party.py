@@ -80,7 +80,9 @@ def tax_representative_party(rep: TaxRepresentative | None) -> Element | None:
 
 def ship_to_party(value: Delivery | None) -> Element | None:
     """BG-13 deliver-to location id (BT-71), party name (BT-70) and address (BG-15)."""
-    if value is None or (value.location_id is None and value.address is None and not written(value.party_name)):
+    if value is None or (
+        value.location_id is None and value.address is None and not written(value.party_name)
+    ):
         return None
     el = ram(None, "ShipToTradeParty")
     if value.location_id is not None:
