@@ -111,7 +111,7 @@ async def prepare(
         ),
     )
     findings, totals = check_invoice(invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_ptr)
-    findings += syntax_findings(invoice, seller, buyer, totals.payable_amount if totals is not None else None)
+    findings += syntax_findings(invoice, seller, buyer, totals)
     return Prepared(invoice=invoice, tenant=tenant, seller=seller, buyer=buyer, findings=missing + findings)
 
 

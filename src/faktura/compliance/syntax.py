@@ -12,11 +12,12 @@ registration, so the profiles' rule sets are untouched.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
+from faktura.compliance.cii import cii_findings
 from faktura.compliance.findings import Finding, Severity
+from faktura.domain.document import XRECHNUNG_3
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.syntax import CII, FACTURX_PROFILES, ISSUED_LEVELS, allowed_syntaxes, syntax_of
+from faktura.domain.totals import Totals
 
 
 def _fatal(rule_id: str, title: str, detail: str, pointer: str, term: str | None = None) -> Finding:
@@ -127,11 +128,11 @@ def syntax_findings(
     invoice: InvoiceInput,
     seller: Party | None,
     buyer: Party | None = None,
-    payable: Decimal | None = None,
+    totals: Totals | None = None,
     base: str = "/model",
 ) -> list[Finding]:
     """Findings of the resolved `profile`, `syntax` and `conformance_level` of `invoice`;
-    `payable` is the computed amount due (BT-115) when the numbers allowed computing it."""
+    `totals` are the computed ones when the numbers allowed computing them."""
     profile = invoice.profile or "peppol-bis-3"
     allowed = allowed_syntaxes(profile)
     syntax = syntax_of(profile, invoice.syntax)
@@ -175,6 +176,7 @@ def syntax_findings(
         )
     if syntax != CII:
         return out
+    out += cii_findings(invoice, totals, xrechnung=profile == XRECHNUNG_3, base=base)
     if not facturx and len(invoice.preceding_invoices) > 1:
         out.append(
             _fatal(
@@ -192,7 +194,7 @@ def syntax_findings(
         facturx
         and level == "EXTENDED"
         and invoice.document_type == "CREDIT_NOTE"
-        and (payable is None or payable > 0)
+        and (totals is None or totals.payable_amount > 0)
         and invoice.due_date is None
         and not (invoice.payment_terms and invoice.payment_terms.strip())
     ):

@@ -1,7 +1,8 @@
 """VAT in CII: the category of lines and allowances/charges and the breakdown (BG-23).
 
 The breakdown comes from `Totals`; nothing is summed here. CII has no document-level tax
-point: the VAT point date (BT-7) and its code (BT-8) sit on every breakdown entry.
+point: the VAT point date (BT-7) sits on the first breakdown entry (CII-SR-461: once), its
+code (BT-8) on every one.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def breakdown(
 ) -> None:
     """One `ApplicableTradeTax` per (category, rate), BT-116..121."""
     due_date_code = DUE_DATE_TYPE_CODES.get(period_code, period_code) if period_code else None
-    for sub in totals.breakdown:
+    for index, sub in enumerate(totals.breakdown):
         el = ram(parent, "ApplicableTradeTax")
         amount(el, "CalculatedAmount", sub.tax_amount)
         leaf(el, "TypeCode", VAT)
@@ -44,7 +45,7 @@ def breakdown(
         amount(el, "BasisAmount", sub.taxable_amount)
         leaf(el, "CategoryCode", sub.category)
         leaf(el, "ExemptionReasonCode", sub.exemption_reason_code)
-        date_only(el, "TaxPointDate", tax_point_date)
+        date_only(el, "TaxPointDate", tax_point_date if index == 0 else None)  # once (CII-SR-461)
         leaf(el, "DueDateTypeCode", due_date_code)
         rate = NOT_SUBJECT_RATE if sub.category == "O" else sub.rate
         if rate is not None:
