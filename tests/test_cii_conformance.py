@@ -49,10 +49,10 @@ def _d16b_expressible(case: Case) -> bool:
 
 
 def _extended_expressible(case: Case) -> bool:
-    """The EXTENDED Schematron applies BR-CO-25 to credit notes too: a positive amount due
-    needs a due date or payment terms whatever the type code (CEN exempts credit notes)."""
+    """The EXTENDED Schematron enforces BR-CO-25, for credit notes too: a positive amount due
+    needs a due date or payment terms (the CEN 1.3.16 Schematron does not enforce it)."""
     inv = case.invoice
-    return not (inv.document_type == "CREDIT_NOTE" and inv.due_date is None and inv.payment_terms is None)
+    return not (inv.due_date is None and inv.payment_terms is None)
 
 
 #: profile -> which corpus cases it carries

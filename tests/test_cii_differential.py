@@ -86,3 +86,26 @@ def test_native_checks_agree_with_official_cii_schematron(kind: str) -> None:
     if kind == "mutated":
         assert len(fired) >= 40, f"only {len(fired)} distinct official rules fired"
         assert {"CII-SR-467", "CII-SR-046"} <= set(fired), sorted(fired)
+
+
+FACTURX = {"BASIC": "factur-x-basic", "EN16931": "factur-x-en16931", "EXTENDED": "factur-x-extended"}
+
+
+@pytest.mark.parametrize("level", list(FACTURX))
+def test_no_false_accept_as_factur_x(level: str) -> None:
+    """The same generator issued as Factur-X at each level: whatever the level's official XSD
+    and Schematron (with its code lists) reject, the native checks have refused."""
+    key = FACTURX[level]
+    oracle = (f"facturx-{key.rsplit('-', 1)[1]}-1.09.2",)
+    accepted = 0
+    for i in range(300):
+        case = make_case(random.Random(31_337 + 104_729 * i), profile=XRECHNUNG_3, mutated=i % 3 != 0)
+        inv = msgspec.structs.replace(case.invoice, profile="factur-x", conformance_level=level)
+        findings, totals = check_invoice(inv, seller=case.seller, buyer=case.buyer)
+        findings += syntax_findings(inv, case.seller, case.buyer, totals)
+        if any(f.fatal for f in findings):
+            continue
+        accepted += 1
+        xsd_errors, fatal, _ = official_findings(render_cii(case.document(inv, "factur-x"), key), oracle)
+        assert not (xsd_errors or fatal), f"false accept ({case.mutations}):\n{describe(fatal)}\n{xsd_errors}"
+    assert accepted >= 100, accepted

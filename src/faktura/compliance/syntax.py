@@ -4,10 +4,11 @@ Refusals with `FK-*` ids where the choice does not exist (Peppol BIS in CII, Fac
 a conformance level outside Factur-X), where the chosen level is not an invoice (MINIMUM and
 BASIC WL: no lines, not EN 16931; for a German seller not an invoice under §14 UStG), and
 where the CII document could not carry the data: the D16B schema of EN 16931 / XRechnung CII
-has room for one preceding invoice (BG-3), and the Factur-X EXTENDED Schematron applies
-BR-CO-25 to credit notes as well. What Factur-X BASIC leaves out is a warning per business
-term (FK-FACTURX-BASIC), so that no datum disappears from the XML unannounced. Plain functions over the resolved input; no rule-set
-registration, so the profiles' rule sets are untouched.
+has room for one preceding invoice (BG-3), and the Factur-X EXTENDED Schematron enforces
+BR-CO-25 (a due date or payment terms when an amount is due), for credit notes as well. What
+Factur-X BASIC leaves out is a warning per business term (FK-FACTURX-BASIC), so that no
+datum disappears from the XML unannounced. Plain functions over the resolved input; no
+rule-set registration, so the profiles' rule sets are untouched.
 """
 
 from __future__ import annotations
@@ -55,15 +56,18 @@ def _basic_leaves_out(
     ):
         note(term, what, getattr(invoice, name), f"{base}/{name}")
     if seller is not None:
+        note("BT-28", "seller trading name", seller.trading_name, "/tenant/trading_name")
         note("BG-6", "seller contact", seller.contact, "/tenant/contact")
         note("BT-33", "seller additional legal information", seller.legal_form, "/tenant/legal_form")
     if buyer is not None:
+        buyer_ptr = f"{base}/buyer" if invoice.buyer else f"{base}/contact"
         note(
-            "BG-9",
-            "buyer contact",
-            buyer.contact,
-            f"{base}/buyer/contact" if invoice.buyer else f"{base}/contact",
+            "BT-45",
+            "buyer trading name",
+            buyer.trading_name,
+            f"{buyer_ptr}/trading_name" if invoice.buyer else buyer_ptr,
         )
+        note("BG-9", "buyer contact", buyer.contact, f"{buyer_ptr}/contact" if invoice.buyer else buyer_ptr)
     for i, pm in enumerate(invoice.payment_means):
         ptr = f"{base}/payment_means/{i}"
         note("BT-82", "payment means text", pm.name, f"{ptr}/name")
@@ -121,6 +125,30 @@ def _basic_leaves_out(
                 "BT-114",
             )
         )
+    return out
+
+
+#: VAT categories of the Factur-X 1.09.2 code lists (no Italian split payment 'B')
+FACTURX_VAT_CATEGORIES = frozenset({"AE", "E", "G", "K", "L", "M", "O", "S", "Z"})
+
+
+def _facturx_categories(invoice: InvoiceInput, base: str) -> list[Finding]:
+    """The Factur-X Schematron checks VAT categories against its own code list (its
+    FX-SCH-A-* code-list rules, numbered per level), which has no 'B'."""
+    out = []
+    for field, term in (("line_items", "BT-151"), ("allowances", "BT-95"), ("charges", "BT-102")):
+        for i, item in enumerate(getattr(invoice, field)):
+            if item.tax_category and item.tax_category not in FACTURX_VAT_CATEGORIES:
+                out.append(
+                    _fatal(
+                        "FK-FACTURX-CODE",
+                        "Code Not In Factur-X",
+                        f"VAT category {item.tax_category!r} is not in the Factur-X code list"
+                        f" ({', '.join(sorted(FACTURX_VAT_CATEGORIES))}).",
+                        f"{base}/{field}/{i}/tax_category",
+                        term,
+                    )
+                )
     return out
 
 
@@ -188,12 +216,13 @@ def syntax_findings(
                 "BG-3",
             )
         )
+    if facturx:
+        out += _facturx_categories(invoice, base)
     if facturx and level == "BASIC":
         out += _basic_leaves_out(invoice, seller, buyer, base)
     if (
         facturx
         and level == "EXTENDED"
-        and invoice.document_type == "CREDIT_NOTE"
         and (totals is None or totals.payable_amount > 0)
         and invoice.due_date is None
         and not (invoice.payment_terms and invoice.payment_terms.strip())
@@ -203,8 +232,8 @@ def syntax_findings(
                 "BR-CO-25",
                 "Payment Due Date Or Terms Missing",
                 "[BR-CO-25]-In case the Amount due for payment (BT-115) is positive, either the Payment due date"
-                " (BT-9) or the Payment terms (BT-20) shall be present. Factur-X EXTENDED applies this to"
-                " credit notes too.",
+                " (BT-9) or the Payment terms (BT-20) shall be present. Factur-X EXTENDED enforces it (EN 16931"
+                " 1.3.16 does not), for credit notes too.",
                 f"{base}/payment_terms",
                 "BT-20",
             )

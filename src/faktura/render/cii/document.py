@@ -40,6 +40,7 @@ PEPPOL_BILLING_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 BASIC_OMITTED = (
     "ram:ApplicableHeaderTradeAgreement/*/ram:DefinedTradeContact",
     "ram:ApplicableHeaderTradeAgreement/ram:SellerTradeParty/ram:Description",
+    "ram:ApplicableHeaderTradeAgreement/*/ram:SpecifiedLegalOrganization/ram:TradingBusinessName",
     "ram:ApplicableHeaderTradeAgreement/ram:SellerOrderReferencedDocument",
     "ram:ApplicableHeaderTradeAgreement/ram:AdditionalReferencedDocument",
     "ram:ApplicableHeaderTradeAgreement/ram:SpecifiedProcuringProject",
@@ -167,10 +168,17 @@ def _settlement(parent: Element, doc: Document) -> None:
         leaf(ram(el, "ReceivableSpecifiedTradeAccountingAccount"), "ID", inv.accounting_cost)
 
 
+#: aggregates that go when an omission leaves them empty (the others are mandatory)
+OPTIONAL_AGGREGATES = frozenset({"SpecifiedLegalOrganization"})
+
+
 def _omit(transaction: Element, paths: tuple[str, ...]) -> None:
     for path in paths:
         for el in transaction.xpath(path, namespaces=NSMAP):
-            el.getparent().remove(el)
+            parent = el.getparent()
+            parent.remove(el)
+            if len(parent) == 0 and etree.QName(parent).localname in OPTIONAL_AGGREGATES:
+                parent.getparent().remove(parent)  # no empty elements
 
 
 def render_cii(doc: Document, profile: str) -> bytes:
