@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 from lxml import etree
-from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant
+from tests.conftest import Tenant, example, invoice_body, make_contact, make_platform, make_tenant
 
 from conformance import describe, official_findings
 from faktura.render.cii.common import NSMAP
@@ -136,6 +136,17 @@ async def test_choices_that_do_not_exist_are_refused(client: httpx.AsyncClient, 
         preceding_invoices=two,
     )
     assert ("FK-CII-BG3", "/model/preceding_invoices/1") in errors
+    # the CII binding's own rules run on the request, with official ids
+    two_codes = [
+        {"code": "58", "account": {"iban": "DE89370400440532013000"}},
+        {"code": "30", "account": {"iban": "DE89370400440532013000"}},
+    ]
+    errors = await _refused(client, tenant, profile="xrechnung-3", syntax="cii", payment_means=two_codes)
+    assert ("CII-SR-467", "/model/payment_means/1/code") in errors
+    body_lines = example("invoice")["model"]["line_items"]
+    split = [{**body_lines[0], "tax_category": "B", "tax_rate": "22"}]
+    errors = await _refused(client, tenant, profile="factur-x", line_items=split)
+    assert ("FK-FACTURX-CODE", "/model/line_items/0/tax_category") in errors
     # nothing was numbered: the next invoice gets the series' first number
     r = await _issue(client, tenant)
     assert r.json()["model"]["number"].endswith("-00001")
