@@ -8,12 +8,16 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import asyncpg
 import httpx
 from lxml import etree
 from tests.conftest import Tenant, example, invoice_body, make_contact, make_platform, make_tenant
+from tests.pdf_support import attachments
+from tests.test_documents_api import run_pdf_job
 
 from conformance import describe, official_findings
 from faktura.render.cii.common import NSMAP
+from faktura.settings import Settings
 
 GUIDELINE = "rsm:ExchangedDocumentContext/ram:GuidelineSpecifiedDocumentContextParameter/ram:ID"
 
@@ -189,3 +193,21 @@ async def test_factur_x_basic_is_issued_valid(client: httpx.AsyncClient, tenant:
         client, tenant, profile="factur-x", conformance_level="BASIC", rounding_amount="0.01"
     )
     assert ("FK-FACTURX-BASIC", "/model/rounding_amount") in errors
+
+
+async def test_pdf_of_a_cii_invoice_embeds_the_archived_cii(
+    client: httpx.AsyncClient, tenant: Tenant, app: Any, settings: Settings, owner: asyncpg.Connection
+) -> None:
+    """The PDF job renders from the archived XML whatever its syntax: the PDF/A-3 carries the
+    CII bytes exactly as archived (the basis of a Factur-X / ZUGFeRD hybrid)."""
+    r = await _issue(client, tenant, profile="zugferd", conformance_level="EN16931")
+    assert r.status_code == 201, r.text
+    inv = r.json()["model"]
+    await run_pdf_job(app, settings, owner, inv["id"])
+    pdf = await client.get(f"/v1/invoices/{inv['id']}/pdf", headers=tenant.headers)
+    assert pdf.status_code == 200
+    xml = await _xml(client, tenant, inv)
+    [(embedded, _relationship)] = attachments(pdf.content).values()
+    assert embedded == xml.content
+    r = await client.get(f"/v1/invoices/{inv['id']}/archive", headers=tenant.headers)
+    assert {e["kind"] for e in r.json()["model"]["entries"]} == {"cii", "pdf"}
