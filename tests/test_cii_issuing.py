@@ -211,3 +211,19 @@ async def test_pdf_of_a_cii_invoice_embeds_the_archived_cii(
     assert embedded == xml.content
     r = await client.get(f"/v1/invoices/{inv['id']}/archive", headers=tenant.headers)
     assert {e["kind"] for e in r.json()["model"]["entries"]} == {"cii", "pdf"}
+
+
+async def test_tenant_defaults_are_validated_and_factur_x_has_rules(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    model = {"default_syntax": "cii", "default_conformance_level": "EXTENDED"}
+    r = await client.patch(f"/v1/tenants/{tenant.id}", json={"model": model}, headers=tenant.platform_headers)
+    assert r.status_code == 200, r.text
+    r = await client.patch(
+        f"/v1/tenants/{tenant.id}", json={"model": {"default_syntax": "xml"}}, headers=tenant.platform_headers
+    )
+    assert r.status_code == 422, r.text
+    assert [e["source"]["pointer"] for e in r.json()["errors"]] == ["/model/default_syntax"]
+    for path in ("/v1/compliance/rules?profile=factur-x", "/v1/invoices/meta/post?profile=zugferd"):
+        r = await client.get(path, headers=tenant.headers)
+        assert r.status_code == 200, r.text
