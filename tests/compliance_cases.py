@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import msgspec
 
+from faktura.domain.document import Document, build_document
 from faktura.domain.invoice import (
     Address,
     AllowanceCharge,
@@ -50,6 +51,12 @@ class Case:
     buyer: Party
     number: str = "INV-2026-0001"
     mutations: list[str] = field(default_factory=list)
+
+    def document(self, invoice: InvoiceInput, profile: str) -> Document:
+        """`invoice` (this case's, possibly adjusted) as the renderers take it."""
+        assert invoice.issue_date is not None and invoice.currency is not None
+        fixed = {"number": self.number, "issue_date": invoice.issue_date, "currency": invoice.currency}
+        return build_document(invoice, seller=self.seller, buyer=self.buyer, profile=profile, **fixed)
 
 
 # -- identifiers with valid check digits ----------------------------------------------------

@@ -38,6 +38,9 @@ from faktura.turns import TenantTurns
 
 PDF_JOB = "pdf.render"
 UBL_KIND = "ubl"
+CII_KIND = "cii"
+#: archive kinds of the issued e-invoice XML, one per invoice
+XML_KINDS = (UBL_KIND, CII_KIND)
 PDF_KIND = "pdf"
 
 
@@ -108,15 +111,17 @@ async def on_issued(
     xml: bytes,
     doc: Document,
     meta: dict[str, str],
+    *,
+    kind: str = UBL_KIND,
 ) -> None:
-    """Archive the issued UBL and queue its PDF, in the issuing transaction."""
+    """Archive the issued XML (`kind`: its syntax) and queue its PDF, in the issuing transaction."""
     meta = {"number": doc.number, **meta}
     await archive_document(
         conn,
         open_store(settings),
         tenant_id,
         invoice_id,
-        UBL_KIND,
+        kind,
         "application/xml",
         xml,
         country=doc.seller.address.country,
@@ -177,7 +182,7 @@ async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
         entries = {e.kind: e for e in await entries_for_invoice(conn, tenant_id, invoice_id)}
         if PDF_KIND in entries:
             return
-        ubl = entries[UBL_KIND]
+        ubl = next(entries[k] for k in XML_KINDS if k in entries)  # the issued XML, UBL or CII
         row = await conn.fetchrow(
             "SELECT number, issue_date, currency, model, issued FROM invoices WHERE tenant_id = $1 AND id = $2",
             tenant_id,

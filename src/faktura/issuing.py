@@ -1,4 +1,4 @@
-"""Issuing: validate → number → totals → UBL → store, in the caller's transaction.
+"""Issuing: validate → number → totals → XML (UBL or CII) → store, in the caller's transaction.
 
 Either all of it happens or nothing: the caller's transaction holds the invoice row lock,
 the series counter lock and the document insert, and a fatal finding raises before any
@@ -21,18 +21,18 @@ import msgspec
 from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.profiles import select_profile
 from faktura.compliance.rulebook import Selection, check_on
+from faktura.compliance.syntax import syntax_findings
 from faktura.crediting import apply_credit_note
 from faktura.delivery import events
 from faktura.documents import archive_meta, on_issued
 from faktura.domain.document import PEPPOL_BIS_3, Document, build_document
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
+from faktura.domain.syntax import resolve_level, resolve_syntax
 from faktura.metrics import INVOICES_ISSUED
 from faktura.numbering import DEFAULT_SERIES, ensure_default_series, series_spec, take_number
-from faktura.render.ubl import render_ubl
+from faktura.render.einvoice import render_einvoice
 from faktura.settings import Settings
-
-UBL_MEDIA_TYPE = "application/xml"
 
 
 class IssueRefused(Exception):
@@ -119,7 +119,14 @@ async def prepare(
             invoice.buyer_reference,
         ),
     )
-    findings, _, selection = check_on(
+    invoice = msgspec.structs.replace(
+        invoice,
+        syntax=resolve_syntax(invoice.profile, invoice.syntax, tenant.default_syntax),  # type: ignore[arg-type]
+        conformance_level=resolve_level(  # type: ignore[arg-type]
+            invoice.profile, invoice.conformance_level, tenant.default_conformance_level
+        ),
+    )
+    findings, totals, selection = check_on(
         invoice,
         seller=seller,
         buyer=buyer,
@@ -127,6 +134,7 @@ async def prepare(
         day=day,
         opt_in=tuple(tenant.early_rule_versions),
     )
+    findings += syntax_findings(invoice, seller, buyer, totals)
     return Prepared(
         invoice=invoice,
         tenant=tenant,
@@ -185,9 +193,10 @@ async def issue(
         currency=inv.currency,
         profile=inv.profile or PEPPOL_BIS_3,
     )
-    draft_xml = render_ubl(doc)
+    einvoice = render_einvoice(doc)
+    draft_xml = einvoice.content
     if draft_xml.count(placeholder.encode()) != 1:  # the number must appear exactly once (BT-1)
-        raise RuntimeError("UBL renderer must write the invoice number exactly once")
+        raise RuntimeError("the XML renderer must write the invoice number exactly once")
     issued: dict[str, Any] = {
         "profile": doc.profile,
         "rule_versions": prepared.selection.versions,
@@ -205,10 +214,12 @@ async def issue(
     number = await take_number(conn, tenant_id, series, spec, inv.issue_date)
     xml = draft_xml.replace(placeholder.encode(), xml_escape(number).encode())
     digest = hashlib.sha256(xml).hexdigest()
-    issued["xml"] = {"sha256": digest, "size": len(xml)}
+    issued["xml"] = {"sha256": digest, "size": len(xml), "syntax": einvoice.kind}
+    if inv.conformance_level is not None:
+        issued["xml"]["conformance_level"] = inv.conformance_level
     await conn.execute(
         "WITH doc AS (INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
-        " VALUES ($1, $2, 'ubl', $11, $12, $13, $14))"
+        " VALUES ($1, $2, $15, $11, $12, $13, $14))"
         " UPDATE invoices SET status = 'OPEN', series = $3, number = $4, issue_date = $5, currency = $6,"
         " issued = $7, total_amount = $8, balance = $9, issued_at = clock_timestamp(), modified_at = clock_timestamp(),"
         " model = $10, rule_versions = $7::jsonb -> 'rule_versions' WHERE tenant_id = $1 AND id = $2",
@@ -222,14 +233,17 @@ async def issue(
         doc.totals.tax_inclusive_amount,
         doc.totals.payable_amount,
         model,
-        UBL_MEDIA_TYPE,
+        einvoice.media_type,
         xml,
         digest,
         len(xml),
+        einvoice.kind,
     )
     await events.record(conn, tenant_id, invoice_id, "invoice.issued", {"number": number, "status": "OPEN"})
     doc = msgspec.structs.replace(doc, number=number)
-    await on_issued(conn, settings, tenant_id, invoice_id, xml, doc, meta)  # archive the UBL, queue its PDF
+    await on_issued(
+        conn, settings, tenant_id, invoice_id, xml, doc, meta, kind=einvoice.kind
+    )  # archive, queue PDF
     if doc.is_credit_note:
         await apply_credit_note(conn, tenant_id, invoice_id, doc)  # settle (or VOID) what it corrects
     INVOICES_ISSUED.labels(inv.document_type).inc()

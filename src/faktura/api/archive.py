@@ -84,7 +84,7 @@ class ArchiveController(Controller):
             rows = await scope.conn.fetch(
                 f"SELECT {cols}, i.number AS _number, i.issue_date AS _issue_date FROM archive_entries a"
                 " JOIN invoices i ON i.tenant_id = a.tenant_id AND i.id = a.invoice_id"
-                " WHERE a.tenant_id = $1 AND i.issue_date BETWEEN $2 AND $3 AND a.kind IN ('ubl', 'pdf')"
+                " WHERE a.tenant_id = $1 AND i.issue_date BETWEEN $2 AND $3 AND a.kind IN ('ubl', 'cii', 'pdf')"
                 " ORDER BY i.issue_date, i.number, a.seq LIMIT $4",
                 scope.tenant_id,
                 start,

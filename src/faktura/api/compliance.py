@@ -9,6 +9,7 @@ require. Litestar matches static path segments before `InvoiceController`'s
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -31,8 +32,9 @@ from faktura.compliance.versions import Applied, RuleVersion, family_versions
 from faktura.domain.document import PEPPOL_BIS_3, build_document
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.parties import seller_party
+from faktura.domain.syntax import syntax_of
 from faktura.issuing import load_tenant, prepare
-from faktura.render.ubl import render_ubl
+from faktura.render.einvoice import render_einvoice
 
 PLACEHOLDER_NUMBER = "DRAFT"
 
@@ -127,7 +129,7 @@ class ComplianceController(Controller):
 
     @post("/invoices/validate", operation_id="invoices_validate", status_code=200)
     async def validate(self, request: Request[Any, Any, Any]) -> Response[bytes]:
-        """Dry run: every finding and the would-be UBL. Nothing is stored, no number is taken."""
+        """Dry run: every finding and the would-be XML (UBL or CII). Nothing is stored, no number is taken."""
         model, _ = await read_model(request, InvoiceInput)
         async with tenant_scope(request) as scope:
             prepared = await prepare(scope.conn, scope.tenant_id, model, settings=scope.settings)  # type: ignore[arg-type]
@@ -152,7 +154,8 @@ class ComplianceController(Controller):
                 currency=inv.currency,
                 profile=inv.profile or PEPPOL_BIS_3,
             )
-            xml = render_ubl(doc).decode()
+            with contextlib.suppress(ValueError):  # a refused syntax or level (FK-*): nothing to show
+                xml = render_einvoice(doc).content.decode()
             totals = msgspec.to_builtins(doc.totals)
         result = {
             "valid": not fatal,
@@ -161,6 +164,7 @@ class ComplianceController(Controller):
             "rule_notes": prepared.selection.notes,
             "totals": totals,
             "xml": xml,
+            "syntax": syntax_of(inv.profile, inv.syntax),
         }
         return json_response(
             envelope(

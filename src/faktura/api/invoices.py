@@ -26,6 +26,7 @@ from faktura.compliance.findings import error_object
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.totals import compute
 from faktura.issuing import IssueRefused, issue, prepare
+from faktura.render.einvoice import file_suffix
 
 COLUMNS = (
     "id, document_type, status, series, number, issue_date, due_date, paid_on_date, contact_id, remote_id,"
@@ -389,12 +390,14 @@ class InvoiceController(Controller):
 
     @get("/{invoice_id:str}/xml", operation_id="invoices_xml")
     async def xml(self, request: Request[Any, Any, Any], invoice_id: str) -> Response[bytes]:
-        """The stored UBL bytes, exactly as issued."""
+        """The stored e-invoice XML (UBL or CII, as issued) bytes, exactly as issued; the file
+        name says which: `<number>.xml` (UBL), `<number>.cii.xml`, `<number>.factur-x.xml`."""
         iid = parse_id(invoice_id, "Invoice")
         async with tenant_scope(request) as scope:
             row = await scope.conn.fetchrow(
-                "SELECT i.number, d.content, d.sha256, d.media_type FROM invoices i"
-                " JOIN invoice_documents d ON d.tenant_id = i.tenant_id AND d.invoice_id = i.id AND d.kind = 'ubl'"
+                "SELECT i.number, i.issued ->> 'profile' AS profile, d.kind, d.content, d.sha256, d.media_type"
+                " FROM invoices i JOIN invoice_documents d ON d.tenant_id = i.tenant_id AND d.invoice_id = i.id"
+                " AND d.kind IN ('ubl', 'cii')"
                 " WHERE i.tenant_id = $1 AND i.id = $2",
                 scope.tenant_id,
                 iid,
@@ -411,7 +414,9 @@ class InvoiceController(Controller):
         etag = f'"{row["sha256"]}"'
         if request.headers.get("if-none-match") == etag:
             return Response(b"", status_code=304, headers={"ETag": etag})
-        filename = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in row["number"]) + ".xml"
+        filename = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in row["number"]) + file_suffix(
+            row["profile"], row["kind"]
+        )
         return Response(
             bytes(row["content"]),
             media_type=row["media_type"],

@@ -141,6 +141,7 @@ class Validation(msgspec.Struct, kw_only=True):
     profile: ProfileName
     rule_versions: dict[str, str]
     rule_notes: list[str]
+    syntax: Literal["ubl", "cii"]
     totals: dict[str, Any] | None
     xml: str | None
 

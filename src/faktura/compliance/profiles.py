@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from faktura.compliance import en16931, faktura, peppol, xrechnung
 from faktura.compliance.engine import RuleSet
 from faktura.compliance.findings import Severity
-from faktura.domain.document import PEPPOL_BIS_3, XRECHNUNG_3
+from faktura.domain.document import FACTUR_X, PEPPOL_BIS_3, XRECHNUNG_3, ZUGFERD
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,13 @@ PROFILES: dict[str, Profile] = {
         rule_sets=(en16931.RULE_SET, xrechnung.RULE_SET, faktura.RULE_SET),
         overrides={"BR-CL-21": Severity.WARNING, "BR-CL-23": Severity.WARNING},
         oracle=("en16931", "xrechnung"),
+    ),
+    # Factur-X / ZUGFeRD (CII; syntax and level checked by `compliance.syntax`): EN 16931 itself
+    FACTUR_X: Profile(
+        name=FACTUR_X, rule_sets=(en16931.RULE_SET, faktura.RULE_SET), oracle=("facturx-en16931",)
+    ),
+    ZUGFERD: Profile(
+        name=ZUGFERD, rule_sets=(en16931.RULE_SET, faktura.RULE_SET), oracle=("facturx-en16931",)
     ),
 }
 

@@ -30,7 +30,7 @@ from faktura.compliance.versions import (
     upcoming,
     version,
 )
-from faktura.domain.document import PEPPOL_BIS_3, XRECHNUNG_3
+from faktura.domain.document import FACTUR_X, PEPPOL_BIS_3, XRECHNUNG_3, ZUGFERD
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.totals import Totals
 
@@ -41,7 +41,14 @@ RULE_SETS: dict[tuple[str, str], RuleSet] = {
     **{(XRECHNUNG, v): rs for v, rs in xrechnung.VERSIONS.items()},
 }
 #: the official families of each profile, in rule-set order (Faktura's own rules follow)
-FAMILIES: dict[str, tuple[str, ...]] = {PEPPOL_BIS_3: (EN16931, PEPPOL), XRECHNUNG_3: (EN16931, XRECHNUNG)}
+FAMILIES: dict[str, tuple[str, ...]] = {
+    PEPPOL_BIS_3: (EN16931, PEPPOL),
+    XRECHNUNG_3: (EN16931, XRECHNUNG),
+    FACTUR_X: (EN16931,),
+    ZUGFERD: (EN16931,),
+}
+#: profiles judged by their own official validator (Factur-X's Schematron), not their families'
+OWN_ORACLE = frozenset({FACTUR_X, ZUGFERD})
 
 
 @functools.cache
@@ -54,6 +61,8 @@ def versioned_profile(name: str, versions: tuple[tuple[str, str], ...]) -> Profi
     if missing:
         raise ValueError(f"no version given for {sorted(missing)}")
     oracle = tuple(version(f, chosen[f]).oracle or "" for f in families)
+    if name in OWN_ORACLE:
+        oracle = base.oracle
     return Profile(
         name=name,
         rule_sets=(*(RULE_SETS[(f, chosen[f])] for f in families), faktura.RULE_SET),

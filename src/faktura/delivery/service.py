@@ -277,17 +277,18 @@ async def _documents(
     entries = {e.kind: e for e in await entries_for_invoice(conn, tenant_id, invoice_id)}
     out: list[tuple[str, bytes]] = []
     store = open_store(settings) if entries else None
-    for kind in ("ubl", "pdf"):
+    xml_kind = "cii" if "cii" in entries else "ubl"  # the issued XML is in one syntax
+    for kind in (xml_kind, "pdf"):
         e = entries.get(kind)
         if e is not None and store is not None:
             content = await store.get(e.storage_key)
             if hashlib.sha256(content).hexdigest() != e.sha256:
                 raise RuntimeError(f"archived {kind} of invoice {invoice_id} does not match its entry")
             out.append((e.media_type, content))
-        elif kind == "ubl":
+        elif kind != "pdf":
             row = await conn.fetchrow(
                 "SELECT media_type, content FROM invoice_documents WHERE tenant_id = $1 AND invoice_id = $2"
-                " AND kind = 'ubl'",
+                " AND kind IN ('ubl', 'cii')",
                 tenant_id,
                 invoice_id,
             )

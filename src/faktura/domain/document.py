@@ -15,6 +15,9 @@ from faktura.domain.totals import Totals, compute
 
 PEPPOL_BIS_3 = "peppol-bis-3"
 XRECHNUNG_3 = "xrechnung-3"
+#: Factur-X and ZUGFeRD: one format (CII in a PDF/A-3) under its French and German names
+FACTUR_X = "factur-x"
+ZUGFERD = "zugferd"
 
 
 class Document(msgspec.Struct, kw_only=True):

@@ -264,7 +264,12 @@ class Delivery(Model, kw_only=True):
 DocumentType = Literal["INVOICE", "CREDIT_NOTE"]
 
 
-ProfileName = Literal["peppol-bis-3", "xrechnung-3"]
+ProfileName = Literal["peppol-bis-3", "xrechnung-3", "factur-x", "zugferd"]
+#: the e-invoice syntax: OASIS UBL 2.1 or UN/CEFACT Cross Industry Invoice
+Syntax = Literal["ubl", "cii"]
+#: Factur-X / ZUGFeRD conformance levels. MINIMUM and BASIC_WL are not invoices in Germany
+#: (no lines, not EN 16931) and are refused (FK-FACTURX-LEVEL).
+ConformanceLevel = Literal["MINIMUM", "BASIC_WL", "BASIC", "EN16931", "EXTENDED"]
 
 #: Lines per invoice. Every step after parsing (checks, totals, XML, the PDF) grows with
 #: the lines; this keeps one request's cost bounded and is far above what a printed
@@ -283,6 +288,29 @@ class InvoiceInput(Model, kw_only=True):
                 description="Specification the document follows (BT-24): Peppol BIS Billing 3.0 or XRechnung 3.0."
                 " Absent: the tenant's default profile, else XRechnung for a German public buyer"
                 " (a valid Leitweg-ID as buyer reference) of a German seller, else Peppol BIS 3."
+                " `factur-x` and `zugferd` (the same format under its French and German names) issue"
+                " the CII XML of a Factur-X / ZUGFeRD invoice at `conformance_level`."
+            ),
+        ]
+        | None
+    ) = None
+    syntax: (
+        Annotated[
+            Syntax,
+            Meta(
+                description="Syntax of the issued XML: `ubl` or `cii`. XRechnung takes either (default UBL);"
+                " Peppol BIS 3 is UBL only, Factur-X / ZUGFeRD CII only. Absent: the tenant's default"
+                " syntax where the profile allows it, else the profile's own."
+            ),
+        ]
+        | None
+    ) = None
+    conformance_level: (
+        Annotated[
+            ConformanceLevel,
+            Meta(
+                description="Factur-X / ZUGFeRD conformance level (profiles `factur-x`, `zugferd` only):"
+                " BASIC, EN16931 or EXTENDED. Absent: the tenant's default level, else EN16931."
             ),
         ]
         | None

@@ -13,6 +13,7 @@ from msgspec import Meta
 
 from faktura.domain.invoice import (
     Address,
+    ConformanceLevel,
     ContactPoint,
     CurrencyCode,
     Identifier,
@@ -23,6 +24,7 @@ from faktura.domain.invoice import (
     PaymentMeans,
     ProfileName,
     ShortText,
+    Syntax,
     Text,
 )
 
@@ -50,6 +52,10 @@ class TenantInput(Model, kw_only=True):
     default_currency: CurrencyCode = "EUR"
     #: Profile of invoices that name none (see `InvoiceInput.profile`).
     default_profile: ProfileName | None = None
+    #: Syntax of invoices that name none, where their profile allows it (see `InvoiceInput.syntax`).
+    default_syntax: Syntax | None = None
+    #: Factur-X / ZUGFeRD level of invoices that name none (see `InvoiceInput.conformance_level`).
+    default_conformance_level: ConformanceLevel | None = None
     language: LanguageCode = "en"
     remote_id: ShortText | None = None
     #: Upcoming rule-set versions this tenant applies before their date (`peppol:3.0.22`).

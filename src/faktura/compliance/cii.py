@@ -1,0 +1,127 @@
+"""EN 16931 rules whose CII binding judges more than the UBL one, run natively when the
+invoice is issued in CII (official ids, official texts).
+
+Faktura's rule sets follow the UBL binding. Where the CEN CII Schematron tests the same
+business rule differently, the difference is checked here: the IGIC rules BR-AF-05..07 ask
+for a rate *greater than* zero in CII (UBL: zero or greater), and XRechnung's CII binding of
+PEPPOL-EN16931-R055 counts a zero VAT total as positive. The CII syntax rules that the input
+can break run here too: one payment means code (CII-SR-467), an account for a credit transfer
+(CII-SR-470), a scheme for an item's standard identifier (CII-SR-046). The other CII-SR-* and
+CII-DT-* rules hold by construction on what the renderer writes (one VAT point date, CII-SR-461).
+The CII differential test (`tests/test_cii_differential.py`) holds these claims to the
+official CII Schematron.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from faktura.compliance.findings import Finding, Severity
+from faktura.domain.invoice import InvoiceInput
+from faktura.domain.totals import Totals
+
+IGIC = "L"
+_IGIC_RULES = (
+    (
+        "BR-AF-05",
+        "line_items",
+        'In an Invoice line (BG-25) where the Invoiced item VAT category code (BT-151) is "IGIC" the'
+        " invoiced item VAT rate (BT-152) shall be greater than 0 (zero).",
+        "BT-152",
+    ),
+    (
+        "BR-AF-06",
+        "allowances",
+        'In a Document level allowance (BG-20) where the Document level allowance VAT category code (BT-95) is "IGIC"'
+        " the Document level allowance VAT rate (BT-96) shall be greater than 0 (zero) in CII.",
+        "BT-96",
+    ),
+    (
+        "BR-AF-07",
+        "charges",
+        'In a Document level charge (BG-21) where the Document level charge VAT category code (BT-102) is "IGIC"'
+        " the Document level charge VAT rate (BT-103) shall be greater than 0 (zero) in CII.",
+        "BT-103",
+    ),
+)
+
+
+def _fatal(rule_id: str, text: str, pointer: str, term: str | None) -> Finding:
+    return Finding(
+        rule_id=rule_id,
+        severity=Severity.FATAL,
+        title="Validation Error",
+        detail=f"[{rule_id}]-{text}",
+        pointer=pointer,
+        business_term=term,
+    )
+
+
+#: payment means codes of a credit transfer, which needs the payee's account (BT-84)
+CREDIT_TRANSFER = frozenset({"30", "58"})
+
+
+def cii_findings(
+    invoice: InvoiceInput, totals: Totals | None = None, *, xrechnung: bool = False, base: str = "/model"
+) -> list[Finding]:
+    """Findings of the CII binding beyond the UBL one. A missing or negative IGIC rate is
+    already reported by the EN 16931 rule set; a zero rate is refused here only."""
+    out: list[Finding] = []
+    codes = [pm.code for pm in invoice.payment_means]
+    for i, code in enumerate(codes):
+        if code.strip() != codes[0].strip():
+            out.append(
+                _fatal(
+                    "CII-SR-467",
+                    "All Payment means type codes (BT-81) shall have the same value across all"
+                    " SpecifiedTradeSettlementPaymentMeans.",
+                    f"{base}/payment_means/{i}/code",
+                    "BT-81",
+                )
+            )
+            break
+    for i, pm in enumerate(invoice.payment_means):
+        if pm.code.strip() in CREDIT_TRANSFER and pm.account is None:
+            out.append(
+                _fatal(
+                    "CII-SR-470",
+                    "Either the IBAN or a Proprietary ID (BT-84) shall be used.",
+                    f"{base}/payment_means/{i}/account",
+                    "BT-84",
+                )
+            )
+    for i, li in enumerate(invoice.line_items):
+        if li.item.standard_id is not None and li.item.standard_id.scheme is None:
+            out.append(
+                _fatal(
+                    "CII-SR-046",
+                    "schemeID must be present if GlobalID is present",
+                    f"{base}/line_items/{i}/item/standard_id/scheme",
+                    "BT-157",
+                )
+            )
+    accounting = totals.tax_amount_in_tax_currency if totals is not None else None
+    if (
+        xrechnung
+        and totals is not None
+        and accounting is not None
+        and invoice.tax_currency != invoice.currency
+    ):
+        vat = totals.tax_amount
+        # XRechnung's CII binding of R055 counts a zero VAT total as positive; the UBL one as
+        # either sign. Only the zero-against-negative case is left for this check to report.
+        if (vat < 0) != (accounting < 0) and not (vat > 0 or accounting > 0):
+            out.append(
+                _fatal(
+                    "PEPPOL-EN16931-R055",
+                    "Invoice total VAT amount and Invoice total VAT amount in accounting currency MUST have the"
+                    " same operational sign",
+                    f"{base}/tax_currency_total_tax_amount",
+                    "BT-111",
+                )
+            )
+    for rule_id, field, text, term in _IGIC_RULES:
+        for i, item in enumerate(getattr(invoice, field)):
+            if item.tax_category == IGIC and item.tax_rate is not None and item.tax_rate == Decimal(0):
+                out.append(_fatal(rule_id, text, f"{base}/{field}/{i}/tax_rate", term))
+    return out
