@@ -147,6 +147,16 @@ async def make_platform(owner: asyncpg.Connection) -> str:
     return key
 
 
+def unique_vat_id() -> str:
+    """A valid German VAT id of its own (a platform has one tenant per VAT id)."""
+    from stdnum.de import vat
+
+    while True:
+        candidate = f"DE{uuid.uuid4().int % 10**9:09d}"
+        if vat.is_valid(candidate):
+            return candidate
+
+
 async def make_tenant(client: httpx.AsyncClient, platform_key: str, **overrides: Any) -> Tenant:
     body = example("tenant")
     body["model"].update(overrides)

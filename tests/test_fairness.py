@@ -10,7 +10,7 @@ import uuid
 
 import asyncpg
 import httpx
-from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant
+from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant, unique_vat_id
 from tests.delivery_support import start_worker, stop_worker, wait_for, worker_env
 
 from faktura.delivery.bulk import MAX_ITEMS
@@ -37,7 +37,8 @@ async def test_single_send_of_b_is_not_delayed_by_the_bulk_of_a(
     client: httpx.AsyncClient, owner: asyncpg.Connection, settings: Settings
 ) -> None:
     platform = await make_platform(owner)
-    a, b = await make_tenant(client, platform), await make_tenant(client, platform)
+    a = await make_tenant(client, platform)
+    b = await make_tenant(client, platform, vat_id=unique_vat_id())
     a_contact, b_contact = await make_contact(client, a), await make_contact(client, b)
     batches = await _bulk(client, a, a_contact, BULK_ITEMS)
     worker = start_worker(worker_env(settings))

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import Tenant, make_platform, make_tenant
+from tests.conftest import Tenant, make_platform, make_tenant, unique_vat_id
 
 from faktura.api.app import create_app, create_pool
 from faktura.settings import RateLimitSettings, Settings
@@ -36,7 +36,7 @@ async def limited(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def _tenants(client: httpx.AsyncClient, owner: asyncpg.Connection, n: int) -> list[Tenant]:
     """Tenants of one new platform, created through the unlimited app."""
     key = await make_platform(owner)
-    return [await make_tenant(client, key) for _ in range(n)]
+    return [await make_tenant(client, key, vat_id=unique_vat_id()) for _ in range(n)]
 
 
 def _limited(r: httpx.Response, problem_type: str) -> dict[str, Any]:

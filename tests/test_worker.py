@@ -69,7 +69,7 @@ async def test_worker_prints_failed_jobs_with_traceback(
         await asyncio.sleep(0.3)  # the traceback follows the message
         log = stderr.read_text()
         assert "Traceback (most recent call last)" in log, log
-        assert "render_pdf" in log and "KeyError: 'ubl'" in log, log
+        assert "render_pdf" in log and "LookupError: invoice" in log, log
     finally:
         worker.terminate()
         worker.wait(15)

@@ -182,7 +182,9 @@ async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
         entries = {e.kind: e for e in await entries_for_invoice(conn, tenant_id, invoice_id)}
         if PDF_KIND in entries:
             return
-        ubl = next(entries[k] for k in XML_KINDS if k in entries)  # the issued XML, UBL or CII
+        ubl = next((entries[k] for k in XML_KINDS if k in entries), None)  # the issued XML, UBL or CII
+        if ubl is None:
+            raise LookupError(f"invoice {invoice_id} has no issued XML in the archive")
         row = await conn.fetchrow(
             "SELECT number, issue_date, currency, model, issued FROM invoices WHERE tenant_id = $1 AND id = $2",
             tenant_id,

@@ -118,6 +118,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "modified_before": _DATE_TIME,
     "issue_date_after": _DATE,
     "issue_date_before": _DATE,
+    "date": _DATE,
     "contact_id": {"type": "string", "format": "uuid"},
     "status": {"type": "string", "enum": sorted(INVOICE_STATUSES)},
     "type": {"type": "string", "enum": ["ACCOUNTS_RECEIVABLE", "CREDIT_NOTE", "INVOICE"]},
