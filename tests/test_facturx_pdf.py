@@ -1,0 +1,109 @@
+"""Factur-X / ZUGFeRD hybrid PDFs: the issued PDF of a Factur-X invoice is a PDF/A-3 whose
+embedded `factur-x.xml` is the archived CII byte for byte, announced in the XMP by the
+Factur-X properties and their PDF/A extension-schema description. Without veraPDF here,
+every hybrid PDF goes through `assert_hybrid`, which checks what a Factur-X validator looks
+at first; a UBL invoice keeps its PDF as before."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from tests.conftest import Tenant, invoice_body, make_contact
+from tests.pdf_support import (
+    FX,
+    attachments,
+    catalog_af,
+    extension_schemas,
+    fx_properties,
+    pdfa_identification,
+    unembedded_fonts,
+)
+from tests.test_documents_api import run_pdf_job
+
+from conformance import describe, official_findings
+from faktura.settings import Settings
+
+#: conformance_level -> (fx:ConformanceLevel, the kit's validator of the embedded XML)
+LEVELS = {
+    "BASIC": ("BASIC", "facturx-basic-1.09.2"),
+    "EN16931": ("EN 16931", "facturx-en16931-1.09.2"),
+    "EXTENDED": ("EXTENDED", "facturx-extended-1.09.2"),
+}
+
+
+def assert_hybrid(pdf: bytes, archived_xml: bytes, level: str) -> None:
+    """Every check a hybrid PDF of the suite passes (see the module docstring)."""
+    fx_level, validator = LEVELS[level]
+    part, conformance, has_af = pdfa_identification(pdf)
+    assert (part, conformance, has_af) == ("3", "B", True)
+    assert fx_properties(pdf) == {
+        "DocumentType": "INVOICE",
+        "DocumentFileName": "factur-x.xml",
+        "Version": "1.0",
+        "ConformanceLevel": fx_level,
+    }
+    prefix, properties = extension_schemas(pdf)[FX]
+    assert prefix == "fx"
+    assert properties == {"DocumentType", "DocumentFileName", "Version", "ConformanceLevel"}
+    [(name, (embedded, relationship))] = attachments(pdf).items()
+    assert name == "factur-x.xml"
+    assert embedded == archived_xml  # byte for byte
+    assert relationship == "/Alternative"
+    assert catalog_af(pdf) == [("factur-x.xml", "/Alternative")]
+    assert unembedded_fonts(pdf) == []
+    xsd, fatal, _ = official_findings(embedded, (validator,))
+    assert not xsd and not fatal, describe(fatal) + "\n".join(xsd)
+
+
+async def _issued_pdf(
+    client: httpx.AsyncClient, tenant: Tenant, app: Any, settings: Settings, owner: Any, **overrides: Any
+) -> tuple[dict[str, Any], bytes, bytes]:
+    """(invoice, its archived PDF, its archived XML) of a freshly issued invoice."""
+    contact = await make_contact(client, tenant)
+    r = await client.post(
+        "/v1/invoices?issue=true", json=invoice_body(contact, **overrides), headers=tenant.headers
+    )
+    assert r.status_code == 201, r.text
+    inv = r.json()["model"]
+    await run_pdf_job(app, settings, owner, inv["id"])
+    pdf = await client.get(f"/v1/invoices/{inv['id']}/pdf", headers=tenant.headers)
+    assert pdf.status_code == 200, pdf.text
+    xml = await client.get(f"/v1/invoices/{inv['id']}/xml", headers=tenant.headers)
+    assert xml.status_code == 200, xml.text
+    assert hashlib.sha256(xml.content).hexdigest() == inv["xml"]["sha256"]
+    return inv, pdf.content, xml.content
+
+
+@pytest.mark.parametrize(
+    ("profile", "level"), [("factur-x", "EN16931"), ("zugferd", "EXTENDED")]
+)
+async def test_factur_x_invoice_is_a_hybrid_pdf(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    app: Any,
+    settings: Settings,
+    owner: asyncpg.Connection,
+    profile: str,
+    level: str,
+) -> None:
+    inv, pdf, xml = await _issued_pdf(
+        client, tenant, app, settings, owner, profile=profile, conformance_level=level
+    )
+    assert_hybrid(pdf, xml, level)
+    r = await client.get(f"/v1/invoices/{inv['id']}/archive", headers=tenant.headers)
+    entries = {e["kind"]: e for e in r.json()["model"]["entries"]}
+    assert entries.keys() == {"cii", "pdf"}
+    assert entries["pdf"]["sha256"] == hashlib.sha256(pdf).hexdigest()
+
+
+async def test_ubl_invoice_keeps_its_pdf(
+    client: httpx.AsyncClient, tenant: Tenant, app: Any, settings: Settings, owner: asyncpg.Connection
+) -> None:
+    inv, pdf, xml = await _issued_pdf(client, tenant, app, settings, owner, profile="xrechnung-3")
+    assert pdfa_identification(pdf) == ("3", "B", True)
+    assert attachments(pdf) == {f"{inv['number']}.xml": (xml, "/Alternative")}
+    assert fx_properties(pdf) == {} and FX not in extension_schemas(pdf)
