@@ -6,17 +6,21 @@ recorded on the delivery, and `auto` sends it by e-mail."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
 import httpx
 import msgspec
+import pytest
 from tests.conftest import Tenant, invoice_body, make_contact
 from tests.delivery_support import delivery_settings, in_process_worker, smtp_server, wait_for
 from tests.pdf_support import attachments
 from tests.test_documents_api import run_pdf_job
 
 from faktura.archive import open_store, verify
+from faktura.delivery.channel import Attachment, Outgoing, TransientError
+from faktura.delivery.email import attachments as email_attachments
 from faktura.delivery.service import SEND_JOB, run_delivery
 from faktura.settings import Settings
 
@@ -95,3 +99,30 @@ async def test_peppol_refuses_a_cii_invoice_and_auto_sends_it_by_email(
     r = await client.post(f"/v1/invoices/{inv['id']}/send", json={"channel": "auto"}, headers=tenant.headers)
     assert r.status_code == 202, r.text
     assert r.json()["model"]["channel"] == "email"
+
+
+def test_factur_x_email_waits_for_its_pdf() -> None:
+    """Before the hybrid PDF is rendered there is nothing to send: a retry, not the bare XML."""
+    xml = Attachment("INV-1.xml", "application/xml", b"<rsm:CrossIndustryInvoice/>")
+    pdf = Attachment("INV-1.pdf", "application/pdf", b"%PDF-1.7")
+    outgoing = Outgoing(
+        delivery_id=uuid.uuid4(),
+        tenant_id=uuid.uuid4(),
+        invoice_id=uuid.uuid4(),
+        number="INV-1",
+        document_type="INVOICE",
+        profile="zugferd",
+        issue_date="2026-10-01",
+        currency="EUR",
+        total="119.00",
+        seller={},
+        buyer={},
+        language="de",
+        target={"to": "ap@example.com"},
+        documents=[xml],
+        syntax="cii",
+    )
+    with pytest.raises(TransientError, match="not rendered yet"):
+        email_attachments(outgoing)
+    assert email_attachments(replace(outgoing, documents=[xml, pdf])) == [pdf]
+    assert email_attachments(replace(outgoing, profile="xrechnung-3", documents=[xml, pdf])) == [xml, pdf]

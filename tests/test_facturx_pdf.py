@@ -79,7 +79,7 @@ async def _issued_pdf(
 
 
 @pytest.mark.parametrize(
-    ("profile", "level"), [("factur-x", "EN16931"), ("zugferd", "EXTENDED")]
+    ("profile", "level"), [("factur-x", "EN16931"), ("zugferd", "EXTENDED"), ("factur-x", "BASIC")]
 )
 async def test_factur_x_invoice_is_a_hybrid_pdf(
     client: httpx.AsyncClient,
