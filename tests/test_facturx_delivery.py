@@ -81,7 +81,9 @@ async def test_peppol_refuses_a_cii_invoice_and_auto_sends_it_by_email(
     client: httpx.AsyncClient, tenant: Tenant, app: Any, settings: Settings
 ) -> None:
     inv = await _issue(client, tenant, **PEPPOL_BUYER)
-    r = await client.post(f"/v1/invoices/{inv['id']}/send", json={"channel": "peppol"}, headers=tenant.headers)
+    r = await client.post(
+        f"/v1/invoices/{inv['id']}/send", json={"channel": "peppol"}, headers=tenant.headers
+    )
     assert r.status_code == 202, r.text
     did = r.json()["model"]["id"]
     async with in_process_worker(app.state.pool, delivery_settings(settings), {SEND_JOB: run_delivery}):
@@ -92,7 +94,9 @@ async def test_peppol_refuses_a_cii_invoice_and_auto_sends_it_by_email(
         await wait_for(failed)
     got = await _delivery(client, tenant, inv["id"], did)
     assert got["attempts"] == 1
-    assert got["last_error"].startswith("Peppol BIS Billing 3.0 carries UBL only; this invoice was issued in CII")
+    assert got["last_error"].startswith(
+        "Peppol BIS Billing 3.0 carries UBL only; this invoice was issued in CII"
+    )
     events = (await client.get(f"/v1/invoices/{inv['id']}/events", headers=tenant.headers)).json()["results"]
     [fail] = [e for e in events if e["delivery"] == did and e["data"]["status"] == "FAILED"]
     assert fail["data"]["error"] == got["last_error"] and fail["data"]["permanent"] is True

@@ -98,6 +98,7 @@ async def test_factur_x_invoice_is_a_hybrid_pdf(
     entries = {e["kind"]: e for e in r.json()["model"]["entries"]}
     assert entries.keys() == {"cii", "pdf"}
     assert entries["pdf"]["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert entries["pdf"]["meta"]["factur_x"] == LEVELS[level][0]
 
 
 async def test_ubl_invoice_keeps_its_pdf(
@@ -107,3 +108,5 @@ async def test_ubl_invoice_keeps_its_pdf(
     assert pdfa_identification(pdf) == ("3", "B", True)
     assert attachments(pdf) == {f"{inv['number']}.xml": (xml, "/Alternative")}
     assert fx_properties(pdf) == {} and FX not in extension_schemas(pdf)
+    r = await client.get(f"/v1/invoices/{inv['id']}/archive", headers=tenant.headers)
+    assert [e["meta"].get("factur_x") for e in r.json()["model"]["entries"]] == [None, None]

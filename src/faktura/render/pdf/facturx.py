@@ -95,7 +95,11 @@ def finish_hybrid(pdf: bytes, level: str) -> bytes:
         rdf.append(_fx_description(level))
         rdf.append(_extension_description())
         body = etree.tostring(packet, encoding="utf-8")
-        xmp = b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n' + body + b'\n<?xpacket end="r"?>'
+        xmp = (
+            b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+            + body
+            + b'\n<?xpacket end="r"?>'
+        )
         stream.write(xmp)
         out = io.BytesIO()
         doc.save(out, deterministic_id=True)
