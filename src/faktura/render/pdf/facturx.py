@@ -1,18 +1,20 @@
 """Factur-X / ZUGFeRD hybrid PDF: the PDF/A-3 that WeasyPrint wrote, with the Factur-X XMP.
 
 WeasyPrint embeds the CII as `factur-x.xml` (the name Factur-X 1.0 and ZUGFeRD 2.1+ fix),
-links it from the catalog's `/AF` array and writes the PDF/A-3 identification. What it
-cannot write is the Factur-X XMP: the `fx:` properties that tell a reader which file holds
-the invoice and at which level, and the PDF/A extension-schema description of those
-properties, without which a PDF/A validator rejects the unknown `fx:` namespace. This
-module adds both to the XMP packet with pikepdf, lists the embedded file once in `/AF`
-(WeasyPrint 70 adds it twice) and leaves every other object as it was, so the embedded XML
-stays the archived bytes.
+links it from the catalog's `/AF` array and writes the PDF/A-3 identification. Missing is
+the Factur-X XMP: the `fx:` properties that tell a reader which file holds the invoice and
+at which level, and the PDF/A extension-schema description of those properties, without
+which a PDF/A validator rejects the unknown `fx:` namespace. WeasyPrint 70 can only append
+raw fragments after its `rdf:RDF` (a second `rdf:RDF` in the packet) and lists the embedded
+file twice in `/AF`; so this module adds both descriptions inside the one `rdf:RDF` with
+pikepdf, lists the file once in `/AF` and leaves every other object as it was, so the
+embedded XML stays the archived bytes.
 
-Why not the `factur-x` package: it re-writes the whole PDF through pypdf (a second PDF
-library next to pikepdf), replaces our XMP with its own fixed to PDF/A conformance B and
-re-embeds the XML itself; we already have the attachment, the `/AF` array and PDF/A-3
-metadata from WeasyPrint and need only the two XMP descriptions.
+Why not the `factur-x` package (7.8, BSD): it re-writes the whole PDF through pypdf (a
+second PDF library next to pikepdf, plus requests and python-stdnum), builds a new XMP
+packet from scratch with the PDF/A conformance fixed to B, dropping WeasyPrint's, and
+re-embeds the XML itself. WeasyPrint already gives us the attachment, the `/AF` array and
+the PDF/A-3 metadata; all that is missing is the two XMP descriptions below.
 """
 
 from __future__ import annotations
