@@ -9,6 +9,8 @@ from typing import Any
 
 import pikepdf
 
+from conformance import describe, official_findings
+
 _SPACE = re.compile(r"[\s\u00a0\u202f]+")
 
 
@@ -97,3 +99,40 @@ def unembedded_fonts(pdf: bytes) -> list[str]:
                     if desc is None or not any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")):
                         missing.append(str(f.get("/BaseFont")))
     return missing
+
+
+#: conformance_level -> (fx:ConformanceLevel, the kit's validator of the embedded XML)
+LEVELS = {
+    "BASIC": ("BASIC", "facturx-basic-1.09.2"),
+    "EN16931": ("EN 16931", "facturx-en16931-1.09.2"),
+    "EXTENDED": ("EXTENDED", "facturx-extended-1.09.2"),
+}
+
+
+def assert_hybrid(pdf: bytes, archived_xml: bytes, level: str) -> None:
+    """Every check a hybrid PDF of the suite passes: PDF/A-3 identification (part 3,
+    conformance B) and `/AF` in the catalog; the four `fx:` values of `level`; the PDF/A
+    extension schema describing the `fx` namespace and its four properties; `factur-x.xml`
+    as the one embedded file, byte for byte `archived_xml`, `AFRelationship /Alternative`,
+    and the only entry of the catalog's `/AF`; every font embedded; the embedded XML free of
+    XSD errors and fatal findings of the kit's Factur-X 1.09.2 validator for `level`."""
+    fx_level, validator = LEVELS[level]
+    part, conformance, has_af = pdfa_identification(pdf)
+    assert (part, conformance, has_af) == ("3", "B", True)
+    assert fx_properties(pdf) == {
+        "DocumentType": "INVOICE",
+        "DocumentFileName": "factur-x.xml",
+        "Version": "1.0",
+        "ConformanceLevel": fx_level,
+    }
+    prefix, properties = extension_schemas(pdf)[FX]
+    assert prefix == "fx"
+    assert properties == {"DocumentType", "DocumentFileName", "Version", "ConformanceLevel"}
+    [(name, (embedded, relationship))] = attachments(pdf).items()
+    assert name == "factur-x.xml"
+    assert embedded == archived_xml  # byte for byte
+    assert relationship == "/Alternative"
+    assert catalog_af(pdf) == [("factur-x.xml", "/Alternative")]
+    assert unembedded_fonts(pdf) == []
+    xsd, fatal, _ = official_findings(embedded, (validator,))
+    assert not xsd and not fatal, describe(fatal) + "\n".join(xsd)

@@ -15,7 +15,7 @@ import msgspec
 import pytest
 from tests.conftest import Tenant, invoice_body, make_contact
 from tests.delivery_support import delivery_settings, in_process_worker, smtp_server, wait_for
-from tests.pdf_support import attachments
+from tests.pdf_support import assert_hybrid
 from tests.test_documents_api import run_pdf_job
 
 from faktura.archive import open_store, verify
@@ -61,7 +61,7 @@ async def test_factur_x_is_emailed_as_the_hybrid_pdf_alone(
     xml = (await client.get(f"/v1/invoices/{inv['id']}/xml", headers=tenant.headers)).content
     parts = {p.get_filename(): p.get_payload(decode=True) for p in msg.iter_attachments()}
     assert parts == {f"{inv['number']}.pdf": pdf}  # the hybrid alone, byte for byte
-    assert attachments(parts[f"{inv['number']}.pdf"])["factur-x.xml"][0] == xml
+    assert_hybrid(parts[f"{inv['number']}.pdf"], xml, "EN16931")
     assert "factur-x.xml" in msg.get_body(("plain",)).get_content()
     # what was sent is archived: its hash is the PDF's entry in the tenant's chain
     evidence = await owner.fetchval(

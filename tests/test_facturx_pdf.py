@@ -1,8 +1,8 @@
 """Factur-X / ZUGFeRD hybrid PDFs: the issued PDF of a Factur-X invoice is a PDF/A-3 whose
 embedded `factur-x.xml` is the archived CII byte for byte, announced in the XMP by the
 Factur-X properties and their PDF/A extension-schema description. Without veraPDF here,
-every hybrid PDF goes through `assert_hybrid`, which checks what a Factur-X validator looks
-at first; a UBL invoice keeps its PDF as before."""
+every hybrid PDF of the suite goes through `pdf_support.assert_hybrid`, which checks what a
+Factur-X validator looks at first; a UBL invoice keeps its PDF as before."""
 
 from __future__ import annotations
 
@@ -15,48 +15,16 @@ import pytest
 from tests.conftest import Tenant, invoice_body, make_contact
 from tests.pdf_support import (
     FX,
+    LEVELS,
+    assert_hybrid,
     attachments,
-    catalog_af,
     extension_schemas,
     fx_properties,
     pdfa_identification,
-    unembedded_fonts,
 )
 from tests.test_documents_api import run_pdf_job
 
-from conformance import describe, official_findings
 from faktura.settings import Settings
-
-#: conformance_level -> (fx:ConformanceLevel, the kit's validator of the embedded XML)
-LEVELS = {
-    "BASIC": ("BASIC", "facturx-basic-1.09.2"),
-    "EN16931": ("EN 16931", "facturx-en16931-1.09.2"),
-    "EXTENDED": ("EXTENDED", "facturx-extended-1.09.2"),
-}
-
-
-def assert_hybrid(pdf: bytes, archived_xml: bytes, level: str) -> None:
-    """Every check a hybrid PDF of the suite passes (see the module docstring)."""
-    fx_level, validator = LEVELS[level]
-    part, conformance, has_af = pdfa_identification(pdf)
-    assert (part, conformance, has_af) == ("3", "B", True)
-    assert fx_properties(pdf) == {
-        "DocumentType": "INVOICE",
-        "DocumentFileName": "factur-x.xml",
-        "Version": "1.0",
-        "ConformanceLevel": fx_level,
-    }
-    prefix, properties = extension_schemas(pdf)[FX]
-    assert prefix == "fx"
-    assert properties == {"DocumentType", "DocumentFileName", "Version", "ConformanceLevel"}
-    [(name, (embedded, relationship))] = attachments(pdf).items()
-    assert name == "factur-x.xml"
-    assert embedded == archived_xml  # byte for byte
-    assert relationship == "/Alternative"
-    assert catalog_af(pdf) == [("factur-x.xml", "/Alternative")]
-    assert unembedded_fonts(pdf) == []
-    xsd, fatal, _ = official_findings(embedded, (validator,))
-    assert not xsd and not fatal, describe(fatal) + "\n".join(xsd)
 
 
 async def _issued_pdf(
