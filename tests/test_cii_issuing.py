@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 from lxml import etree
 from tests.conftest import Tenant, example, invoice_body, make_contact, make_platform, make_tenant
-from tests.pdf_support import attachments
+from tests.pdf_support import assert_hybrid, attachments
 from tests.test_documents_api import run_pdf_job
 
 from conformance import describe, official_findings
@@ -209,6 +209,7 @@ async def test_pdf_of_a_cii_invoice_embeds_the_archived_cii(
     xml = await _xml(client, tenant, inv)
     [(embedded, _relationship)] = attachments(pdf.content).values()
     assert embedded == xml.content
+    assert_hybrid(pdf.content, xml.content, "EN16931")
     r = await client.get(f"/v1/invoices/{inv['id']}/archive", headers=tenant.headers)
     assert {e["kind"] for e in r.json()["model"]["entries"]} == {"cii", "pdf"}
 

@@ -29,9 +29,11 @@ import msgspec
 from faktura.archive import archive_document, entries_for_invoice, open_store
 from faktura.domain.document import Document
 from faktura.domain.invoice import InvoiceInput, Party
+from faktura.domain.syntax import DEFAULT_LEVEL, FACTURX_PROFILES
 from faktura.domain.totals import Totals
 from faktura.jobs import JobContext, enqueue
 from faktura.render.pdf import PDF_MEDIA_TYPE, Branding, PdfRenderer, Rendered, choose_language
+from faktura.render.pdf.facturx import XMP_LEVELS
 from faktura.settings import Settings
 from faktura.supervisor import die_with_parent
 from faktura.turns import TenantTurns
@@ -205,6 +207,15 @@ async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
         rendered = await loop.run_in_executor(
             _render_pool(), _render_in_child, ctx.settings.templates_dir, doc, branding, language, xml
         )
+    meta = {
+        "number": doc.number,
+        "language": language,
+        "template": branding.template,
+        "pages": str(rendered.pages),
+        "conformance": "PDF/A-3B",
+    }
+    if doc.profile in FACTURX_PROFILES:  # a hybrid: say at which level, as its XMP does
+        meta["factur_x"] = XMP_LEVELS[doc.invoice.conformance_level or DEFAULT_LEVEL]
     async with ctx.tenant(tenant_id) as conn:
         await archive_document(
             conn,
@@ -216,13 +227,7 @@ async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
             rendered.pdf,
             country=doc.seller.address.country,
             issue_date=doc.issue_date,
-            meta={
-                "number": doc.number,
-                "language": language,
-                "template": branding.template,
-                "pages": str(rendered.pages),
-                "conformance": "PDF/A-3B",
-            },
+            meta=meta,
         )
 
 

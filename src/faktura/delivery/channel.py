@@ -48,9 +48,11 @@ class Outgoing:
     buyer: dict[str, Any]
     language: str
     target: dict[str, Any]
-    #: The UBL first, then the PDF when the archive has one; bytes exactly as stored.
+    #: The issued XML first, then the PDF when the archive has one; bytes exactly as stored.
     documents: list[Attachment]
     tenant_settings: dict[str, Any] = field(default_factory=dict)
+    #: Syntax of the issued XML: "ubl" or "cii".
+    syntax: str = "ubl"
 
     @property
     def ubl(self) -> Attachment:

@@ -1,4 +1,5 @@
-"""E-mail channel: SMTP through aiosmtplib, the UBL (and the archived PDF) attached.
+"""E-mail channel: SMTP through aiosmtplib, the issued XML (and the archived PDF) attached;
+a Factur-X / ZUGFeRD invoice travels as its hybrid PDF alone, the XML being inside it.
 
 Per tenant (`/v1/delivery-settings`): sender, reply-to and a subject template; the body is
 localized in the buyer's language (else the seller's). The Message-ID is derived from the
@@ -9,12 +10,14 @@ the duplicate (SMTP itself has no idempotency; see docs/delivery.md).
 from __future__ import annotations
 
 import email.utils
+import hashlib
 from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
 
-from faktura.delivery.channel import Outgoing, PermanentError, SendResult, TransientError
+from faktura.delivery.channel import Attachment, Outgoing, PermanentError, SendResult, TransientError
+from faktura.domain.syntax import FACTURX_PROFILES
 from faktura.settings import DeliverySettings
 
 SUBJECTS = {
@@ -31,17 +34,32 @@ CREDIT_SUBJECTS = {
 }
 BODIES = {
     "en": "Dear {buyer},\n\nplease find attached {kind} {number} of {issue_date} over {total} {currency}.\n"
-    "The attached XML is the legally binding electronic invoice (EN 16931 / Peppol BIS Billing 3.0).\n\n"
-    "Kind regards\n{seller}\n",
+    "{note}\n\nKind regards\n{seller}\n",
     "de": "Sehr geehrte Damen und Herren ({buyer}),\n\nanbei erhalten Sie {kind} {number} vom {issue_date}"
-    " über {total} {currency}.\nDie angehängte XML-Datei ist die rechtsverbindliche elektronische Rechnung"
-    " (EN 16931 / Peppol BIS Billing 3.0).\n\nMit freundlichen Grüßen\n{seller}\n",
+    " über {total} {currency}.\n{note}\n\nMit freundlichen Grüßen\n{seller}\n",
     "nl": "Beste {buyer},\n\nin de bijlage vindt u {kind} {number} van {issue_date} voor {total} {currency}.\n"
-    "Het bijgevoegde XML-bestand is de juridisch bindende e-factuur (EN 16931 / Peppol BIS Billing 3.0).\n\n"
-    "Met vriendelijke groet\n{seller}\n",
+    "{note}\n\nMet vriendelijke groet\n{seller}\n",
     "fr": "Bonjour {buyer},\n\nveuillez trouver ci-joint {kind} {number} du {issue_date} d'un montant de"
-    " {total} {currency}.\nLe fichier XML joint est la facture électronique faisant foi"
-    " (EN 16931 / Peppol BIS Billing 3.0).\n\nCordialement\n{seller}\n",
+    " {total} {currency}.\n{note}\n\nCordialement\n{seller}\n",
+}
+#: what the attachments are: the XML is the invoice ...
+XML_NOTES = {
+    "en": "The attached XML is the legally binding electronic invoice (EN 16931 / Peppol BIS Billing 3.0).",
+    "de": "Die angehängte XML-Datei ist die rechtsverbindliche elektronische Rechnung"
+    " (EN 16931 / Peppol BIS Billing 3.0).",
+    "nl": "Het bijgevoegde XML-bestand is de juridisch bindende e-factuur (EN 16931 / Peppol BIS Billing 3.0).",
+    "fr": "Le fichier XML joint est la facture électronique faisant foi (EN 16931 / Peppol BIS Billing 3.0).",
+}
+#: ... or the PDF is a hybrid with the electronic invoice inside
+HYBRID_NOTES = {
+    "en": "The attached PDF is a Factur-X / ZUGFeRD invoice: the embedded factur-x.xml is the electronic"
+    " invoice (EN 16931).",
+    "de": "Die angehängte PDF-Datei ist eine ZUGFeRD- / Factur-X-Rechnung: die eingebettete factur-x.xml ist"
+    " die elektronische Rechnung (EN 16931).",
+    "nl": "De bijgevoegde PDF is een Factur-X / ZUGFeRD-factuur: het ingesloten factur-x.xml is de e-factuur"
+    " (EN 16931).",
+    "fr": "Le PDF joint est une facture Factur-X : le fichier factur-x.xml qu'il contient est la facture"
+    " électronique (EN 16931).",
 }
 KINDS = {
     "en": ("invoice", "credit note"),
@@ -61,9 +79,21 @@ class _Fields(dict[str, Any]):
         return "{" + key + "}"
 
 
+def attachments(msg: Outgoing) -> list[Attachment]:
+    """What the profile prescribes: the hybrid PDF alone for Factur-X / ZUGFeRD (retried
+    while the PDF is still being rendered), else the XML and, once rendered, the PDF."""
+    if msg.profile not in FACTURX_PROFILES:
+        return msg.documents
+    pdf = [d for d in msg.documents if d.media_type == "application/pdf"]
+    if not pdf:
+        raise TransientError("the Factur-X PDF of the invoice is not rendered yet")
+    return pdf
+
+
 def build_message(msg: Outgoing, settings: DeliverySettings) -> EmailMessage:
     lang = msg.language.split("-")[0] if msg.language.split("-")[0] in BODIES else "en"
     credit = msg.document_type == "CREDIT_NOTE"
+    documents = attachments(msg)
     seller = msg.seller.get("trading_name") or msg.seller.get("name", "")
     fields = _Fields(
         number=msg.number,
@@ -73,6 +103,7 @@ def build_message(msg: Outgoing, settings: DeliverySettings) -> EmailMessage:
         total=msg.total,
         currency=msg.currency,
         kind=KINDS[lang][1 if credit else 0],
+        note=(HYBRID_NOTES if msg.profile in FACTURX_PROFILES else XML_NOTES)[lang],
     )
     template = msg.tenant_settings.get("subject_template") or (CREDIT_SUBJECTS if credit else SUBJECTS)[lang]
     em = EmailMessage()
@@ -85,7 +116,7 @@ def build_message(msg: Outgoing, settings: DeliverySettings) -> EmailMessage:
     em["Message-ID"] = message_id(msg.delivery_id)
     em["Content-Language"] = lang
     em.set_content(BODIES[lang].format_map(fields))
-    for doc in msg.documents:
+    for doc in documents:
         maintype, _, subtype = doc.media_type.partition("/")
         em.add_attachment(doc.content, maintype=maintype, subtype=subtype, filename=doc.filename)
     return em
@@ -121,5 +152,13 @@ class EmailChannel:
         return SendResult(
             status="SENT",
             message_id=message_id(message.delivery_id),
-            evidence={"smtp_response": response, "refused": {k: str(v) for k, v in errors.items()}},
+            evidence={
+                "smtp_response": response,
+                "refused": {k: str(v) for k, v in errors.items()},
+                # the archived artefacts sent, by hash (each is an archive entry)
+                "attachments": [
+                    {"filename": d.filename, "sha256": hashlib.sha256(d.content).hexdigest()}
+                    for d in attachments(message)
+                ],
+            },
         )

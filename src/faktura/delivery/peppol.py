@@ -169,6 +169,11 @@ class PeppolChannel:
         self.ap = access_point
 
     async def send(self, message: Outgoing) -> SendResult:
+        if message.syntax != "ubl":
+            raise PermanentError(
+                f"Peppol BIS Billing 3.0 carries UBL only; this invoice was issued in {message.syntax.upper()}"
+                f" (profile {message.profile}): send it by e-mail or webhook"
+            )
         sender = participant_id(message.seller)
         receiver = message.target.get("receiver") or participant_id(message.buyer)
         if not sender or not receiver:

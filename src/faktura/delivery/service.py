@@ -139,8 +139,9 @@ async def request_send(
             )
             or {}
         )
-    if channel == "auto":
-        channel = "peppol" if participant_id(buyer) else "email"
+    if channel == "auto":  # Peppol BIS carries UBL only: a CII invoice goes by e-mail
+        ubl = (inv["issued"].get("xml") or {}).get("syntax", "ubl") == "ubl"
+        channel = "peppol" if participant_id(buyer) and ubl else "email"
     if not force:
         existing = await conn.fetchrow(
             f"SELECT {COLUMNS} FROM deliveries WHERE tenant_id = $1 AND invoice_id = $2 AND channel = $3"
@@ -333,6 +334,7 @@ async def _load(conn: asyncpg.Connection, settings: Settings, tenant_id: uuid.UU
         target=d["target"],
         documents=[Attachment(f"{stem}.{ext.get(mt, 'bin')}", mt, content) for mt, content in docs],
         tenant_settings=tenant_settings,
+        syntax=(inv["issued"].get("xml") or {}).get("syntax", "ubl"),
     )
 
 

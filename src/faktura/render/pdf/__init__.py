@@ -2,7 +2,8 @@
 
 Issued invoices become PDF/A-3b with the UBL embedded as an associated file
 (`AFRelationship /Alternative`: the XML is an equivalent, machine-readable representation
-of the same invoice, as in Factur-X/ZUGFeRD's EN 16931 profile). Drafts become a plain
+of the same invoice). A Factur-X / ZUGFeRD invoice becomes its hybrid PDF: the CII embedded as
+`factur-x.xml` and the Factur-X XMP (`render.pdf.facturx`). Drafts become a plain
 PDF stamped DRAFT. Rendering fetches nothing: the only URLs a template may use are
 `data:` URIs (logo, QR code), so a tenant's SVG logo cannot make the renderer call out.
 """
@@ -19,6 +20,8 @@ import jinja2
 import msgspec
 
 from faktura.domain.document import Document
+from faktura.domain.syntax import DEFAULT_LEVEL, FACTURX_PROFILES
+from faktura.render.pdf import facturx
 from faktura.render.pdf.labels import LABELS, LANGUAGES, language_of
 from faktura.render.pdf.view import build_view, locale_for
 
@@ -121,11 +124,30 @@ class PdfRenderer:
         xml: bytes | None = None,
         draft: bool = False,
     ) -> Rendered:
-        """A PDF/A-3b with `xml` embedded, or (draft) a plain PDF marked DRAFT."""
+        """A PDF/A-3b with `xml` embedded (the Factur-X hybrid for a Factur-X / ZUGFeRD
+        invoice), or (draft) a plain PDF marked DRAFT."""
         html = self.html(doc, branding=branding, language=language, draft=draft)
-        return self.write(html, xml=None if draft else xml, attachment_name=_filename(doc.number) + ".xml")
+        if draft or xml is None:
+            return self.write(html)
+        if doc.profile in FACTURX_PROFILES:
+            level = doc.invoice.conformance_level or DEFAULT_LEVEL
+            rendered = self.write(
+                html,
+                xml=xml,
+                attachment_name=facturx.FILENAME,
+                description=f"Factur-X invoice, {facturx.XMP_LEVELS[level]} (UN/CEFACT CII)",
+            )
+            return Rendered(pdf=facturx.finish_hybrid(rendered.pdf, level), pages=rendered.pages)
+        return self.write(html, xml=xml, attachment_name=_filename(doc.number) + ".xml")
 
-    def write(self, html: str, *, xml: bytes | None = None, attachment_name: str = "invoice.xml") -> Rendered:
+    def write(
+        self,
+        html: str,
+        *,
+        xml: bytes | None = None,
+        attachment_name: str = "invoice.xml",
+        description: str = "EN 16931 invoice, UBL 2.1 (Peppol BIS Billing 3.0)",
+    ) -> Rendered:
         import weasyprint
 
         fetcher = weasyprint.URLFetcher(allowed_protocols={"data"})
@@ -140,8 +162,8 @@ class PdfRenderer:
                     weasyprint.Attachment(
                         file_obj=io.BytesIO(xml),
                         name=attachment_name,
-                        description="EN 16931 invoice, UBL 2.1 (Peppol BIS Billing 3.0)",
-                        relationship="Alternative",
+                        description=description,
+                        relationship=facturx.AF_RELATIONSHIP,
                         url_fetcher=fetcher,
                     )
                 ],
