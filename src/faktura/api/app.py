@@ -24,7 +24,11 @@ from faktura.api.documents import DocumentController
 from faktura.api.errors import ApiError, handle_api_error, handle_http_exception, handle_internal
 from faktura.api.invoices import InvoiceController
 from faktura.api.observability import RequestObservability, metrics
-from faktura.api.peppol import PeppolCallbackController, SandboxAccessPointController
+from faktura.api.peppol import (
+    EInvoiceBeWebhookController,
+    PeppolCallbackController,
+    SandboxAccessPointController,
+)
 from faktura.api.schema import openapi_document
 from faktura.api.series import NumberSeriesController
 from faktura.api.tenants import TenantController
@@ -43,6 +47,7 @@ CONTROLLERS = [
     DeliverySettingsController,
     WebhookEndpointController,
     PeppolCallbackController,
+    EInvoiceBeWebhookController,
     DocumentController,
     InvoiceArchiveController,
     ArchiveController,

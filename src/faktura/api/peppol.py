@@ -64,6 +64,40 @@ class PeppolCallbackController(Controller):
         return model_response(delivery)
 
 
+class EInvoiceBeWebhookController(Controller):
+    path = "/v1/peppol/e-invoice-be"
+    tags = ["delivery"]
+
+    @post("/webhook", operation_id="peppol_einvoice_be_webhook", status_code=202)
+    async def webhook(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """An e-invoice.be webhook, signed with its secret (`X-Signature`: HMAC-SHA256 of the
+        body). Its content only names the document; the statuses are then read from the AP."""
+        from faktura.delivery import einvoice_be, tracking
+
+        secret = request.app.state.settings.delivery.peppol_ap_webhook_secret
+        body = await request.body()
+        if not secret or not einvoice_be.signature_ok(secret, body, request.headers.get("x-signature", "")):
+            raise ApiError(401, [problem("Unauthorized", "Bad webhook signature.", "UNAUTHORIZED")])
+        data = decode_json(body)
+        document_id = data.get("document_id") if isinstance(data, dict) else None
+        if not isinstance(document_id, str):
+            raise ApiError(
+                422,
+                [
+                    problem(
+                        "Missing Required Field", "No document_id.", "MISSING_REQUIRED_FIELD", "/document_id"
+                    )
+                ],
+            )
+        async with pool(request).acquire() as conn, conn.transaction():
+            known = await tracking.poke(conn, document_id)
+        return Response(
+            msgspec.json.encode({"model": {"document_id": document_id, "known": known}}),
+            status_code=202,
+            media_type="application/json",
+        )
+
+
 class SandboxAccessPointController(Controller):
     path = "/sandbox/peppol-ap"
     include_in_schema = False
