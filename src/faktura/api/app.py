@@ -27,6 +27,7 @@ from faktura.api.observability import RequestObservability, metrics
 from faktura.api.peppol import (
     EInvoiceBeWebhookController,
     PeppolCallbackController,
+    PeppolDiscoveryController,
     SandboxAccessPointController,
 )
 from faktura.api.schema import openapi_document
@@ -48,6 +49,7 @@ CONTROLLERS = [
     WebhookEndpointController,
     PeppolCallbackController,
     EInvoiceBeWebhookController,
+    PeppolDiscoveryController,
     DocumentController,
     InvoiceArchiveController,
     ArchiveController,

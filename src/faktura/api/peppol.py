@@ -10,7 +10,7 @@ from typing import Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 
-from faktura.api.context import pool
+from faktura.api.context import pool, tenant_scope
 from faktura.api.errors import ApiError, not_found, problem
 from faktura.api.wire import convert, decode_json, json_response, model_response
 from faktura.delivery.sandbox import parse_envelope, registered, store
@@ -96,6 +96,60 @@ class EInvoiceBeWebhookController(Controller):
             status_code=202,
             media_type="application/json",
         )
+
+
+BIS_INVOICE = (
+    "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2::Invoice##urn:cen.eu:en16931:2017#compliant"
+    "#urn:fdc:peppol.eu:2017:poacc:billing:3.0::2.1"
+)
+BIS_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+
+
+class PeppolDiscoveryController(Controller):
+    path = "/v1/peppol/participants"
+    tags = ["delivery"]
+
+    @get("/{participant:str}", operation_id="peppol_participant_preflight")
+    async def preflight(
+        self,
+        request: Request[Any, Any, Any],
+        participant: str,
+        document_type: str = BIS_INVOICE,
+        process: str = BIS_PROCESS,
+    ) -> Response[bytes]:
+        """Can this participant receive the document over Peppol? SML and signed SMP
+        look-up; `outcome` names the reason when not, `permanent` tells a lasting answer
+        from a passing failure (DNS, SMP down)."""
+        from faktura.delivery.discovery import resolver_for
+
+        async with tenant_scope(request):
+            pass
+        settings = request.app.state.settings
+        if not settings.delivery.peppol_smp_trust:
+            raise ApiError(
+                409,
+                [
+                    problem(
+                        "Conflict",
+                        "Peppol discovery is not configured (FAKTURA_PEPPOL_SMP_TRUST).",
+                        "CONFLICT",
+                    )
+                ],
+            )
+        if ":" not in participant or len(participant) > 200:
+            raise ApiError(
+                422,
+                [
+                    problem(
+                        "Invalid Field",
+                        "A participant is `scheme:value`, e.g. 0208:0477472701.",
+                        "INVALID_FIELD",
+                        "/participant",
+                    )
+                ],
+            )
+        found = await resolver_for(settings).discover(participant, document_type, process)
+        return json_response({"model": found.view()})
 
 
 class SandboxAccessPointController(Controller):
