@@ -264,6 +264,11 @@ async def test_discovery_outcomes(settings: Settings, network: Network) -> None:
     net.register("0208:0000000493")
     key = ("0208:0000000493", INVOICE)
     net.metadata[key] = net.metadata[key].replace(b"ap.receiver.test/as4", b"ap.attacker.test/as4")
+    net.register("0208:0000000691")  # re-labelled as SHA-1: refused by policy
+    key = ("0208:0000000691", INVOICE)
+    net.metadata[key] = net.metadata[key].replace(
+        b"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", b"http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+    )
     r = Resolver(discovery_settings(settings, net))
 
     found = await r.discover("0208:0477472701", INVOICE, PROCESS)
@@ -295,6 +300,8 @@ async def test_discovery_outcomes(settings: Settings, network: Network) -> None:
         "0208:0000000394": "signer_untrusted",
         "0208:0000000493": "signature_invalid",
     }
+    sha1 = await r.discover("0208:0000000691", INVOICE, PROCESS)
+    assert sha1.outcome == "signature_invalid" and "SHA1" in sha1.detail
     net.sml.broken = True
     failed = await r.discover("0208:0000000592", INVOICE, PROCESS)
     assert (failed.outcome, failed.permanent) == ("dns_failure", False)
