@@ -6,8 +6,10 @@ upload and send delivers exactly once."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
+import json
 import uuid
 from typing import Any
 
@@ -216,6 +218,24 @@ async def test_einvoice_be_webhook_signature_then_poll(
     assert r.status_code == 202 and r.json()["model"]["known"] is False
     assert signature_ok("s", b"x", "sha256=" + hmac.new(b"s", b"x", hashlib.sha256).hexdigest())
     assert not signature_ok("s", b"y", hmac.new(b"s", b"x", hashlib.sha256).hexdigest())
+
+
+async def test_einvoice_be_signed_webhook_pulls_the_statuses_at_once(
+    client: httpx.AsyncClient, tenant: Tenant, settings: Settings, app: Any, einvoice: EInvoiceBeServer
+) -> None:
+    """Polling is slow here (an hour); the signed webhook makes Faktura read the timeline now."""
+    iid, did = await send_peppol(client, tenant)
+    s = ap_settings(settings, "e-invoice-be", einvoice.url, einvoice.token)
+    s = dataclasses.replace(s, delivery=dataclasses.replace(s.delivery, peppol_ap_poll_interval=3600))
+    async with in_process_worker(app.state.pool, s):
+        dv = await until(client, tenant, iid, did, "SENT")
+        body = json.dumps({"event": "document.sent", "document_id": dv["message_id"]}).encode()
+        secret = settings.delivery.peppol_ap_webhook_secret or ""
+        sig = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        r = await client.post("/v1/peppol/e-invoice-be/webhook", content=body, headers={"X-Signature": sig})
+        assert r.status_code == 202 and r.json()["model"]["known"] is True
+        dv = await until(client, tenant, iid, did, "ACCEPTED", timeout=15)
+    assert dv["response_code"] == "AP" and einvoice.violations == []
 
 
 async def test_phoss_send_to_delivered_mls_and_invoice_response(

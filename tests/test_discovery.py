@@ -363,3 +363,46 @@ async def test_preflight_endpoint(
     finally:
         app.state.settings = original
     assert (await client.get("/v1/peppol/participants/0208:1")).status_code == 401
+
+
+async def test_send_checks_the_receiver_by_discovery(
+    client: httpx.AsyncClient, tenant: Tenant, settings: Settings, app: Any, network: Network
+) -> None:
+    """With discovery on, an unregistered buyer fails the delivery at once (no AP asked);
+    a registered one goes out."""
+    from tests.delivery_support import delivery_settings, in_process_worker, wait_for
+    from tests.test_delivery import delivery, issued_invoice
+
+    network.register("0208:0477472701")
+    s = delivery_settings(discovery_settings(settings, network))
+    iid = await issued_invoice(client, tenant)
+    d = (
+        await client.post(f"/v1/invoices/{iid}/send", json={"channel": "peppol"}, headers=tenant.headers)
+    ).json()
+    did = d["model"]["id"]
+    async with in_process_worker(app.state.pool, s):
+
+        async def settled() -> bool:
+            return (await delivery(client, tenant, iid, did))["status"] in (
+                "SENT",
+                "DELIVERED",
+                "ACCEPTED",
+                "FAILED",
+            )
+
+        await wait_for(settled)
+        first = await delivery(client, tenant, iid, did)
+        network.sml.records.clear()  # the buyer leaves Peppol …
+        resolver_for(s).cache.clear()  # … and the record's TTL has run out
+        iid2 = await issued_invoice(client, tenant)
+        d2 = (
+            await client.post(f"/v1/invoices/{iid2}/send", json={"channel": "peppol"}, headers=tenant.headers)
+        ).json()["model"]["id"]
+
+        async def failed() -> bool:
+            return (await delivery(client, tenant, iid2, d2))["status"] == "FAILED"
+
+        await wait_for(failed)
+    assert first["status"] != "FAILED", first
+    second = await delivery(client, tenant, iid2, d2)
+    assert "not_registered" in second["last_error"] and second["attempts"] == 1
