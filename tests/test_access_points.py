@@ -6,6 +6,7 @@ upload and send delivers exactly once."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import hashlib
 import hmac
@@ -290,3 +291,56 @@ async def test_phoss_resend_after_crash_is_a_status_lookup(phoss: PhossServer) -
 
 def test_poll_backoff_doubles_then_caps() -> None:
     assert [next_delay(t, 30, 3600) for t in range(1, 9)] == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+
+
+async def test_tenant_access_point_credentials_encrypted_and_used(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    settings: Settings,
+    app: Any,
+    owner: Any,
+    einvoice: EInvoiceBeServer,
+) -> None:
+    """A tenant brings its own e-invoice.be account: the key is stored sealed, never shown,
+    the URL passes the outbound policy, and the tenant's sends go there."""
+    url = "/v1/peppol/access-point"
+    body = {"kind": "e-invoice-be", "url": einvoice.url, "token": einvoice.token}
+    r = await client.put(url, json={"model": body}, headers=tenant.headers)
+    assert r.status_code == 409 and "FAKTURA_SECRETS_KEY" in r.text  # no key, nothing stored
+    key = base64.b64encode(b"k" * 32).decode()
+    keyed = dataclasses.replace(settings, delivery=dataclasses.replace(settings.delivery, secrets_key=key))
+    original = app.state.settings
+    app.state.settings = keyed
+    try:
+        r = await client.put(
+            url, json={"model": {**body, "url": "http://169.254.169.254/latest"}}, headers=tenant.headers
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["source"]["pointer"] == "/model/url"
+        r = await client.put(url, json={"model": {**body, "kind": "other"}}, headers=tenant.headers)
+        assert r.status_code == 422
+        r = await client.put(url, json={"model": body}, headers=tenant.headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["model"] == {"kind": "e-invoice-be", "url": einvoice.url, "token_set": True}
+        assert einvoice.token not in r.text
+        # delivery settings keep it when they change
+        r = await client.put(
+            "/v1/delivery-settings", json={"model": {"email_from": "a@b.test"}}, headers=tenant.headers
+        )
+        assert r.status_code == 200, r.text
+    finally:
+        app.state.settings = original
+    stored = await owner.fetchval(
+        "SELECT data::text FROM delivery_settings WHERE tenant_id = $1", uuid.UUID(tenant.id)
+    )
+    assert einvoice.token not in stored and '"v1:' in stored
+    iid, did = await send_peppol(client, tenant)
+    worker = dataclasses.replace(
+        ap_settings(settings, "e-invoice-be", "http://127.0.0.1:9", "deployment-key"),
+    )
+    worker = dataclasses.replace(worker, delivery=dataclasses.replace(worker.delivery, secrets_key=key))
+    async with in_process_worker(app.state.pool, worker):
+        dv = await until(client, tenant, iid, did, "ACCEPTED")
+    assert einvoice.sends == 1 and dv["evidence"]["access_point"] == "e-invoice.be"
+    assert einvoice.violations == []
+    assert (await client.delete(url, headers=tenant.headers)).status_code == 204
+    assert (await client.get(url, headers=tenant.headers)).json()["model"] is None

@@ -48,6 +48,8 @@ class DeliverySettings:
     peppol_dns_server: str | None = None
     #: PEM file of the CA certificates an SMP's signing certificate must chain to.
     peppol_smp_trust: str | None = None
+    #: FAKTURA_SECRETS_KEY: 32 bytes, base64; encrypts tenants' access point credentials.
+    secrets_key: str | None = None
     #: The built-in sandbox access point (in the worker, and over HTTP at
     #: /sandbox/peppol-ap). `FAKTURA_PEPPOL_SANDBOX=1`/`0`; unset: on only for the embedded
     #: database (no DATABASE_URL).
@@ -95,6 +97,7 @@ class DeliverySettings:
             peppol_sml_zone=e.get("FAKTURA_PEPPOL_SML_ZONE") or d.peppol_sml_zone,
             peppol_dns_server=e.get("FAKTURA_PEPPOL_DNS_SERVER") or None,
             peppol_smp_trust=e.get("FAKTURA_PEPPOL_SMP_TRUST") or None,
+            secrets_key=e.get("FAKTURA_SECRETS_KEY") or None,
             sandbox=(e["FAKTURA_PEPPOL_SANDBOX"].lower() in ("1", "true", "yes", "on"))
             if e.get("FAKTURA_PEPPOL_SANDBOX")
             else not e.get("DATABASE_URL"),
@@ -119,6 +122,10 @@ class DeliverySettings:
             out.append(
                 f"FAKTURA_PEPPOL_AP_KIND must be contract, e-invoice-be or phoss-ap, not `{self.peppol_ap_kind}`."
             )
+        if self.secrets_key and not _is_key(self.secrets_key):
+            out.append(
+                "FAKTURA_SECRETS_KEY must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)."
+            )
         if self.peppol_discovery and not self.peppol_smp_trust:
             out.append(
                 "FAKTURA_PEPPOL_DISCOVERY=1 needs FAKTURA_PEPPOL_SMP_TRUST: the PEM file of the CAs"
@@ -137,6 +144,16 @@ class DeliverySettings:
         except ValueError as e:
             out.append(str(e))
         return out
+
+
+def _is_key(value: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from faktura.api.peppol import (
     PeppolCallbackController,
     PeppolDiscoveryController,
     SandboxAccessPointController,
+    TenantAccessPointController,
 )
 from faktura.api.schema import openapi_document
 from faktura.api.series import NumberSeriesController
@@ -50,6 +51,7 @@ CONTROLLERS = [
     PeppolCallbackController,
     EInvoiceBeWebhookController,
     PeppolDiscoveryController,
+    TenantAccessPointController,
     DocumentController,
     InvoiceArchiveController,
     ArchiveController,

@@ -5,14 +5,15 @@ only while the sandbox is on). Without a configured callback token every callbac
 from __future__ import annotations
 
 import hmac
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post, put
+from msgspec import Meta
 
 from faktura.api.context import pool, tenant_scope
 from faktura.api.errors import ApiError, not_found, problem
-from faktura.api.wire import convert, decode_json, json_response, model_response
+from faktura.api.wire import convert, decode_json, decode_model, json_response, model_response
 from faktura.delivery.sandbox import parse_envelope, registered, store
 from faktura.delivery.service import RESPONSE_CODES, apply_inbound
 from faktura.domain.invoice import Model
@@ -150,6 +151,68 @@ class PeppolDiscoveryController(Controller):
             )
         found = await resolver_for(settings).discover(participant, document_type, process)
         return json_response({"model": found.view()})
+
+
+class TenantAccessPointInput(Model, kw_only=True):
+    """The tenant's own Peppol access point: which API it speaks, where, and its credential
+    (API key / X-Token / bearer token; stored encrypted, never returned)."""
+
+    kind: Literal["e-invoice-be", "phoss-ap", "contract"]
+    url: Annotated[str, Meta(min_length=8, max_length=500)]
+    token: Annotated[str, Meta(min_length=1, max_length=2000)] | None = None
+
+
+class TenantAccessPointController(Controller):
+    path = "/v1/peppol/access-point"
+    tags = ["delivery"]
+
+    @get("/", operation_id="peppol_access_point_retrieve")
+    async def retrieve(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """The tenant's access point (`null`: the deployment's is used); never the token."""
+        async with tenant_scope(request) as scope:
+            conf = await scope.conn.fetchval(
+                "SELECT data->'peppol_access_point' FROM delivery_settings WHERE tenant_id = $1",
+                scope.tenant_id,
+            )
+        return json_response({"model": _ap_view(conf)})
+
+    @put("/", operation_id="peppol_access_point_update")
+    async def update(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        from faktura.api.targets import check_url
+        from faktura.delivery.tenant_ap import SecretsKeyMissing, seal
+
+        body: TenantAccessPointInput = decode_model(await request.body(), TenantAccessPointInput)
+        settings = request.app.state.settings
+        await check_url(body.url, settings, "/model/url")
+        async with tenant_scope(request) as scope:
+            try:
+                token = seal(settings.delivery, scope.tenant_id, body.token) if body.token else None
+            except SecretsKeyMissing as e:
+                raise ApiError(409, [problem("Conflict", str(e), "CONFLICT", "/model/token")]) from None
+            conf = {"kind": body.kind, "url": body.url, **({"token": token} if token else {})}
+            stored = await scope.conn.fetchval(
+                "INSERT INTO delivery_settings (tenant_id, data) VALUES ($1, jsonb_build_object('peppol_access_point', $2::jsonb))"
+                " ON CONFLICT (tenant_id) DO UPDATE SET data = delivery_settings.data"
+                " || jsonb_build_object('peppol_access_point', $2::jsonb), modified_at = clock_timestamp()"
+                " RETURNING data->'peppol_access_point'",
+                scope.tenant_id,
+                conf,
+            )
+        return json_response({"model": _ap_view(stored)})
+
+    @delete("/", operation_id="peppol_access_point_delete", status_code=204)
+    async def remove(self, request: Request[Any, Any, Any]) -> None:
+        async with tenant_scope(request) as scope:
+            await scope.conn.execute(
+                "UPDATE delivery_settings SET data = data - 'peppol_access_point' WHERE tenant_id = $1",
+                scope.tenant_id,
+            )
+
+
+def _ap_view(conf: Any) -> Any:
+    if not conf:
+        return None
+    return {"kind": conf["kind"], "url": conf["url"], "token_set": bool(conf.get("token"))}
 
 
 class SandboxAccessPointController(Controller):

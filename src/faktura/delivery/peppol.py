@@ -145,10 +145,12 @@ def wrap(ubl: bytes, *, sender: str, receiver: str, instance_id: str, country: s
 
 
 class HttpAccessPointBase:
-    """An AP's HTTP API at an operator-configured base URL (trusted: not the outbound
-    policy's business). Network errors, 5xx, 408 and 429 are transient."""
+    """An AP's HTTP API. An operator-configured base URL is trusted; a tenant's (`policy`
+    set) is checked against the outbound URL policy before every request, and the request
+    goes to the checked address. Network errors, 5xx, 408 and 429 are transient."""
 
     label = "access point"
+    policy: Any = None
 
     def __init__(self, base_url: str, headers: dict[str, str], timeout: float):
         self.base_url = base_url.rstrip("/")
@@ -156,9 +158,18 @@ class HttpAccessPointBase:
         self.timeout = timeout
 
     async def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        url, extensions, headers = self.base_url + path, {}, dict(self.headers)
+        if self.policy is not None:
+            from faktura.delivery.outbound import resolve
+
+            target = await resolve(url, self.policy)
+            url = str(target.url.copy_with(host=str(target.addresses[0])))
+            headers["Host"] = target.url.netloc.decode("ascii")
+            if not target.literal and target.url.scheme == "https":
+                extensions["sni_hostname"] = target.host
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, headers=self.headers) as c:
-                r = await c.request(method, self.base_url + path, **kw)
+            async with httpx.AsyncClient(timeout=self.timeout, headers=headers, follow_redirects=False) as c:
+                r = await c.request(method, url, extensions=extensions, **kw)
         except httpx.HTTPError as e:
             raise TransientError(f"{self.label}: {type(e).__name__}: {e}") from None
         if r.status_code >= 500 or r.status_code in (408, 429):
@@ -238,12 +249,17 @@ class PeppolChannel:
             instance_id=str(message.delivery_id),
             country=(message.seller.get("address") or {}).get("country"),
         )
+        ap = self.ap
+        if message.tenant_settings.get("peppol_access_point"):
+            from faktura.delivery.tenant_ap import access_point_of
+
+            ap = access_point_of(self.settings, message.tenant_id, message.tenant_settings) or ap
         # Capability check: is the receiver registered for this document type?
         if self.capability is not None:
             await self.capability(receiver, envelope.document_type, envelope.process)
-        elif not await self.ap.is_registered(receiver, envelope.document_type):
+        elif not await ap.is_registered(receiver, envelope.document_type):
             raise PermanentError(f"receiver {receiver} is not registered for {envelope.document_type}")
-        submitted = await self.ap.submit(envelope, self.journal(message) if self.journal else None)
+        submitted = await ap.submit(envelope, self.journal(message) if self.journal else None)
         return SendResult(
             status="SENT",
             message_id=submitted.message_id,

@@ -100,9 +100,16 @@ async def track(ctx: JobContext, payload: dict[str, Any]) -> None:
             tenant_id,
             uuid.UUID(payload["delivery_id"]),
         )
+        tenant_conf = await conn.fetchval(
+            "SELECT data FROM delivery_settings WHERE tenant_id = $1", tenant_id
+        )
     if d is None or d["status"] in FINAL or d["message_id"] is None:
         return
-    ap = access_point(ctx)
+    ap: Any = access_point(ctx)
+    if tenant_conf:
+        from faktura.delivery.tenant_ap import access_point_of
+
+        ap = access_point_of(cfg, tenant_id, tenant_conf) or ap
     reports: list[Report] = []
     if d["status"] != "SENDING" and hasattr(ap, "reports"):
         try:
