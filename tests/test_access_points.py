@@ -217,6 +217,10 @@ async def test_einvoice_be_webhook_signature_then_poll(
     assert r.status_code == 401
     r = await client.post("/v1/peppol/e-invoice-be/webhook", content=body, headers={"X-Signature": good})
     assert r.status_code == 202 and r.json()["model"]["known"] is False
+    empty = b"{}"
+    sig = hmac.new(secret.encode(), empty, hashlib.sha256).hexdigest()
+    r = await client.post("/v1/peppol/e-invoice-be/webhook", content=empty, headers={"X-Signature": sig})
+    assert r.status_code == 422 and r.json()["errors"][0]["source"]["pointer"] == "/document_id"
     assert signature_ok("s", b"x", "sha256=" + hmac.new(b"s", b"x", hashlib.sha256).hexdigest())
     assert not signature_ok("s", b"y", hmac.new(b"s", b"x", hashlib.sha256).hexdigest())
 
@@ -344,3 +348,21 @@ async def test_tenant_access_point_credentials_encrypted_and_used(
     assert einvoice.violations == []
     assert (await client.delete(url, headers=tenant.headers)).status_code == 204
     assert (await client.get(url, headers=tenant.headers)).json()["model"] is None
+
+
+def test_settings_refuse_bad_access_point_configuration() -> None:
+    from faktura.settings import DeliverySettings
+
+    problems = DeliverySettings(
+        peppol_ap_kind="other", secrets_key="c2hvcnQ=", peppol_discovery=True
+    ).problems()
+    assert any("FAKTURA_PEPPOL_AP_KIND" in p for p in problems)
+    assert any("FAKTURA_SECRETS_KEY" in p for p in problems)
+    assert any("FAKTURA_PEPPOL_SMP_TRUST" in p for p in problems)
+    # polled APs need no callback token; the contract does
+    assert DeliverySettings(peppol_ap_kind="phoss-ap", peppol_ap_url="https://ap.test").problems() == []
+    assert DeliverySettings(peppol_ap_url="https://ap.test").problems() != []
+    env = DeliverySettings.from_env(
+        {"FAKTURA_PEPPOL_AP_KIND": "e-invoice-be", "FAKTURA_PEPPOL_AP_POLL_INTERVAL": "5"}
+    )
+    assert env.peppol_ap_kind == "e-invoice-be" and env.peppol_ap_poll_interval == 5
