@@ -300,6 +300,9 @@ async def test_discovery_outcomes(settings: Settings, network: Network) -> None:
         "0208:0000000394": "signer_untrusted",
         "0208:0000000493": "signature_invalid",
     }
+    net.sml.records[dns_name("0208:0000000790", ZONE)] = "http://127.0.0.1:9/smp"  # nothing listens
+    down = await r.discover("0208:0000000790", INVOICE, PROCESS)
+    assert (down.outcome, down.permanent) == ("smp_unreachable", False)
     sha1 = await r.discover("0208:0000000691", INVOICE, PROCESS)
     assert sha1.outcome == "signature_invalid" and "SHA1" in sha1.detail
     net.sml.broken = True
