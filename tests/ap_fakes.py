@@ -10,6 +10,7 @@ phoss-ap's `OutboundController` and `OutboundTransactionResponse`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.parser
 import email.policy
@@ -299,6 +300,9 @@ class PhossServer:
         self.status_reads = 0
         self.mls_after = 1
         self.mls_status = "received_ap"
+        #: set: a submission is stored and sent, then its answer stalls (the caller may die)
+        self.hold_answer = threading.Event()
+        self.holding = threading.Event()
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.url = ""
@@ -358,7 +362,12 @@ class PhossServer:
                         "custom3": None,
                         "_reads": 0,
                     }
-                self._json(200, {"overallSuccess": True, "sbdhInstanceID": instance})
+                if fake.hold_answer.is_set():
+                    fake.holding.set()
+                    while fake.hold_answer.is_set():
+                        threading.Event().wait(0.05)
+                with contextlib.suppress(OSError):
+                    self._json(200, {"overallSuccess": True, "sbdhInstanceID": instance})
 
             def do_GET(self) -> None:
                 if not self._authorised():
@@ -386,6 +395,7 @@ class PhossServer:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        self.hold_answer.clear()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()

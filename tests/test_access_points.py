@@ -167,6 +167,38 @@ async def test_kill_9_between_upload_and_send_sends_once(
     assert [e["data"]["attempt"] for e in events if e["type"] == "delivery.sending"] == [1, 2]
 
 
+async def test_phoss_kill_9_after_the_ap_took_it_submits_once(
+    client: httpx.AsyncClient, tenant: Tenant, settings: Settings, phoss: PhossServer
+) -> None:
+    """phoss-ap stored and sent the SBD, the worker died before hearing so: the next attempt
+    finds the transaction by its SBDH instance id and does not submit again."""
+    iid, did = await send_peppol(client, tenant)
+    env = worker_env(
+        settings,
+        FAKTURA_PEPPOL_SANDBOX="0",
+        FAKTURA_PEPPOL_AP_KIND="phoss-ap",
+        FAKTURA_PEPPOL_AP_URL=phoss.url,
+        FAKTURA_PEPPOL_AP_TOKEN=phoss.token,
+        FAKTURA_PEPPOL_AP_POLL_INTERVAL="0.2",
+        FAKTURA_JOB_HEARTBEAT_TIMEOUT="2",
+        FAKTURA_DELIVERY_LEASE="3",
+        FAKTURA_SEND_TIMEOUT="2.5",
+    )
+    phoss.hold_answer.set()
+    first = start_worker(env)
+    try:
+        await wait_for(lambda: asyncio.sleep(0, phoss.holding.is_set()), timeout=30)
+    finally:
+        stop_worker(first, kill=True)
+    phoss.hold_answer.clear()
+    second = start_worker(env)
+    try:
+        dv = await until(client, tenant, iid, did, "DELIVERED", timeout=40)
+    finally:
+        stop_worker(second)
+    assert phoss.submits == 1 and dv["evidence"]["resumed_after_crash"] is True
+
+
 async def test_crash_after_the_send_does_not_send_again(einvoice: EInvoiceBeServer) -> None:
     """The AP sent it but Faktura never heard: the next attempt looks the document up and
     sees it gone out (the same situation as a worker dying after the send request)."""
