@@ -60,6 +60,21 @@ def ap_settings(settings: Settings, kind: str, url: str, token: str) -> Settings
     )
 
 
+def crash_worker_env(settings: Settings, kind: str, ap: Any) -> dict[str, str]:
+    """A `faktura worker` on the AP, with a short lease so that a killed one is replaced fast."""
+    return worker_env(
+        settings,
+        FAKTURA_PEPPOL_SANDBOX="0",
+        FAKTURA_PEPPOL_AP_KIND=kind,
+        FAKTURA_PEPPOL_AP_URL=ap.url,
+        FAKTURA_PEPPOL_AP_TOKEN=ap.token,
+        FAKTURA_PEPPOL_AP_POLL_INTERVAL="0.2",
+        FAKTURA_JOB_HEARTBEAT_TIMEOUT="2",
+        FAKTURA_DELIVERY_LEASE="3",
+        FAKTURA_SEND_TIMEOUT="2.5",
+    )
+
+
 async def send_peppol(client: httpx.AsyncClient, tenant: Tenant) -> tuple[str, str]:
     iid = await issued_invoice(client, tenant)
     r = await client.post(f"/v1/invoices/{iid}/send", json={"channel": "peppol"}, headers=tenant.headers)
@@ -134,17 +149,7 @@ async def test_kill_9_between_upload_and_send_sends_once(
     client: httpx.AsyncClient, tenant: Tenant, settings: Settings, einvoice: EInvoiceBeServer
 ) -> None:
     iid, did = await send_peppol(client, tenant)
-    env = worker_env(
-        settings,
-        FAKTURA_PEPPOL_SANDBOX="0",
-        FAKTURA_PEPPOL_AP_KIND="e-invoice-be",
-        FAKTURA_PEPPOL_AP_URL=einvoice.url,
-        FAKTURA_PEPPOL_AP_TOKEN=einvoice.token,
-        FAKTURA_PEPPOL_AP_POLL_INTERVAL="0.2",
-        FAKTURA_JOB_HEARTBEAT_TIMEOUT="2",
-        FAKTURA_DELIVERY_LEASE="3",
-        FAKTURA_SEND_TIMEOUT="2.5",
-    )
+    env = crash_worker_env(settings, "e-invoice-be", einvoice)
     einvoice.hold_send.set()  # the upload goes through, the send request stalls
     first = start_worker(env)
     try:
@@ -173,17 +178,7 @@ async def test_phoss_kill_9_after_the_ap_took_it_submits_once(
     """phoss-ap stored and sent the SBD, the worker died before hearing so: the next attempt
     finds the transaction by its SBDH instance id and does not submit again."""
     iid, did = await send_peppol(client, tenant)
-    env = worker_env(
-        settings,
-        FAKTURA_PEPPOL_SANDBOX="0",
-        FAKTURA_PEPPOL_AP_KIND="phoss-ap",
-        FAKTURA_PEPPOL_AP_URL=phoss.url,
-        FAKTURA_PEPPOL_AP_TOKEN=phoss.token,
-        FAKTURA_PEPPOL_AP_POLL_INTERVAL="0.2",
-        FAKTURA_JOB_HEARTBEAT_TIMEOUT="2",
-        FAKTURA_DELIVERY_LEASE="3",
-        FAKTURA_SEND_TIMEOUT="2.5",
-    )
+    env = crash_worker_env(settings, "phoss-ap", phoss)
     phoss.hold_answer.set()
     first = start_worker(env)
     try:
