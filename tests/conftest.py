@@ -84,7 +84,11 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         pool_max_size=20,
         data_dir=tmp_path_factory.mktemp("faktura-data"),
         # The tests' peers (webhook receivers, access points) listen on loopback.
-        delivery=DeliverySettings(outbound_allow=("127.0.0.1",), peppol_callback_token=CALLBACK_TOKEN),
+        delivery=DeliverySettings(
+            outbound_allow=("127.0.0.1",),
+            peppol_callback_token=CALLBACK_TOKEN,
+            peppol_ap_webhook_secret="einvoice-webhook-secret-0123456789",
+        ),
         # Tests drive one tenant far faster than a client should (500 sends in a loop): the
         # limits stay on but out of reach; tests/test_rate_limits.py runs them at their edge.
         rate_limits=RateLimitSettings(

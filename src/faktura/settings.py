@@ -31,6 +31,26 @@ class DeliverySettings:
     #: built-in sandbox access point when it is on, else Peppol sends fail.
     peppol_ap_url: str | None = None
     peppol_ap_token: str | None = None
+    #: FAKTURA_PEPPOL_AP_KIND: which API the AP at `peppol_ap_url` speaks: `contract`
+    #: (docs/peppol-access-point.md), `e-invoice-be` or `phoss-ap`.
+    peppol_ap_kind: str = "contract"
+    #: Secret of the e-invoice.be webhook (FAKTURA_PEPPOL_AP_WEBHOOK_SECRET).
+    peppol_ap_webhook_secret: str | None = None
+    #: Polling an AP for statuses: first after this many seconds, then doubling up to
+    #: `retry_cap`, for at most `peppol_ap_poll_for` seconds.
+    peppol_ap_poll_interval: float = 60.0
+    peppol_ap_poll_for: float = 14 * 86400.0
+    #: Native participant discovery (SML U-NAPTR + signed SMP metadata) before each send.
+    peppol_discovery: bool = False
+    #: SML zone: OpenPeppol production `edelivery.tech.ec.europa.eu`, test
+    #: `acc.edelivery.tech.ec.europa.eu`.
+    peppol_sml_zone: str = "edelivery.tech.ec.europa.eu"
+    #: DNS server for SML look-ups, `host[:port]`; none → the system resolver.
+    peppol_dns_server: str | None = None
+    #: PEM file of the CA certificates an SMP's signing certificate must chain to.
+    peppol_smp_trust: str | None = None
+    #: FAKTURA_SECRETS_KEY: 32 bytes, base64; encrypts tenants' access point credentials.
+    secrets_key: str | None = None
     #: The built-in sandbox access point (in the worker, and over HTTP at
     #: /sandbox/peppol-ap). `FAKTURA_PEPPOL_SANDBOX=1`/`0`; unset: on only for the embedded
     #: database (no DATABASE_URL).
@@ -70,6 +90,15 @@ class DeliverySettings:
             email_from=e.get("FAKTURA_EMAIL_FROM") or d.email_from,
             peppol_ap_url=e.get("FAKTURA_PEPPOL_AP_URL") or None,
             peppol_ap_token=e.get("FAKTURA_PEPPOL_AP_TOKEN") or None,
+            peppol_ap_kind=e.get("FAKTURA_PEPPOL_AP_KIND") or d.peppol_ap_kind,
+            peppol_ap_webhook_secret=e.get("FAKTURA_PEPPOL_AP_WEBHOOK_SECRET") or None,
+            peppol_ap_poll_interval=num("FAKTURA_PEPPOL_AP_POLL_INTERVAL", d.peppol_ap_poll_interval),
+            peppol_ap_poll_for=num("FAKTURA_PEPPOL_AP_POLL_FOR", d.peppol_ap_poll_for),
+            peppol_discovery=e.get("FAKTURA_PEPPOL_DISCOVERY") == "1",
+            peppol_sml_zone=e.get("FAKTURA_PEPPOL_SML_ZONE") or d.peppol_sml_zone,
+            peppol_dns_server=e.get("FAKTURA_PEPPOL_DNS_SERVER") or None,
+            peppol_smp_trust=e.get("FAKTURA_PEPPOL_SMP_TRUST") or None,
+            secrets_key=e.get("FAKTURA_SECRETS_KEY") or None,
             sandbox=(e["FAKTURA_PEPPOL_SANDBOX"].lower() in ("1", "true", "yes", "on"))
             if e.get("FAKTURA_PEPPOL_SANDBOX")
             else not e.get("DATABASE_URL"),
@@ -90,7 +119,20 @@ class DeliverySettings:
         from faktura.delivery.outbound import Policy
 
         out = []
-        if self.peppol_ap_url and not self.peppol_callback_token:
+        if self.peppol_ap_kind not in ("contract", "e-invoice-be", "phoss-ap"):
+            out.append(
+                f"FAKTURA_PEPPOL_AP_KIND must be contract, e-invoice-be or phoss-ap, not `{self.peppol_ap_kind}`."
+            )
+        if self.secrets_key and not _is_key(self.secrets_key):
+            out.append(
+                "FAKTURA_SECRETS_KEY must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)."
+            )
+        if self.peppol_discovery and not self.peppol_smp_trust:
+            out.append(
+                "FAKTURA_PEPPOL_DISCOVERY=1 needs FAKTURA_PEPPOL_SMP_TRUST: the PEM file of the CAs"
+                " SMP signatures are checked against."
+            )
+        if self.peppol_ap_url and self.peppol_ap_kind == "contract" and not self.peppol_callback_token:
             out.append(
                 "FAKTURA_PEPPOL_AP_URL is set but FAKTURA_PEPPOL_CALLBACK_TOKEN is not: the access"
                 " point's receipts and Invoice Responses could not be authenticated. Set it to a long"
@@ -103,6 +145,16 @@ class DeliverySettings:
         except ValueError as e:
             out.append(str(e))
         return out
+
+
+def _is_key(value: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 @dataclass(frozen=True)

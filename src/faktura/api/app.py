@@ -28,7 +28,13 @@ from faktura.api.health import health, ready
 from faktura.api.invoices import InvoiceController
 from faktura.api.methods import install as install_methods
 from faktura.api.observability import RequestObservability, metrics
-from faktura.api.peppol import PeppolCallbackController, SandboxAccessPointController
+from faktura.api.peppol import (
+    EInvoiceBeWebhookController,
+    PeppolCallbackController,
+    PeppolDiscoveryController,
+    SandboxAccessPointController,
+    TenantAccessPointController,
+)
 from faktura.api.ratelimit import RateLimiter, rate_limit_headers
 from faktura.api.schema import openapi_document
 from faktura.api.series import NumberSeriesController
@@ -48,6 +54,9 @@ CONTROLLERS = [
     DeliverySettingsController,
     WebhookEndpointController,
     PeppolCallbackController,
+    EInvoiceBeWebhookController,
+    PeppolDiscoveryController,
+    TenantAccessPointController,
     DocumentController,
     InvoiceArchiveController,
     ArchiveController,

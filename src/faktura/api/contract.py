@@ -29,7 +29,7 @@ from faktura.api.delivery import (
 )
 from faktura.api.invoices import STATUSES as INVOICE_STATUSES
 from faktura.api.pagination import MAX_PAGE_SIZE
-from faktura.api.peppol import Callback
+from faktura.api.peppol import Callback, TenantAccessPointInput
 from faktura.api.series import SeriesInput
 from faktura.api.webhook_endpoints import WebhookEndpointInput, WebhookEndpointPatch
 from faktura.compliance.profiles import PROFILES
@@ -320,6 +320,33 @@ OPERATIONS: dict[str, Operation] = {
         Callback,
         wrapped=False,
         errors=_errors(AUTH, BODY, {404: "No delivery with this message id"}),
+    ),
+    "peppol_einvoice_be_webhook": Operation(
+        "public",
+        (model(views.AccessPointNotice, 202, "Accepted; the statuses are then read from the access point"),),
+        errors=_errors({400: "Malformed JSON", 401: "Bad or missing `X-Signature`", 422: "No `document_id`"}),
+        raw_body=("application/json",),
+    ),
+    "peppol_participant_preflight": Operation(
+        "tenant",
+        (model(views.ParticipantLookup),),
+        errors=_errors(
+            AUTH,
+            QUERY,
+            {409: "Discovery is not configured", 422: "Not a participant id (`scheme:value`)"},
+        ),
+    ),
+    "peppol_access_point_retrieve": Operation(
+        "tenant", (model(views.TenantAccessPoint),), errors=_errors(AUTH)
+    ),
+    "peppol_access_point_update": Operation(
+        "tenant",
+        (model(views.TenantAccessPoint),),
+        TenantAccessPointInput,
+        errors=_errors(AUTH, BODY, {409: "The credential cannot be stored (no FAKTURA_SECRETS_KEY)"}),
+    ),
+    "peppol_access_point_delete": Operation(
+        "tenant", (Ok(204, "empty", description="Removed"),), errors=_errors(AUTH)
     ),
     # documents
     "invoices_archive": Operation("tenant", (model(views.InvoiceArchive),), errors=_errors(AUTH, FOUND)),

@@ -321,7 +321,8 @@ class DeliverySettingsController(Controller):
         async with tenant_scope(request) as scope:
             stored = await scope.conn.fetchval(
                 "INSERT INTO delivery_settings (tenant_id, data) VALUES ($1, $2) ON CONFLICT (tenant_id) DO UPDATE"
-                " SET data = jsonb_strip_nulls(jsonb_build_object('webhook_secret', delivery_settings.data->'webhook_secret'))"
+                " SET data = jsonb_strip_nulls(jsonb_build_object('webhook_secret', delivery_settings.data->'webhook_secret',"
+                " 'peppol_access_point', delivery_settings.data->'peppol_access_point'))"
                 " || $2, modified_at = clock_timestamp() RETURNING data",
                 scope.tenant_id,
                 data,

@@ -346,3 +346,35 @@ class JsonSchema(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
     """A JSON Schema (2020-12) of the invoice request for this tenant."""
 
     schema_: str = msgspec.field(name="$schema")
+
+
+# -- Peppol access point and discovery -----------------------------------------------------
+
+
+class ParticipantLookup(msgspec.Struct, kw_only=True):
+    """Whether a participant can receive a document type over Peppol (SML + signed SMP)."""
+
+    participant: str
+    outcome: str
+    can_receive: bool
+    permanent: bool
+    detail: str | None
+    smp_url: str | None
+    endpoints: list[dict[str, Any]]
+
+
+class TenantAccessPoint(msgspec.Struct, kw_only=True):
+    """The tenant's own access point (`configured: false`: the deployment's is used); the
+    credential is never returned, only whether it is set."""
+
+    configured: bool
+    kind: str | None
+    url: str | None
+    token_set: bool
+
+
+class AccessPointNotice(msgspec.Struct, kw_only=True):
+    """An access point's webhook, taken: which document, and whether a delivery has it."""
+
+    document_id: str
+    known: bool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faktura.delivery import bulk, sandbox, service, tenant_webhooks
+from faktura.delivery import bulk, sandbox, service, tenant_webhooks, tracking
 from faktura.delivery.events import WEBHOOK_JOB
 
 HANDLERS: dict[str, Any] = {
@@ -12,4 +12,5 @@ HANDLERS: dict[str, Any] = {
     WEBHOOK_JOB: tenant_webhooks.deliver,
     bulk.BULK_JOB: bulk.process,
     sandbox.REPORT_JOB: sandbox.report,
+    tracking.TRACK_JOB: tracking.track,
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,21 +37,57 @@ class Envelope:
     process: str
     instance_id: str
     xml: bytes
+    #: The issued UBL alone, byte for byte (for APs that build their own SBDH).
+    ubl: bytes = b""
 
 
 @dataclass(frozen=True)
 class Submitted:
     message_id: str
     evidence: dict[str, Any]
+    #: The AP reports back by being asked (`Tracked.reports`), not by calling Faktura.
+    poll: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    """Something an access point says about a sent message, in Faktura's words.
+
+    kind: `receipt` (handed to the receiving AP), `mls` (the receiving AP's Message Level
+    Status: code AP/AB accepted, RE rejected), `invoice_response` (the buyer's, UNCL 4343
+    code), `failed` (the AP gave up sending). `key` names the report at the AP, so a report
+    seen twice is applied once."""
+
+    key: str
+    kind: str
+    code: str | None = None
+    note: str | None = None
+    evidence: dict[str, Any] | None = None
+
+
+class Journal(Protocol):
+    """Where an adapter keeps the AP's id for a delivery before it asks the AP to send, so
+    that the attempt after a crash finds it (exactly once without help from the AP)."""
+
+    async def recall(self) -> str | None: ...
+
+    async def record(self, message_id: str) -> None: ...
 
 
 class AccessPoint(Protocol):
     """What Faktura needs from an access point. Implementations: `HttpAccessPoint` (any AP
-    speaking the documented HTTP contract) and `faktura.delivery.sandbox.SandboxAccessPoint`."""
+    speaking the documented HTTP contract), `faktura.delivery.sandbox.SandboxAccessPoint`,
+    `faktura.delivery.einvoice_be.EInvoiceBeAccessPoint`, `faktura.delivery.phoss_ap.PhossAccessPoint`."""
 
     async def is_registered(self, participant: str, document_type: str) -> bool: ...
 
-    async def submit(self, envelope: Envelope) -> Submitted: ...
+    async def submit(self, envelope: Envelope, journal: Journal | None = None) -> Submitted: ...
+
+
+class Tracked(Protocol):
+    """An access point whose statuses Faktura polls (`faktura.delivery.tracking`)."""
+
+    async def reports(self, message_id: str) -> list[Report]: ...
 
 
 def participant_id(party: dict[str, Any]) -> str | None:
@@ -104,26 +141,49 @@ def wrap(ubl: bytes, *, sender: str, receiver: str, instance_id: str, country: s
         sub(s, "InstanceIdentifier", country)
     root.append(doc)
     xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-    return Envelope(sender, receiver, document_type, f"{PROCESS_SCHEME}::{process}", instance_id, xml)
+    return Envelope(sender, receiver, document_type, f"{PROCESS_SCHEME}::{process}", instance_id, xml, ubl)
 
 
-class HttpAccessPoint:
-    """An access point reached over the HTTP contract in docs/peppol-access-point.md."""
+class HttpAccessPointBase:
+    """An AP's HTTP API. An operator-configured base URL is trusted; a tenant's (`policy`
+    set) is checked against the outbound URL policy before every request, and the request
+    goes to the checked address. Network errors, 5xx, 408 and 429 are transient."""
 
-    def __init__(self, base_url: str, token: str | None, timeout: float):
+    label = "access point"
+    policy: Any = None
+
+    def __init__(self, base_url: str, headers: dict[str, str], timeout: float):
         self.base_url = base_url.rstrip("/")
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.headers = headers
         self.timeout = timeout
 
     async def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        url, extensions, headers = self.base_url + path, {}, dict(self.headers)
+        if self.policy is not None:
+            from faktura.delivery.outbound import resolve
+
+            target = await resolve(url, self.policy)
+            url = str(target.url.copy_with(host=str(target.addresses[0])))
+            headers["Host"] = target.url.netloc.decode("ascii")
+            if not target.literal and target.url.scheme == "https":
+                extensions["sni_hostname"] = target.host
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, headers=self.headers) as c:
-                r = await c.request(method, self.base_url + path, **kw)
+            async with httpx.AsyncClient(timeout=self.timeout, headers=headers, follow_redirects=False) as c:
+                r = await c.request(method, url, extensions=extensions, **kw)
         except httpx.HTTPError as e:
-            raise TransientError(f"access point: {type(e).__name__}: {e}") from None
+            raise TransientError(f"{self.label}: {type(e).__name__}: {e}") from None
         if r.status_code >= 500 or r.status_code in (408, 429):
-            raise TransientError(f"access point: HTTP {r.status_code}")
+            raise TransientError(f"{self.label}: HTTP {r.status_code}")
+        if r.status_code == 401 and self.label != "access point":
+            raise PermanentError(f"{self.label} refused the credentials (HTTP 401)")
         return r
+
+
+class HttpAccessPoint(HttpAccessPointBase):
+    """An access point reached over the HTTP contract in docs/peppol-access-point.md."""
+
+    def __init__(self, base_url: str, token: str | None, timeout: float):
+        super().__init__(base_url, {"Authorization": f"Bearer {token}"} if token else {}, timeout)
 
     async def is_registered(self, participant: str, document_type: str) -> bool:
         r = await self._request(
@@ -135,7 +195,7 @@ class HttpAccessPoint:
             raise PermanentError(f"access point capability lookup: HTTP {r.status_code}")
         return bool(r.json().get("registered"))
 
-    async def submit(self, envelope: Envelope) -> Submitted:
+    async def submit(self, envelope: Envelope, journal: Journal | None = None) -> Submitted:
         r = await self._request(
             "POST", "/messages", content=envelope.xml, headers={"Content-Type": "application/xml"}
         )
@@ -157,16 +217,25 @@ class NoAccessPoint:
     async def is_registered(self, participant: str, document_type: str) -> bool:
         raise PermanentError(self.REASON)
 
-    async def submit(self, envelope: Envelope) -> Submitted:
+    async def submit(self, envelope: Envelope, journal: Journal | None = None) -> Submitted:
         raise PermanentError(self.REASON)
 
 
 class PeppolChannel:
     name = "peppol"
 
-    def __init__(self, settings: DeliverySettings, access_point: AccessPoint):
+    def __init__(
+        self,
+        settings: DeliverySettings,
+        access_point: AccessPoint,
+        journal: Callable[[Outgoing], Journal] | None = None,
+        capability: Callable[[str, str, str], Awaitable[None]] | None = None,
+    ):
         self.settings = settings
         self.ap = access_point
+        self.journal = journal
+        #: Native discovery (SML/SMP) instead of asking the AP; raises when it may not send.
+        self.capability = capability
 
     async def send(self, message: Outgoing) -> SendResult:
         if message.syntax != "ubl":
@@ -185,15 +254,23 @@ class PeppolChannel:
             instance_id=str(message.delivery_id),
             country=(message.seller.get("address") or {}).get("country"),
         )
+        ap = self.ap
+        if message.tenant_settings.get("peppol_access_point"):
+            from faktura.delivery.tenant_ap import access_point_of
+
+            ap = access_point_of(self.settings, message.tenant_id, message.tenant_settings) or ap
         # Capability check: is the receiver registered for this document type?
-        if not await self.ap.is_registered(receiver, envelope.document_type):
+        if self.capability is not None:
+            await self.capability(receiver, envelope.document_type, envelope.process)
+        elif not await ap.is_registered(receiver, envelope.document_type):
             raise PermanentError(f"receiver {receiver} is not registered for {envelope.document_type}")
-        submitted = await self.ap.submit(envelope)
+        submitted = await ap.submit(envelope, self.journal(message) if self.journal else None)
         return SendResult(
             status="SENT",
             message_id=submitted.message_id,
             evidence={
                 **submitted.evidence,
+                **({"tracking": "poll"} if submitted.poll else {}),
                 "sender": sender,
                 "receiver": receiver,
                 "document_type": envelope.document_type,

@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 from lxml import etree
 
-from faktura.delivery.peppol import SBDH_NS, Envelope, Submitted
+from faktura.delivery.peppol import SBDH_NS, Envelope, Journal, Submitted
 from faktura.jobs import JobContext, enqueue
 from faktura.settings import Settings
 
@@ -77,7 +77,7 @@ class SandboxAccessPoint:
     async def is_registered(self, participant: str, document_type: str) -> bool:
         return registered(participant)
 
-    async def submit(self, envelope: Envelope) -> Submitted:
+    async def submit(self, envelope: Envelope, journal: Journal | None = None) -> Submitted:
         async with self.pool.acquire() as conn:
             return await store(conn, self.settings, envelope)
 

@@ -250,6 +250,14 @@ async def move_invoice(
 def access_point(ctx: JobContext) -> AccessPoint:
     """The configured access point; the sandbox only when it is switched on."""
     cfg = ctx.settings.delivery
+    if cfg.peppol_ap_url and cfg.peppol_ap_kind == "e-invoice-be":
+        from faktura.delivery.einvoice_be import EInvoiceBeAccessPoint
+
+        return EInvoiceBeAccessPoint(cfg.peppol_ap_url, cfg.peppol_ap_token, cfg.send_timeout)
+    if cfg.peppol_ap_url and cfg.peppol_ap_kind == "phoss-ap":
+        from faktura.delivery.phoss_ap import PhossAccessPoint
+
+        return PhossAccessPoint(cfg.peppol_ap_url, cfg.peppol_ap_token, cfg.send_timeout)
     if cfg.peppol_ap_url:
         return HttpAccessPoint(cfg.peppol_ap_url, cfg.peppol_ap_token, cfg.send_timeout)
     if not cfg.sandbox:
@@ -265,7 +273,19 @@ def channel_for(name: str, ctx: JobContext) -> Channel:
         return EmailChannel(cfg)
     if name == "webhook":
         return WebhookChannel(cfg)
-    return PeppolChannel(cfg, access_point(ctx))
+    from faktura.delivery.tracking import DeliveryJournal
+
+    capability = None
+    if cfg.peppol_discovery:
+        from faktura.delivery.discovery import capability_check
+
+        capability = capability_check(ctx.settings)
+    return PeppolChannel(
+        cfg,
+        access_point(ctx),
+        journal=lambda m: DeliveryJournal(ctx, m.tenant_id, m.delivery_id),
+        capability=capability,
+    )
 
 
 async def _documents(
@@ -434,6 +454,10 @@ async def _settle(
             if result.status == "DELIVERED":
                 await _event(conn, tenant_id, d, "DELIVERED", attempt=attempt)
             await archive_evidence(conn, tenant_id, d, "sent", result.evidence)
+            if result.evidence.get("tracking") == "poll":
+                from faktura.delivery import tracking
+
+                await tracking.start(conn, ctx.settings, tenant_id, delivery_id)
             await move_invoice(
                 conn, tenant_id, d["invoice_id"], "SUBMITTED", ("OPEN",), delivery_id=str(delivery_id)
             )
@@ -527,7 +551,16 @@ async def apply_inbound(
         tenant_id,
         message_id,
     )
-    target = "DELIVERED" if kind == "receipt" else (RESPONSE_CODES[code or ""] or "DELIVERED")
+    target = (
+        {
+            "receipt": "DELIVERED",
+            "failed": "FAILED",
+            # the receiving AP's Message Level Status: RE means the buyer never got it
+            "mls": "REJECTED" if code == "RE" else "DELIVERED",
+        }.get(kind)
+        or RESPONSE_CODES[code or ""]
+        or "DELIVERED"
+    )
     data: dict[str, Any] = {
         "source": kind,
         **({"code": code} if code else {}),
@@ -540,16 +573,23 @@ async def apply_inbound(
             tenant_id,
             d["id"],
             target,
-            code,
+            code if kind == "invoice_response" else None,
         )
         await _event(conn, tenant_id, d, target, **data)
-        await move_invoice(conn, tenant_id, d["invoice_id"], "SUBMITTED", ("OPEN",), delivery_id=str(d["id"]))
+        if target != "FAILED":
+            await move_invoice(
+                conn, tenant_id, d["invoice_id"], "SUBMITTED", ("OPEN",), delivery_id=str(d["id"])
+            )
     else:
         await events.record(
             conn,
             tenant_id,
             d["invoice_id"],
-            "peppol.invoice_response" if kind == "invoice_response" else "peppol.receipt",
+            {
+                "invoice_response": "peppol.invoice_response",
+                "mls": "peppol.mls",
+                "failed": "peppol.failed",
+            }.get(kind, "peppol.receipt"),
             {"channel": d["channel"], "status": d["status"], **data},
             delivery_id=d["id"],
         )
