@@ -6,7 +6,9 @@ through the API), then runs the list query exactly as `GET /v1/invoices` builds 
 (`faktura.api.invoices.list_query` + `fetch_page`, as the application role with the
 tenant's row-level security on) for:
 
-  - the first page and a deep cursor page (the cursor half-way through the tenant);
+  - the first page and a deep cursor page (the cursor half-way through the filter's own
+    result, as a client paging through it holds; half-way through the tenant for a filter
+    with fewer than two matches);
   - each filter of the seed (status, issue-date range, created/modified range, contact,
     number, remote id, type), once matching many rows and once matching few or none.
 
@@ -201,6 +203,21 @@ def plan_index(plan: list[str]) -> str:
     return ",".join(dict.fromkeys(names)) + (f" ({'/'.join(kinds)})" if kinds else "")
 
 
+async def deep_cursor(conn: asyncpg.Connection, q: Any, fallback: str) -> tuple[str, int]:
+    """The cursor half-way through the filter's own result (as a client paging through it
+    would hold), or, with fewer than two matches, `fallback`; and the number of matches."""
+    where = " AND ".join(q.clauses)
+    count = await conn.fetchval(f"SELECT count(*) FROM invoices WHERE {where}", *q.args)
+    if count < 2:
+        return fallback, count
+    row = await conn.fetchrow(
+        f"SELECT created_at, id FROM invoices WHERE {where} ORDER BY created_at DESC, id DESC"
+        f" OFFSET {count // 2} LIMIT 1",
+        *q.args,
+    )
+    return encode_cursor("n", row["created_at"], row["id"]), count
+
+
 async def measure(
     dsn: str, big: uuid.UUID, rows: int, contacts: list[uuid.UUID], args: argparse.Namespace
 ) -> None:
@@ -211,12 +228,13 @@ async def measure(
         big,
         rows // 2,
     )
-    deep_cursor = encode_cursor("n", deep["created_at"], deep["id"])
-    print(f"{'case':38} {'page':>5} {'rows':>5} {'query ms':>9} {'view ms':>8}  plan")
+    tenant_middle = encode_cursor("n", deep["created_at"], deep["id"])
+    print(f"{'case':38} {'matches':>8} {'page':>5} {'rows':>5} {'query ms':>9} {'view ms':>8}  plan")
     plans: list[tuple[str, list[str]]] = []
     for name, filters in cases(rows, contacts):
-        for page, cursor in (("first", None), ("deep", deep_cursor)):
-            q = list_query(big, lines=False, **filters)
+        q = list_query(big, lines=False, **filters)
+        middle, matches = await deep_cursor(conn, q, tenant_middle)
+        for page, cursor in (("first", None), ("deep", middle)):
             times = []
             got: list[Any] = []
             for _ in range(args.repeat):
@@ -235,7 +253,7 @@ async def measure(
                 plan = [r[0] for r in await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {text}", *qargs)]
             plans.append((f"{name} [{page}]", plan))
             print(
-                f"{name:38} {page:>5} {len(got):>5} {statistics.median(times):>9.2f} {view_ms:>8.2f}  {plan_index(plan)}",
+                f"{name:38} {matches:>8} {page:>5} {len(got):>5} {statistics.median(times):>9.2f} {view_ms:>8.2f}  {plan_index(plan)}",
                 flush=True,
             )
     if args.explain:

@@ -14,7 +14,7 @@ import httpx
 from tests.conftest import Tenant, invoice_body, make_contact
 
 from faktura.api.invoices import list_query
-from faktura.api.pagination import decode_cursor, encode_cursor
+from faktura.api.pagination import decode_cursor, encode_cursor, fetch_page
 
 FILTERS = [
     ("status", {"status": "DRAFT"}, "status"),
@@ -100,3 +100,21 @@ async def test_list_page_is_the_invoice_without_its_lines(client: httpx.AsyncCli
     expanded = (await client.get("/v1/invoices?page_size=2&expand=line_items", headers=tenant.headers)).json()
     for item in expanded["results"]:
         assert item == full[item["id"]]
+
+
+async def test_list_statements_are_planned_for_their_values(owner: asyncpg.Connection) -> None:
+    """asyncpg prepares each statement once per connection; after five executions PostgreSQL
+    may switch to a generic plan, blind to the filter's value. Lists must never get one."""
+    async with owner.transaction():
+        tenant = uuid.uuid4()
+        q = list_query(tenant, lines=False, issue_date_before="2020-01-01")
+        for _ in range(8):
+            await fetch_page(owner, q, None, 50)
+        text, _, _ = q.sql(None, 50)
+        generic = await owner.fetchval(
+            "SELECT max(generic_plans) FROM pg_prepared_statements WHERE statement = $1", text
+        )
+        custom = await owner.fetchval(
+            "SELECT max(custom_plans) FROM pg_prepared_statements WHERE statement = $1", text
+        )
+    assert (generic, custom) == (0, 8)

@@ -105,6 +105,11 @@ async def fetch_page(
 ) -> tuple[list[Any], str | None, str | None]:
     cursor = decode_cursor(cursor_text) if cursor_text else None
     text, args, backwards = query.sql(cursor, size)
+    if conn.is_in_transaction():
+        # The best index depends on the filter's value (a date range matching 1,000 rows or
+        # 1,000,000): never let PostgreSQL switch this prepared statement to a generic plan,
+        # which it does after five executions and which can walk a tenant's whole index.
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
     rows = list(await conn.fetch(text, *args))
     more = len(rows) > size
     rows = rows[:size]
