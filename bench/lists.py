@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -45,7 +46,7 @@ from faktura.api.pagination import decode_cursor, encode_cursor, fetch_page  # n
 from faktura.db.migrate import migrate_connection  # noqa: E402
 
 ADMIN_DSN = os.environ.get("FAKTURA_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DB = "faktura_bench_lists"
+DB = os.environ.get("FAKTURA_BENCH_DB", "faktura_bench_lists")
 CHUNK = 200_000
 CONTACTS = 1_000
 
@@ -198,7 +199,7 @@ async def in_tenant(conn: asyncpg.Connection, tenant: uuid.UUID) -> None:
 
 
 def plan_index(plan: list[str]) -> str:
-    names = [w for line in plan for w in line.replace("(", " ").split() if w.startswith("invoices_")]
+    names = [w for line in plan for w in re.findall(r"using (invoices_[a-z_]+)", line)]
     kinds = [k for k in ("Bitmap Heap Scan", "Index Scan", "Seq Scan", "Sort") if any(k in ln for ln in plan)]
     return ",".join(dict.fromkeys(names)) + (f" ({'/'.join(kinds)})" if kinds else "")
 

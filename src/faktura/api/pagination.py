@@ -93,9 +93,12 @@ class Query:
             q.add(f"(created_at, id) {op} (?, ?)", cursor.created_at, cursor.id)
         where = " AND ".join(q.clauses) or "true"
         order = "ASC" if backwards else "DESC"
+        # The page is chosen first and only its rows are projected: a plan that sorts (a
+        # narrow range filter) would otherwise compute the columns of every matching row.
         text = (
-            f"SELECT {q.columns} FROM {q.table} WHERE {where}"
-            f" ORDER BY created_at {order}, id {order} LIMIT {limit + 1}"
+            f"SELECT {q.columns} FROM (SELECT * FROM {q.table} WHERE {where}"
+            f" ORDER BY created_at {order}, id {order} LIMIT {limit + 1}) AS {q.table}"
+            f" ORDER BY created_at {order}, id {order}"
         )
         return text, q.args, backwards
 
