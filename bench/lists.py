@@ -199,7 +199,7 @@ async def in_tenant(conn: asyncpg.Connection, tenant: uuid.UUID) -> None:
 
 
 def plan_index(plan: list[str]) -> str:
-    names = [w for line in plan for w in re.findall(r"using (invoices_[a-z_]+)", line)]
+    names = [w for line in plan for w in re.findall(r"(?:using|Scan on) (invoices_[a-z_]+)", line)]
     kinds = [k for k in ("Bitmap Heap Scan", "Index Scan", "Seq Scan", "Sort") if any(k in ln for ln in plan)]
     return ",".join(dict.fromkeys(names)) + (f" ({'/'.join(kinds)})" if kinds else "")
 
