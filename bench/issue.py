@@ -8,10 +8,15 @@ Starts `faktura serve --workers N` on loopback against a fresh database, then dr
   2. faktura:  `POST /v1/invoices?issue=true` with a 10-line invoice (validate, number,
      total, render UBL, store — one transaction).
 
-Prints requests/s, p50/p99 latency and the ratio faktura/baseline. Both run in the same
-process tree on the same machine in the same run, so the ratio is what to compare.
+The load comes from `wrk` (Debian's package; installed with apt-get when missing and
+possible), an external client written in C, so the client does not eat the cores it
+measures; `--client python` uses the built-in asyncio client instead. The two sides
+alternate for `--rounds` rounds (baseline, faktura, baseline, ...), so the machine's
+drifting speed affects both alike; the headline is the median of the rounds' ratios.
+Prints requests/s and p50/p99 latency per round, and the load average before and after.
 
-    .venv/bin/python bench/issue.py [--seconds 30] [--concurrency 32] [--workers 2]
+    .venv/bin/python bench/issue.py [--seconds 15] [--concurrency 32] [--workers 2] [--rounds 3]
+                                    [--client wrk|python]
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -110,6 +117,72 @@ async def drive(
     }
 
 
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = io.open(os.getenv("BENCH_BODY"), "rb"):read("*a")
+for line in io.lines(os.getenv("BENCH_HEADERS")) do
+  local k, v = line:match("^([^:]+): (.*)$")
+  wrk.headers[k] = v
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+def find_wrk() -> str | None:
+    """`wrk`, installed from Debian with apt-get if missing (and we may); None if unavailable."""
+    if path := shutil.which("wrk"):
+        return path
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        print("# wrk not found: apt-get install -y wrk", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], capture_output=True, check=False)
+    return shutil.which("wrk")
+
+
+def drive_wrk(
+    wrk: str, port: int, path: str, body: bytes, headers: dict[str, str], seconds: float, concurrency: int
+) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {name: Path(tmp) / name for name in ("script.lua", "body", "headers")}
+        files["script.lua"].write_text(WRK_SCRIPT)
+        files["body"].write_bytes(body)
+        heads = {"Content-Type": "application/json", **headers}
+        files["headers"].write_text("".join(f"{k}: {v}\n" for k, v in heads.items()))
+        out = subprocess.run(
+            [
+                wrk,
+                "-t2",
+                "--timeout",
+                "10s",
+                f"-c{concurrency}",
+                f"-d{max(1, round(seconds))}s",
+                "-s",
+                str(files["script.lua"]),
+                f"http://127.0.0.1:{port}{path}",
+            ],
+            env={**os.environ, "BENCH_BODY": str(files["body"]), "BENCH_HEADERS": str(files["headers"])},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    if os.environ.get("BENCH_DEBUG"):
+        print(out, file=sys.stderr)
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
+    requests, duration_us, p50, p99, errors, status_errors = (int(x) for x in line.split()[1:])
+    if status_errors:
+        print(f"  {status_errors} responses with a status >= 400 on {path}", file=sys.stderr)
+    return {
+        "requests": requests,
+        "errors": errors + status_errors,
+        "rps": requests / (duration_us / 1e6),
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+    }
+
+
 async def setup(dsn: str) -> tuple[str, str]:
     from faktura.db.migrate import migrate
     from faktura.db.platforms import create_platform
@@ -129,7 +202,9 @@ async def setup(dsn: str) -> tuple[str, str]:
 
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--seconds", type=float, default=15, help="per side and round")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds, each measuring baseline then faktura")
+    ap.add_argument("--client", choices=("wrk", "python"), default="wrk", help="load generator")
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument(
@@ -138,6 +213,12 @@ async def main() -> None:
         help="also run the job worker on the same cores (it renders a PDF/A-3 per issued invoice meanwhile)",
     )
     args = ap.parse_args()
+    wrk = find_wrk() if args.client == "wrk" else None
+    if args.client == "wrk" and wrk is None:
+        sys.exit(
+            "bench/issue.py: wrk is not installed and could not be (apt-get install wrk); skipped. "
+            "Run with --client python to use the built-in client instead."
+        )
 
     db = f"faktura_bench_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect(ADMIN_DSN)
@@ -145,6 +226,7 @@ async def main() -> None:
     dsn = ADMIN_DSN.rpartition("/")[0] + "/" + db
     port = free_port()
     server = None
+    server_log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in `finally`)
     try:
         dsn, key = await setup(dsn)
         env = {
@@ -172,7 +254,7 @@ async def main() -> None:
             ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=server_log,  # a file: an unread pipe fills up and stalls the server's logging
         )
         for _ in range(200):
             try:
@@ -196,22 +278,45 @@ async def main() -> None:
         invoice = json.dumps(ten_line_invoice(contact)).encode()
 
         print(
-            f"# bench/issue.py: {args.workers} server workers, concurrency {args.concurrency}, {args.seconds:.0f} s each, loopback"
+            f"# bench/issue.py: {args.workers} server workers, concurrency {args.concurrency},"
+            f" {args.rounds} rounds of {args.seconds:.0f} s per side, client {args.client}, loopback;"
+            f" load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
-        await drive(port, "/bench/baseline", invoice, headers, 2, args.concurrency)  # warm-up
-        await drive(port, "/v1/invoices?issue=true", invoice, headers, 2, args.concurrency)
-        base = await drive(port, "/bench/baseline", invoice, headers, args.seconds, args.concurrency)
-        fak = await drive(port, "/v1/invoices?issue=true", invoice, headers, args.seconds, args.concurrency)
-        for name, r in (("baseline INSERT", base), ("create+issue", fak)):
-            print(
-                f"{name:16s} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms"
-                f"  ({r['requests']:.0f} requests, {r['errors']:.0f} errors)"
-            )
-        print(f"ratio create+issue / baseline: {fak['rps'] / base['rps']:.2f}")
+
+        async def side(path: str, seconds: float) -> dict[str, float]:
+            if wrk is not None:
+                return await asyncio.to_thread(
+                    drive_wrk, wrk, port, path, invoice, headers, seconds, args.concurrency
+                )
+            return await drive(port, path, invoice, headers, seconds, args.concurrency)
+
+        await side("/bench/baseline", 2)  # warm-up
+        await side("/v1/invoices?issue=true", 2)
+        ratios = []
+        for n in range(1, args.rounds + 1):
+            base = await side("/bench/baseline", args.seconds)
+            fak = await side("/v1/invoices?issue=true", args.seconds)
+            ratios.append(fak["rps"] / base["rps"])
+            for name, r in (("baseline INSERT", base), ("create+issue", fak)):
+                print(
+                    f"round {n} {name:16s} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms"
+                    f"  p99 {r['p99_ms']:7.1f} ms  ({r['requests']:.0f} requests, {r['errors']:.0f} errors)"
+                )
+            print(f"round {n} ratio {ratios[-1]:.3f}", flush=True)
+        print(
+            f"median ratio create+issue / baseline over {args.rounds} rounds: {statistics.median(ratios):.3f}"
+            f" (rounds: {', '.join(f'{r:.3f}' for r in ratios)});"
+            f" load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
     finally:
         if server is not None:
             server.terminate()
-            server.wait(timeout=30)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        server_log.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
 

@@ -1,9 +1,10 @@
 """Issued artefacts: the UBL into the archive at issue time, the PDF by a worker job.
 
 `on_issued` runs inside the issuing transaction, so "issued" and "archived" commit
-together: the XML object is written (content-addressed, so a rollback leaves at most an
-unreferenced object) and its chained archive row and the `pdf.render` job commit with the
-invoice, or none of them does. The entry's `meta` snapshots what the PDF will look like
+together: the XML's chained archive row and the `pdf.render` job commit with the invoice,
+or none of them does. The XML object itself is written right after commit by the
+`archive.write` job (`faktura.archive.deferred`): the series' number stays locked only for
+database work, never for an fsync or an S3 PUT. The entry's `meta` snapshots what the PDF will look like
 (buyer language, branding version), so a later logo or language change never alters an
 issued invoice's PDF, even if the job runs late or is retried.
 
@@ -27,6 +28,7 @@ import asyncpg
 import msgspec
 
 from faktura.archive import archive_document, entries_for_invoice, open_store
+from faktura.archive.deferred import append_pending, read_object
 from faktura.domain.document import Document
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.syntax import DEFAULT_LEVEL, FACTURX_PROFILES
@@ -105,6 +107,18 @@ async def archive_meta(
     return meta
 
 
+async def queue_pdf(conn: asyncpg.Connection, tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> None:
+    """Queue the invoice's PDF in the issuing transaction (before its number is taken: the
+    job does not depend on it, and the series lock stays short)."""
+    await enqueue(
+        conn,
+        PDF_JOB,
+        {"tenant_id": str(tenant_id), "invoice_id": str(invoice_id)},
+        dedupe_key=f"{PDF_JOB}:{invoice_id}",
+        priority=-1,  # after deliveries and bulk items: a PDF can wait, a send should not
+    )
+
+
 async def on_issued(
     conn: asyncpg.Connection,
     settings: Settings,
@@ -116,11 +130,11 @@ async def on_issued(
     *,
     kind: str = UBL_KIND,
 ) -> None:
-    """Archive the issued XML (`kind`: its syntax) and queue its PDF, in the issuing transaction."""
-    meta = {"number": doc.number, **meta}
-    await archive_document(
+    """Chain the issued XML's archive entry (`kind`: its syntax), in the issuing transaction;
+    its object is written after commit (`archive.write`)."""
+    await append_pending(
         conn,
-        open_store(settings),
+        open_store(settings).name,
         tenant_id,
         invoice_id,
         kind,
@@ -128,14 +142,7 @@ async def on_issued(
         xml,
         country=doc.seller.address.country,
         issue_date=doc.issue_date,
-        meta=meta,
-    )
-    await enqueue(
-        conn,
-        PDF_JOB,
-        {"tenant_id": str(tenant_id), "invoice_id": str(invoice_id)},
-        dedupe_key=f"{PDF_JOB}:{invoice_id}",
-        priority=-1,  # after deliveries and bulk items: a PDF can wait, a send should not
+        meta={"number": doc.number, **meta},
     )
 
 
@@ -194,7 +201,7 @@ async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
         )
         version = ubl.meta.get("branding_version")
         branding = await branding_version(conn, tenant_id, int(version) if version else None)
-    xml = await store.get(ubl.storage_key)
+        xml = await read_object(conn, store, ubl)
     if hashlib.sha256(xml).hexdigest() != ubl.sha256:
         raise RuntimeError(f"archived UBL of invoice {invoice_id} does not match its archive entry")
     doc = issued_document(row)

@@ -24,7 +24,7 @@ from faktura.compliance.rulebook import Selection, check_on
 from faktura.compliance.syntax import syntax_findings
 from faktura.crediting import apply_credit_note
 from faktura.delivery import events
-from faktura.documents import archive_meta, on_issued
+from faktura.documents import archive_meta, on_issued, queue_pdf
 from faktura.domain.document import PEPPOL_BIS_3, Document, build_document
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
@@ -210,7 +210,10 @@ async def issue(
 
     contact_id = uuid.UUID(inv.contact) if inv.contact else None
     meta = await archive_meta(conn, tenant_id, contact_id)
+    await queue_pdf(conn, tenant_id, invoice_id)
 
+    # From here to commit the series' counter row is locked: database statements only, no
+    # storage I/O (the archive object is written after commit, `faktura.archive.deferred`).
     number = await take_number(conn, tenant_id, series, spec, inv.issue_date)
     xml = draft_xml.replace(placeholder.encode(), xml_escape(number).encode())
     digest = hashlib.sha256(xml).hexdigest()
@@ -243,7 +246,7 @@ async def issue(
     doc = msgspec.structs.replace(doc, number=number)
     await on_issued(
         conn, settings, tenant_id, invoice_id, xml, doc, meta, kind=einvoice.kind
-    )  # archive, queue PDF
+    )  # chain the XML's archive entry
     if doc.is_credit_note:
         await apply_credit_note(conn, tenant_id, invoice_id, doc)  # settle (or VOID) what it corrects
     INVOICES_ISSUED.labels(inv.document_type).inc()

@@ -18,6 +18,7 @@ from pgqueuer.errors import FailingListenerError
 from pgqueuer.models import Job
 
 from faktura.api.app import create_pool
+from faktura.archive.deferred import WRITE_JOB, requeue_pending, write_pending
 from faktura.db.availability import Backoff, database_unavailable
 from faktura.delivery.jobs import HANDLERS as DELIVERY_HANDLERS
 from faktura.documents import PDF_JOB, render_pdf
@@ -33,7 +34,7 @@ T = TypeVar("T")
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
 
 #: entrypoint → handler. Every background job Faktura runs is listed here.
-HANDLERS: dict[str, Handler] = {**DELIVERY_HANDLERS, PDF_JOB: render_pdf}
+HANDLERS: dict[str, Handler] = {**DELIVERY_HANDLERS, PDF_JOB: render_pdf, WRITE_JOB: write_pending}
 
 
 def build_queue(
@@ -114,6 +115,8 @@ async def _run_connected(settings: Settings, *, drain: bool) -> bool:
                 task.cancel()
 
         conn.add_termination_listener(on_lost)
+        if pending := await requeue_pending(conn):  # heal writes whose job failed or was lost
+            log.info("%d archive object(s) pending; their writes are queued", pending)
         log.info("connected to the database; running jobs")
         mode = QueueExecutionMode.drain if drain else QueueExecutionMode.continuous
         heartbeat = dt.timedelta(seconds=settings.delivery.job_heartbeat_timeout)

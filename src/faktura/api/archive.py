@@ -13,6 +13,7 @@ from faktura.api.context import tenant_scope
 from faktura.api.errors import ApiError, not_found, problem
 from faktura.api.wire import json_response
 from faktura.archive import open_store
+from faktura.archive.deferred import write_now
 from faktura.archive.export import export_zip
 from faktura.archive.ledger import COLUMNS, entries_for_invoice, entry_from_row
 
@@ -92,12 +93,13 @@ class ArchiveController(Controller):
                 MAX_EXPORT_ENTRIES,
             )
             tenant_id = scope.tenant_id
-        items = []
-        for r in rows:
-            d = dict(r)
-            number, issue_date = d.pop("_number"), d.pop("_issue_date")
-            items.append((entry_from_row(tenant_id, d), number, issue_date))
-        store = open_store(scope.settings)
+            items = []
+            for r in rows:
+                d = dict(r)
+                number, issue_date = d.pop("_number"), d.pop("_issue_date")
+                items.append((entry_from_row(tenant_id, d), number, issue_date))
+            store = open_store(scope.settings)
+            await write_now(scope.conn, store, tenant_id, [e for e, _, _ in items])  # just issued ones
         name = f"faktura-archive-{start.isoformat()}-{end.isoformat()}.zip"
         return Stream(
             export_zip(store, items, generated_at=dt.datetime.now(dt.UTC)),

@@ -121,24 +121,62 @@ async def archive_document(
     otherwise: an archived artefact is never replaced.
     """
     digest = hashlib.sha256(data).hexdigest()
+    await store.put(object_key(str(tenant_id), digest), data, media_type)
+    return await append_entry(
+        conn,
+        store.name,
+        tenant_id,
+        invoice_id,
+        kind,
+        media_type,
+        digest,
+        len(data),
+        country=country,
+        issue_date=issue_date,
+        meta=meta,
+    )
+
+
+async def append_entry(
+    conn: asyncpg.Connection,
+    storage: str,
+    tenant_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    kind: str,
+    media_type: str,
+    digest: str,
+    size: int,
+    *,
+    country: str,
+    issue_date: dt.date,
+    meta: dict[str, str] | None = None,
+    fresh: bool = False,
+    pending: bool = False,
+) -> ArchiveEntry:
+    """Append the entry of an object (written already, or to be written: see `deferred`).
+
+    `fresh` says the caller knows (invoice, kind) cannot be archived yet (the invoice was
+    issued in this transaction), which saves a lookup; the UNIQUE constraint still holds.
+    `pending` lists the entry in `archive_pending` in the same statement: its object is
+    written after commit."""
     key = object_key(str(tenant_id), digest)
-    await store.put(key, data, media_type)
     # One appender per tenant at a time, until commit: the chain stays linear and `seq`
     # gapless. Issuing already serializes per number series, so this costs little.
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended('faktura.archive:' || $1, 0))", str(tenant_id)
     )
-    row = await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM archive_entries WHERE tenant_id = $1 AND invoice_id = $2 AND kind = $3",
-        tenant_id,
-        invoice_id,
-        kind,
-    )
-    if row is not None:
-        existing = entry_from_row(tenant_id, row)
-        if existing.sha256 != digest:
-            raise ValueError(f"{kind} of invoice {invoice_id} is already archived with other content")
-        return existing
+    if not fresh:
+        row = await conn.fetchrow(
+            f"SELECT {COLUMNS} FROM archive_entries WHERE tenant_id = $1 AND invoice_id = $2 AND kind = $3",
+            tenant_id,
+            invoice_id,
+            kind,
+        )
+        if row is not None:
+            existing = entry_from_row(tenant_id, row)
+            if existing.sha256 != digest:
+                raise ValueError(f"{kind} of invoice {invoice_id} is already archived with other content")
+            return existing
     head = await conn.fetchrow(
         "SELECT seq, entry_hash FROM archive_entries WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1",
         tenant_id,
@@ -151,9 +189,9 @@ async def archive_document(
         invoice_id=invoice_id,
         kind=kind,
         media_type=media_type,
-        size=len(data),
+        size=size,
         sha256=digest,
-        storage=store.name,
+        storage=storage,
         storage_key=key,
         created_at=dt.datetime.now(dt.UTC),
         retention_until=retention_until,
@@ -163,9 +201,14 @@ async def archive_document(
         entry_hash="",
     )
     entry.entry_hash = entry_hash(entry)
-    await conn.execute(
+    insert = (
         f"INSERT INTO archive_entries (tenant_id, {COLUMNS})"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb, $15, $16)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb, $15, $16)"
+    )
+    if pending:
+        insert = f"WITH entry AS ({insert}) INSERT INTO archive_pending (tenant_id, seq) VALUES ($1, $2)"
+    await conn.execute(
+        insert,
         tenant_id,
         entry.seq,
         entry.id,
@@ -220,7 +263,11 @@ async def verify(
     conn: asyncpg.Connection, store: ObjectStore, tenant_id: uuid.UUID
 ) -> tuple[int, list[Problem]]:
     """Re-read and re-hash every object of a tenant and check the chain.
-    Returns (entries checked, problems)."""
+    Returns (entries checked, problems). An entry whose object is still to be written after
+    its commit (`archive_pending`) is not a problem while the object is missing."""
+    pending = {
+        r["seq"] for r in await conn.fetch("SELECT seq FROM archive_pending WHERE tenant_id = $1", tenant_id)
+    }
     problems: list[Problem] = []
     prev = GENESIS
     expected_seq = 1
@@ -249,7 +296,8 @@ async def verify(
         try:
             data = await store.get(e.storage_key)
         except ObjectMissing:
-            report(e, f"object missing: {e.storage_key}")
+            if e.seq not in pending:
+                report(e, f"object missing: {e.storage_key}")
         else:
             actual = hashlib.sha256(data).hexdigest()
             if actual != e.sha256 or len(data) != e.size:

@@ -294,6 +294,7 @@ async def _documents(
     """(media type, bytes) of the UBL and, once rendered, the PDF — from the archive, checked
     against the archive entry's hash; the UBL falls back to the issuing row."""
     from faktura.archive import entries_for_invoice, open_store
+    from faktura.archive.deferred import read_object
 
     entries = {e.kind: e for e in await entries_for_invoice(conn, tenant_id, invoice_id)}
     out: list[tuple[str, bytes]] = []
@@ -302,7 +303,7 @@ async def _documents(
     for kind in (xml_kind, "pdf"):
         e = entries.get(kind)
         if e is not None and store is not None:
-            content = await store.get(e.storage_key)
+            content = await read_object(conn, store, e)  # the UBL's object may still be pending
             if hashlib.sha256(content).hexdigest() != e.sha256:
                 raise RuntimeError(f"archived {kind} of invoice {invoice_id} does not match its entry")
             out.append((e.media_type, content))

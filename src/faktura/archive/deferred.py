@@ -1,0 +1,158 @@
+"""Archive objects written after commit, so that no number series waits on storage.
+
+Issuing appends the UBL's chained entry in its transaction, lists it in `archive_pending`
+and queues `archive.write` in that same transaction; from that commit on the bytes are
+durable in `invoice_documents`. The job copies them into the object store and clears the
+pending row. A crash between commit and write heals by itself: the job is still queued
+(pgqueuer picks a job again once its heartbeat is stale), and `requeue_pending`, run when a
+worker starts, queues the write again for an entry whose job failed or was lost. Until the
+object exists, `read_object` serves the bytes from the issuing row and `archive verify`
+counts the entry as pending, not missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import signal
+import uuid
+from typing import Any
+
+import asyncpg
+
+from faktura.archive.ledger import ArchiveEntry, append_entry
+from faktura.archive.storage import ObjectMissing, ObjectStore, open_store
+from faktura.jobs import JobContext, enqueue
+
+WRITE_JOB = "archive.write"
+#: Fault injection for the crash test only: a worker started with this set to 1 kills
+#: itself (SIGKILL) right before it writes an archive object.
+CRASH_BEFORE_WRITE_ENV = "FAKTURA_FAULT_CRASH_BEFORE_ARCHIVE_WRITE"
+
+#: The bytes of a pending entry, from the row they were issued in.
+_SOURCE = (
+    "SELECT e.storage_key, e.sha256, e.media_type, d.content FROM archive_pending p"
+    " JOIN archive_entries e ON e.tenant_id = p.tenant_id AND e.seq = p.seq"
+    " JOIN invoice_documents d ON d.tenant_id = e.tenant_id AND d.invoice_id = e.invoice_id AND d.kind = e.kind"
+    " WHERE p.tenant_id = $1 AND p.seq = $2"
+)
+
+
+def _job(tenant_id: uuid.UUID | str, seq: int) -> tuple[dict[str, Any], str]:
+    return {"tenant_id": str(tenant_id), "seq": seq}, f"{WRITE_JOB}:{tenant_id}:{seq}"
+
+
+async def append_pending(
+    conn: asyncpg.Connection,
+    storage: str,
+    tenant_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    kind: str,
+    media_type: str,
+    data: bytes,
+    *,
+    country: str,
+    issue_date: dt.date,
+    meta: dict[str, str] | None = None,
+) -> ArchiveEntry:
+    """Chain the entry of an artefact issued in this transaction (its bytes are in
+    `invoice_documents` under the same kind) and queue the write of its object."""
+    entry = await append_entry(
+        conn,
+        storage,
+        tenant_id,
+        invoice_id,
+        kind,
+        media_type,
+        hashlib.sha256(data).hexdigest(),
+        len(data),
+        country=country,
+        issue_date=issue_date,
+        meta=meta,
+        fresh=True,
+        pending=True,
+    )
+    payload, key = _job(tenant_id, entry.seq)
+    await enqueue(conn, WRITE_JOB, payload, dedupe_key=key, priority=1)
+    return entry
+
+
+async def _source(conn: asyncpg.Connection, tenant_id: uuid.UUID, seq: int) -> tuple[Any, bytes] | None:
+    row = await conn.fetchrow(_SOURCE, tenant_id, seq)
+    if row is None:
+        return None
+    data = bytes(row["content"])
+    if hashlib.sha256(data).hexdigest() != row["sha256"]:
+        raise RuntimeError(f"issued bytes of archive entry {tenant_id}/{seq} do not match the entry")
+    return row, data
+
+
+async def write_object(conn: asyncpg.Connection, store: ObjectStore, tenant_id: uuid.UUID, seq: int) -> bool:
+    """Write one pending object and clear its pending row (in `conn`'s transaction, scoped
+    to the tenant). False if it was not pending. Safe to run twice: objects are
+    content-addressed and written exclusively."""
+    found = await _source(conn, tenant_id, seq)
+    if found is None:
+        return False
+    row, data = found
+    if os.environ.get(CRASH_BEFORE_WRITE_ENV) == "1":
+        os.kill(os.getpid(), signal.SIGKILL)
+    await store.put(row["storage_key"], data, row["media_type"])
+    await conn.execute("DELETE FROM archive_pending WHERE tenant_id = $1 AND seq = $2", tenant_id, seq)
+    return True
+
+
+async def write_pending(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """The `archive.write` job."""
+    tenant_id = uuid.UUID(payload["tenant_id"])
+    async with ctx.tenant(tenant_id) as conn:
+        await write_object(conn, open_store(ctx.settings), tenant_id, int(payload["seq"]))
+
+
+async def write_now(
+    conn: asyncpg.Connection, store: ObjectStore, tenant_id: uuid.UUID, entries: list[ArchiveEntry]
+) -> None:
+    """Write the objects of those `entries` that are still pending, without waiting for the
+    worker (before an export reads them from the store)."""
+    seqs = [e.seq for e in entries]
+    for seq in await conn.fetch(
+        "SELECT seq FROM archive_pending WHERE tenant_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq",
+        tenant_id,
+        seqs,
+    ):
+        await write_object(conn, store, tenant_id, seq["seq"])
+
+
+async def requeue_pending(conn: asyncpg.Connection, *, batch: int = 1000) -> int:
+    """Queue `archive.write` for every pending entry (a job already queued or running under
+    its key is not queued twice). Run when a worker starts; returns how many were pending."""
+    total = 0
+    after: tuple[Any, ...] = (uuid.UUID(int=0), 0)
+    while True:
+        rows = await conn.fetch(
+            "SELECT tenant_id, seq FROM archive_pending WHERE (tenant_id, seq) > ($1, $2)"
+            " ORDER BY tenant_id, seq LIMIT $3",
+            *after,
+            batch,
+        )
+        if not rows:
+            return total
+        async with conn.transaction():
+            for r in rows:
+                payload, key = _job(r["tenant_id"], r["seq"])
+                await enqueue(conn, WRITE_JOB, payload, dedupe_key=key, priority=1)
+        total += len(rows)
+        after = (rows[-1]["tenant_id"], rows[-1]["seq"])
+
+
+async def read_object(conn: asyncpg.Connection, store: ObjectStore, entry: ArchiveEntry) -> bytes:
+    """An archived object's bytes: from the store, or, while its write is still pending,
+    from the issuing row (checked against the entry's hash). `conn` is scoped to the tenant."""
+    try:
+        return await store.get(entry.storage_key)
+    except ObjectMissing:
+        found = await _source(conn, entry.tenant_id, entry.seq)
+        if found is None:
+            raise
+        return found[1]
