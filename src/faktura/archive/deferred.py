@@ -130,15 +130,17 @@ async def requeue_pending(conn: asyncpg.Connection, *, batch: int = 1000) -> int
     total = 0
     after: tuple[Any, ...] = (uuid.UUID(int=0), 0)
     while True:
-        rows = await conn.fetch(
-            "SELECT tenant_id, seq FROM archive_pending WHERE (tenant_id, seq) > ($1, $2)"
-            " ORDER BY tenant_id, seq LIMIT $3",
-            *after,
-            batch,
-        )
-        if not rows:
-            return total
         async with conn.transaction():
+            # the pending rows of every tenant (ids only), for this transaction alone
+            await conn.execute("SELECT set_config('faktura.archive_sweep', 'on', true)")
+            rows = await conn.fetch(
+                "SELECT tenant_id, seq FROM archive_pending WHERE (tenant_id, seq) > ($1, $2)"
+                " ORDER BY tenant_id, seq LIMIT $3",
+                *after,
+                batch,
+            )
+            if not rows:
+                return total
             for r in rows:
                 payload, key = _job(r["tenant_id"], r["seq"])
                 await enqueue(conn, WRITE_JOB, payload, dedupe_key=key, priority=1)
