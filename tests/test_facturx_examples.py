@@ -1,0 +1,97 @@
+"""The official Factur-X 1.09.2 examples Faktura can express, read back and issued again.
+
+`convert_cii_examples.convert` turns each BASIC, EN 16931 and EXTENDED example of the kit into
+a Faktura request at the example's conformance level; examples that use what the input model
+cannot express are skipped with the reason. The rest must come out with zero fatal findings
+from our rules, with the totals the original declares (BT-106, BT-109, BT-112, BT-115), and
+rendered as CII at that level they must pass the official Factur-X XSD and Schematron.
+MINIMUM and BASIC WL carry no invoice lines: they are not invoices Faktura issues.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from conformance import describe, kit_dir, official_findings
+from convert_cii_examples import Unsupported, convert
+from faktura.compliance.basic import check_invoice
+from faktura.domain.document import build_document
+from faktura.domain.invoice import InvoiceInput, Party
+from faktura.domain.totals import compute
+from faktura.render.cii import render_cii
+
+KIT = kit_dir() / "examples" / "facturx-1.09.2"
+LEVELS = ("basic", "en16931", "extended")
+EXAMPLES = sorted((p for level in LEVELS for p in (KIT / level).glob("*.xml")), key=lambda p: (p.parent.name, p.name))
+NOT_INVOICES = sorted([*(KIT / "minimum").glob("*.xml"), *(KIT / "basicwl").glob("*.xml")])
+
+#: conformance level -> (render_cii profile key, official rule set of the kit)
+RENDERING = {
+    "BASIC": ("factur-x-basic", "facturx-basic-1.09.2"),
+    "EN16931": ("factur-x-en16931", "facturx-en16931-1.09.2"),
+    "EXTENDED": ("factur-x-extended", "facturx-extended-1.09.2"),
+}
+
+
+def _id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def _load(path: Path) -> tuple[dict[str, object], InvoiceInput, Party]:
+    try:
+        case = convert(path.read_bytes())
+    except Unsupported as exc:
+        pytest.skip(f"cannot express: {exc}")
+    try:
+        inv = msgspec.convert(
+            {**case["invoice"], "issue_date": case["issue_date"]}, InvoiceInput, strict=False
+        )  # type: ignore[dict-item]
+        seller = msgspec.convert(case["seller"], Party, strict=False)
+    except msgspec.ValidationError as exc:
+        pytest.skip(f"outside Faktura's field formats: {exc}")
+    return case, inv, seller
+
+
+@pytest.mark.parametrize("path", NOT_INVOICES, ids=[_id(p) for p in NOT_INVOICES])
+def test_minimum_and_basic_wl_are_not_invoices(path: Path) -> None:
+    with pytest.raises(Unsupported, match="not an invoice"):
+        convert(path.read_bytes())
+
+
+def test_enough_examples_are_expressible() -> None:
+    expressible = {level: 0 for level in RENDERING}
+    for path in EXAMPLES:
+        try:
+            case = convert(path.read_bytes())
+            msgspec.convert({**case["invoice"], "issue_date": case["issue_date"]}, InvoiceInput, strict=False)  # type: ignore[dict-item]
+            expressible[str(case["level"])] += 1
+        except (Unsupported, msgspec.ValidationError):
+            pass
+    assert expressible == {"BASIC": 3, "EN16931": 0, "EXTENDED": 0}, expressible
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[_id(p) for p in EXAMPLES])
+def test_official_facturx_example_issued_again(path: Path) -> None:
+    case, inv, seller = _load(path)
+    assert inv.conformance_level == path.parent.name.upper()
+    findings, totals = check_invoice(inv, seller=seller, buyer=inv.buyer)
+    assert [f for f in findings if f.fatal] == [], [(f.rule_id, f.pointer, f.detail) for f in findings if f.fatal]
+    assert totals is not None and inv.issue_date is not None and inv.currency is not None and inv.buyer is not None
+    t = compute(inv)
+    original = case["original_totals"]
+    assert isinstance(original, dict)
+    assert t.line_extension_amount == Decimal(original["line_extension_amount"])  # BT-106
+    assert t.tax_exclusive_amount == Decimal(original["tax_exclusive_amount"])  # BT-109
+    assert t.tax_inclusive_amount == Decimal(original["tax_inclusive_amount"])  # BT-112
+    assert t.payable_amount == Decimal(original["payable_amount"])  # BT-115
+    doc = build_document(
+        inv, number=str(case["number"]), issue_date=inv.issue_date, seller=seller, buyer=inv.buyer,
+        currency=inv.currency, profile=inv.profile,
+    )  # fmt: skip
+    render_profile, oracle = RENDERING[inv.conformance_level]
+    xsd, official, _ = official_findings(render_cii(doc, render_profile), (oracle,))
+    assert xsd == [] and official == [], "\n".join(xsd) + describe(official)
