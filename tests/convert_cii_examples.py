@@ -302,7 +302,7 @@ def convert(xml: bytes) -> dict[str, Any]:
     transaction = root.find("rsm:SupplyChainTradeTransaction", NS)
     assert transaction is not None
     for path, why in NOT_EXPRESSIBLE:
-        if transaction.find(path, NS) is not None:
+        if transaction.xpath(path, namespaces=NS):
             raise Unsupported(why)
     header = root.find("rsm:ExchangedDocument", NS)
     agreement = transaction.find("ram:ApplicableHeaderTradeAgreement", NS)

@@ -37,11 +37,28 @@ RENDERING = {
 }
 
 
+#: examples of something Faktura deliberately does not issue, or that contradict themselves
+NOT_ISSUED = {
+    "basic/factur-x-2.xml": "a corrected invoice (384) with negative quantities and negative allowance amounts:"
+    " Faktura corrects issued invoices with credit notes, and its allowances are never negative",
+    "en16931/factur-x-20.xml": "a corrected invoice (384) with negative quantities and negative allowance amounts:"
+    " Faktura corrects issued invoices with credit notes, and its allowances are never negative",
+    "en16931/factur-x-23.xml": "the line net amount (BT-131, 1163.40) is not quantity × net price (1 × 1000.00)"
+    " and no discount explains the gross price: Faktura computes the line net from the price",
+}
+#: stricter native findings where the official Factur-X rules accept the example: the buyer
+#: has both a `ram:ID` and a `ram:GlobalID` (BT-46), which the model keeps as two buyer
+#: identifiers and UBL-SR-16 (one buyer identifier) refuses whatever the syntax.
+STRICTER = {"basic/factur-x-1.xml": {"UBL-SR-16"}}
+
+
 def _id(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
 def _load(path: Path) -> tuple[dict[str, object], InvoiceInput, Party]:
+    if _id(path) in NOT_ISSUED:
+        pytest.skip(NOT_ISSUED[_id(path)])
     try:
         case = convert(path.read_bytes())
     except Unsupported as exc:
@@ -71,7 +88,9 @@ def test_enough_examples_are_expressible() -> None:
             expressible[str(case["level"])] += 1
         except (Unsupported, msgspec.ValidationError):
             pass
-    assert expressible == {"BASIC": 3, "EN16931": 0, "EXTENDED": 0}, expressible
+    # convertible, before NOT_ISSUED: 3 of 3 BASIC, 25 of 25 EN 16931, 6 of 25 EXTENDED
+    assert expressible["BASIC"] >= 3 and expressible["EN16931"] >= 25, expressible
+    assert expressible["EXTENDED"] >= 6, expressible
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[_id(p) for p in EXAMPLES])
@@ -79,7 +98,8 @@ def test_official_facturx_example_issued_again(path: Path) -> None:
     case, inv, seller = _load(path)
     assert inv.conformance_level == path.parent.name.upper()
     findings, totals = check_invoice(inv, seller=seller, buyer=inv.buyer)
-    assert [f for f in findings if f.fatal] == [], [(f.rule_id, f.pointer, f.detail) for f in findings if f.fatal]
+    fatal = {f.rule_id for f in findings if f.fatal}
+    assert fatal == STRICTER.get(_id(path), set()), [(f.rule_id, f.pointer, f.detail) for f in findings if f.fatal]
     assert totals is not None and inv.issue_date is not None and inv.currency is not None and inv.buyer is not None
     t = compute(inv)
     original = case["original_totals"]
