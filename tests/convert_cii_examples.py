@@ -38,27 +38,72 @@ LEVELS = {
 
 #: what the examples use and the input model has no field for (path below the transaction)
 NOT_EXPRESSIBLE = (
-    ("ram:IncludedSupplyChainTradeLineItem/ram:AssociatedDocumentLineDocument/ram:ParentLineID", "sub-lines (EXTENDED line hierarchy)"),
-    ("ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeDelivery/ram:ShipToTradeParty", "a deliver-to party per line (EXTENDED)"),
-    ("ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax[2]", "several VAT categories on one line"),
-    ("ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedTradeProduct/ram:IncludedReferencedProduct", "items made of referenced products (EXTENDED)"),
-    ("ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeAgreement/ram:GrossPriceProductTradePrice/ram:AppliedTradeAllowanceCharge[2]", "several price discounts on one line (EXTENDED)"),
-    ("ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeAgreement/ram:GrossPriceProductTradePrice/ram:AppliedTradeAllowanceCharge[ram:ChargeIndicator/udt:Indicator='true']", "a price surcharge (EXTENDED)"),
-    ("ram:ApplicableHeaderTradeSettlement/ram:SpecifiedLogisticsServiceCharge", "logistics service charges (EXTENDED)"),
-    ("ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradePaymentTerms[2]", "more than one payment terms (EXTENDED instalments)"),
-    ("ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradePaymentTerms/ram:ApplicableTradePaymentDiscountTerms", "structured cash discount terms (EXTENDED)"),
-    ("ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradePaymentTerms/ram:ApplicableTradePaymentPenaltyTerms", "structured payment penalty terms (EXTENDED)"),
-    ("ram:ApplicableHeaderTradeSettlement/ram:SpecifiedAdvancePayment", "advance payments with their own VAT (EXTENDED)"),
+    (
+        "ram:IncludedSupplyChainTradeLineItem/ram:AssociatedDocumentLineDocument/ram:ParentLineID",
+        "sub-lines (EXTENDED line hierarchy)",
+    ),
+    (
+        "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeDelivery/ram:ShipToTradeParty",
+        "a deliver-to party per line (EXTENDED)",
+    ),
+    (
+        "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax[2]",
+        "several VAT categories on one line",
+    ),
+    (
+        "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedTradeProduct/ram:IncludedReferencedProduct",
+        "items made of referenced products (EXTENDED)",
+    ),
+    (
+        "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeAgreement/ram:GrossPriceProductTradePrice/ram:AppliedTradeAllowanceCharge[2]",
+        "several price discounts on one line (EXTENDED)",
+    ),
+    (
+        "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeAgreement/ram:GrossPriceProductTradePrice/ram:AppliedTradeAllowanceCharge[ram:ChargeIndicator/udt:Indicator='true']",
+        "a price surcharge (EXTENDED)",
+    ),
+    (
+        "ram:ApplicableHeaderTradeSettlement/ram:SpecifiedLogisticsServiceCharge",
+        "logistics service charges (EXTENDED)",
+    ),
+    (
+        "ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradePaymentTerms[2]",
+        "more than one payment terms (EXTENDED instalments)",
+    ),
+    (
+        "ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradePaymentTerms/ram:ApplicableTradePaymentDiscountTerms",
+        "structured cash discount terms (EXTENDED)",
+    ),
+    (
+        "ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradePaymentTerms/ram:ApplicableTradePaymentPenaltyTerms",
+        "structured payment penalty terms (EXTENDED)",
+    ),
+    (
+        "ram:ApplicableHeaderTradeSettlement/ram:SpecifiedAdvancePayment",
+        "advance payments with their own VAT (EXTENDED)",
+    ),
     ("ram:ApplicableHeaderTradeSettlement/ram:InvoicerTradeParty", "an invoicer party (EXTENDED)"),
     ("ram:ApplicableHeaderTradeSettlement/ram:InvoiceeTradeParty", "an invoicee party (EXTENDED)"),
     ("ram:ApplicableHeaderTradeSettlement/ram:PayerTradeParty", "a payer party (EXTENDED)"),
     ("ram:ApplicableHeaderTradeAgreement/ram:SalesAgentTradeParty", "a sales agent party (EXTENDED)"),
     ("ram:ApplicableHeaderTradeAgreement/ram:BuyerAgentTradeParty", "a buyer agent party (EXTENDED)"),
-    ("ram:ApplicableHeaderTradeAgreement/ram:ProductEndUserTradeParty", "a product end user party (EXTENDED)"),
-    ("ram:ApplicableHeaderTradeAgreement/ram:BuyerTaxRepresentativeTradeParty", "a buyer tax representative (EXTENDED)"),
+    (
+        "ram:ApplicableHeaderTradeAgreement/ram:ProductEndUserTradeParty",
+        "a product end user party (EXTENDED)",
+    ),
+    (
+        "ram:ApplicableHeaderTradeAgreement/ram:BuyerTaxRepresentativeTradeParty",
+        "a buyer tax representative (EXTENDED)",
+    ),
     ("ram:ApplicableHeaderTradeDelivery/ram:ShipFromTradeParty", "a ship-from party (EXTENDED)"),
-    ("ram:ApplicableHeaderTradeDelivery/ram:UltimateShipToTradeParty", "an ultimate ship-to party (EXTENDED)"),
-    ("ram:ApplicableHeaderTradeDelivery/ram:DeliveryNoteReferencedDocument", "a delivery note reference (EXTENDED)"),
+    (
+        "ram:ApplicableHeaderTradeDelivery/ram:UltimateShipToTradeParty",
+        "an ultimate ship-to party (EXTENDED)",
+    ),
+    (
+        "ram:ApplicableHeaderTradeDelivery/ram:DeliveryNoteReferencedDocument",
+        "a delivery note reference (EXTENDED)",
+    ),
 )
 
 
@@ -86,8 +131,10 @@ def _put(d: dict[str, Any], key: str, value: Any) -> None:
 
 def _date(el: El | None, path: str) -> str | None:
     """A CII date (format 102, CCYYMMDD) as ISO 8601."""
-    text = _t(el, f"{path}/udt:DateTimeString") or _t(el, f"{path}/qdt:DateTimeString") or _t(
-        el, f"{path}/udt:DateString"
+    text = (
+        _t(el, f"{path}/udt:DateTimeString")
+        or _t(el, f"{path}/qdt:DateTimeString")
+        or _t(el, f"{path}/udt:DateString")
     )
     if text is None:
         return None
@@ -207,7 +254,9 @@ def _payment_means(settlement: El, mandate: str | None, creditor: str | None) ->
 
 
 def _references(agreement: El, inv: dict[str, Any]) -> None:
-    _put(inv, "sales_order_reference", _t(agreement, "ram:SellerOrderReferencedDocument/ram:IssuerAssignedID"))
+    _put(
+        inv, "sales_order_reference", _t(agreement, "ram:SellerOrderReferencedDocument/ram:IssuerAssignedID")
+    )
     _put(inv, "order_reference", _t(agreement, "ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID"))
     _put(inv, "contract_reference", _t(agreement, "ram:ContractReferencedDocument/ram:IssuerAssignedID"))
     _put(inv, "project_reference", _t(agreement, "ram:SpecifiedProcuringProject/ram:ID"))
@@ -274,13 +323,19 @@ def _line(ln: El) -> dict[str, Any]:
     _put(li, "gross_unit_price", _t(agreement, "ram:GrossPriceProductTradePrice/ram:ChargeAmount"))
     _put(li, "order_line_reference", _t(agreement, "ram:BuyerOrderReferencedDocument/ram:LineID"))
     settlement = ln.find("ram:SpecifiedLineTradeSettlement", NS)
-    li["total_amount"] = _t(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount")
+    li["total_amount"] = _t(
+        settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount"
+    )
     li["tax_category"] = _t(settlement, "ram:ApplicableTradeTax/ram:CategoryCode")
     _put(li, "tax_rate", _t(settlement, "ram:ApplicableTradeTax/ram:RateApplicablePercent"))
     _put(li, "allowances", _charges(settlement, charge=False, document=False))
     _put(li, "charges", _charges(settlement, charge=True, document=False))
     _put(li, "accounting_cost", _t(settlement, "ram:ReceivableSpecifiedTradeAccountingAccount/ram:ID"))
-    _put(li, "period", _period(settlement.find("ram:BillingSpecifiedPeriod", NS) if settlement is not None else None))
+    _put(
+        li,
+        "period",
+        _period(settlement.find("ram:BillingSpecifiedPeriod", NS) if settlement is not None else None),
+    )
     for ref in _all(settlement, "ram:AdditionalReferencedDocument"):
         if _t(ref, "ram:TypeCode") != "130":
             raise Unsupported("a line document reference other than the invoiced object")
@@ -293,7 +348,9 @@ def _line(ln: El) -> dict[str, Any]:
 
 def convert(xml: bytes) -> dict[str, Any]:
     root = etree.fromstring(xml)
-    guideline = _t(root, "rsm:ExchangedDocumentContext/ram:GuidelineSpecifiedDocumentContextParameter/ram:ID") or ""
+    guideline = (
+        _t(root, "rsm:ExchangedDocumentContext/ram:GuidelineSpecifiedDocumentContextParameter/ram:ID") or ""
+    )
     level = LEVELS.get(guideline)
     if level is None:
         raise Unsupported(f"specification {guideline!r} is no Factur-X conformance level")
@@ -317,11 +374,23 @@ def convert(xml: bytes) -> dict[str, Any]:
         inv["type_code"] = type_code
     seller = _party(agreement.find("ram:SellerTradeParty", NS), seller=True)
     buyer = _party(agreement.find("ram:BuyerTradeParty", NS), seller=False)
-    _put(inv, "notes", [n.text.strip() for n in _all(header, "ram:IncludedNote/ram:Content") if n.text and n.text.strip()])
+    _put(
+        inv,
+        "notes",
+        [n.text.strip() for n in _all(header, "ram:IncludedNote/ram:Content") if n.text and n.text.strip()],
+    )
     _put(inv, "buyer_reference", _t(agreement, "ram:BuyerReference"))
     _references(agreement, inv)
-    _put(inv, "despatch_reference", _t(delivery_el, "ram:DespatchAdviceReferencedDocument/ram:IssuerAssignedID"))
-    _put(inv, "receiving_advice_reference", _t(delivery_el, "ram:ReceivingAdviceReferencedDocument/ram:IssuerAssignedID"))
+    _put(
+        inv,
+        "despatch_reference",
+        _t(delivery_el, "ram:DespatchAdviceReferencedDocument/ram:IssuerAssignedID"),
+    )
+    _put(
+        inv,
+        "receiving_advice_reference",
+        _t(delivery_el, "ram:ReceivingAdviceReferencedDocument/ram:IssuerAssignedID"),
+    )
     _put(inv, "currency", _t(settlement, "ram:InvoiceCurrencyCode"))
     tax_currency = _t(settlement, "ram:TaxCurrencyCode")
     total = settlement.find("ram:SpecifiedTradeSettlementHeaderMonetarySummation", NS)
@@ -354,7 +423,10 @@ def convert(xml: bytes) -> dict[str, Any]:
         }
     payee_el = settlement.find("ram:PayeeTradeParty", NS)
     if payee_el is not None:
-        payee: dict[str, Any] = {"name": _t(payee_el, "ram:Name"), "address": {"country": seller["address"]["country"]}}
+        payee: dict[str, Any] = {
+            "name": _t(payee_el, "ram:Name"),
+            "address": {"country": seller["address"]["country"]},
+        }
         _put(payee, "identifiers", _identifiers(payee_el))
         _put(payee, "legal_id", _ident(payee_el.find("ram:SpecifiedLegalOrganization/ram:ID", NS)))
         inv["payee"] = payee
@@ -377,17 +449,26 @@ def convert(xml: bytes) -> dict[str, Any]:
     terms = settlement.find("ram:SpecifiedTradePaymentTerms", NS)
     _put(inv, "due_date", _date(terms, "ram:DueDateDateTime"))
     description = terms.find("ram:Description", NS) if terms is not None else None
-    _put(inv, "payment_terms", description.text if description is not None and (description.text or "").strip() else None)
+    _put(
+        inv,
+        "payment_terms",
+        description.text if description is not None and (description.text or "").strip() else None,
+    )
     _put(
         inv,
         "payment_means",
-        _payment_means(settlement, _t(terms, "ram:DirectDebitMandateID"), _t(settlement, "ram:CreditorReferenceID")),
+        _payment_means(
+            settlement, _t(terms, "ram:DirectDebitMandateID"), _t(settlement, "ram:CreditorReferenceID")
+        ),
     )
 
     # VAT exemption reasons live on the breakdown in CII, on lines/allowances in the model
     reasons: dict[str, tuple[str | None, str | None]] = {}
     for tax in _all(settlement, "ram:ApplicableTradeTax"):
-        reasons[_t(tax, "ram:CategoryCode") or ""] = (_t(tax, "ram:ExemptionReason"), _t(tax, "ram:ExemptionReasonCode"))
+        reasons[_t(tax, "ram:CategoryCode") or ""] = (
+            _t(tax, "ram:ExemptionReason"),
+            _t(tax, "ram:ExemptionReasonCode"),
+        )
 
     def with_reason(d: dict[str, Any]) -> dict[str, Any]:
         reason, code = reasons.get(d.get("tax_category") or "", (None, None))
@@ -397,7 +478,9 @@ def convert(xml: bytes) -> dict[str, Any]:
 
     _put(inv, "allowances", [with_reason(a) for a in _charges(settlement, charge=False, document=True)])
     _put(inv, "charges", [with_reason(a) for a in _charges(settlement, charge=True, document=True)])
-    inv["line_items"] = [with_reason(_line(ln)) for ln in _all(transaction, "ram:IncludedSupplyChainTradeLineItem")]
+    inv["line_items"] = [
+        with_reason(_line(ln)) for ln in _all(transaction, "ram:IncludedSupplyChainTradeLineItem")
+    ]
 
     _put(inv, "prepaid_amount", _t(total, "ram:TotalPrepaidAmount"))
     _put(inv, "rounding_amount", _t(total, "ram:RoundingAmount"))
