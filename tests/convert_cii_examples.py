@@ -4,7 +4,10 @@
 
 `convert(xml_bytes)` maps every CII element the input model can express to its field (the
 mapping of `faktura.render.cii`, read backwards) and raises `Unsupported` with the reason
-for what it cannot express (sub-lines, several deliveries, …). The declared totals of the
+for what it cannot express (sub-lines, several deliveries, …). What it reads past without a
+field of the model: note subject codes, the document name, the business process (BT-23, which
+Faktura writes per profile), dates of order references, the payee's address and a deliver-to
+URI (EXTENDED); zero allowance and charge totals are not written back. The declared totals of the
 original (BT-106, BT-109, BT-112, BT-115) are carried as the request's declared totals, so
 our checks compare them with our own computation.
 """
@@ -99,6 +102,10 @@ NOT_EXPRESSIBLE = (
     (
         "ram:ApplicableHeaderTradeDelivery/ram:UltimateShipToTradeParty",
         "an ultimate ship-to party (EXTENDED)",
+    ),
+    (
+        "ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeDelivery/ram:DeliveryNoteReferencedDocument",
+        "a delivery note reference per line (EXTENDED)",
     ),
     (
         "ram:ApplicableHeaderTradeDelivery/ram:DeliveryNoteReferencedDocument",
@@ -285,7 +292,8 @@ def _references(agreement: El, inv: dict[str, Any]) -> None:
     _put(inv, "attachments", attachments)
 
 
-def _line(ln: El) -> dict[str, Any]:
+def _line(ln: El, order: str | None) -> dict[str, Any]:
+    """One line; `order` is the document's purchase order reference (BT-13)."""
     product = ln.find("ram:SpecifiedTradeProduct", NS)
     item: dict[str, Any] = {"name": _t(product, "ram:Name")}
     _put(item, "description", _t(product, "ram:Description"))
@@ -322,6 +330,8 @@ def _line(ln: El) -> dict[str, Any]:
     )
     _put(li, "gross_unit_price", _t(agreement, "ram:GrossPriceProductTradePrice/ram:ChargeAmount"))
     _put(li, "order_line_reference", _t(agreement, "ram:BuyerOrderReferencedDocument/ram:LineID"))
+    if _t(agreement, "ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID") not in (None, order):
+        raise Unsupported("a purchase order of its own on a line (EXTENDED)")
     settlement = ln.find("ram:SpecifiedLineTradeSettlement", NS)
     li["total_amount"] = _t(
         settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount"
@@ -479,7 +489,8 @@ def convert(xml: bytes) -> dict[str, Any]:
     _put(inv, "allowances", [with_reason(a) for a in _charges(settlement, charge=False, document=True)])
     _put(inv, "charges", [with_reason(a) for a in _charges(settlement, charge=True, document=True)])
     inv["line_items"] = [
-        with_reason(_line(ln)) for ln in _all(transaction, "ram:IncludedSupplyChainTradeLineItem")
+        with_reason(_line(ln, inv.get("order_reference")))
+        for ln in _all(transaction, "ram:IncludedSupplyChainTradeLineItem")
     ]
 
     _put(inv, "prepaid_amount", _t(total, "ram:TotalPrepaidAmount"))
