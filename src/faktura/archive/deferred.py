@@ -156,5 +156,6 @@ async def read_object(conn: asyncpg.Connection, store: ObjectStore, entry: Archi
     except ObjectMissing:
         found = await _source(conn, entry.tenant_id, entry.seq)
         if found is None:
-            raise
+            # no longer pending: `archive.write` stored it between the two reads
+            return await store.get(entry.storage_key)
         return found[1]
