@@ -1,0 +1,100 @@
+"""The EN 16931 findings as the syntax binding an invoice is issued in names them.
+
+Faktura's rule sets follow the UBL binding of EN 16931. The CEN CII Schematron (1.3.16)
+sometimes tests the same business rule in another context, or leaves a defect to another
+rule: a CII invoice gets the ids its official Schematron gives. The table is per syntax,
+one entry per UBL rule (and the pointers it applies to), each with the reason read off the
+official CII rule's context and test. UBL findings pass unchanged. The CII differential test
+(`tests/test_cii_differential.py`) holds the table to the official Schematron.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import NamedTuple
+
+import msgspec
+
+from faktura.compliance.findings import Finding
+from faktura.domain.invoice import InvoiceInput
+from faktura.domain.syntax import CII
+
+#: UNTDID 1001 codes of the CII BR-CL-01 test: invoice and credit note codes in one list
+CII_TYPE_CODES = frozenset(
+    "71 80 81 82 83 84 102 130 202 203 204 211 218 219 261 262 295 296 308 325 326 331 380 381 382"
+    " 383 384 385 386 387 388 389 390 393 394 395 396 420 456 457 458 471 472 473 500 501 502 503"
+    " 527 532 553 575 623 633 751 780 817 870 875 876 877 935".split()
+)
+
+
+class Rebinding(NamedTuple):
+    """A UBL rule id at the pointers matching `at` (relative to the request's base) is
+    reported under the `ids` of the other binding (none: that binding does not test it),
+    when `holds` (if any) holds for the invoice."""
+
+    rule_id: str
+    at: str
+    ids: tuple[str, ...]
+    reason: str
+    holds: Callable[[InvoiceInput], bool] | None = None
+
+
+def _type_code_in_cii_list(invoice: InvoiceInput) -> bool:
+    return " ".join((invoice.type_code or "").split()) in CII_TYPE_CODES
+
+
+CII_BINDING: tuple[Rebinding, ...] = (
+    Rebinding(
+        "BR-61",
+        r"/payment_means/\d+/account",
+        ("CII-SR-470",),
+        "CII BR-61 has the context SpecifiedTradeSettlementPaymentMeans[TypeCode='30' or '58']/"
+        "PayeePartyCreditorFinancialAccount: a missing account is CII-SR-470's (IBAN or ProprietaryID).",
+    ),
+    Rebinding(
+        "BR-CL-17",
+        r"/line_items/\d+/tax_category",
+        (),
+        "CII BR-CL-17 has the context ram:CategoryTradeTax/ram:CategoryCode (document allowances and"
+        " charges); line and breakdown categories are ram:ApplicableTradeTax/ram:CategoryCode, BR-CL-18's.",
+    ),
+    Rebinding(
+        "BR-CL-01",
+        r"/type_code",
+        (),
+        "CII BR-CL-01 (context rsm:ExchangedDocument/ram:TypeCode) tests one list of invoice and credit"
+        " note codes; UBL tests InvoiceTypeCode and CreditNoteTypeCode against a list each.",
+        _type_code_in_cii_list,
+    ),
+)
+
+BINDINGS: dict[str, tuple[Rebinding, ...]] = {CII: CII_BINDING}
+
+
+def _applies(entry: Rebinding, finding: Finding, invoice: InvoiceInput, base: str) -> bool:
+    return (
+        finding.rule_id == entry.rule_id
+        and finding.pointer.startswith(base)
+        and re.fullmatch(entry.at, finding.pointer[len(base) :]) is not None
+        and (entry.holds is None or entry.holds(invoice))
+    )
+
+
+def rebind(findings: list[Finding], invoice: InvoiceInput, syntax: str, base: str = "/model") -> list[Finding]:
+    """`findings` with the rule ids of `syntax`'s binding; the same list for UBL."""
+    table = BINDINGS.get(syntax)
+    if not table:
+        return findings
+    plain = [(f, next((e for e in table if _applies(e, f, invoice, base)), None)) for f in findings]
+    seen = {(f.rule_id, f.pointer) for f, entry in plain if entry is None}
+    out: list[Finding] = []
+    for f, entry in plain:
+        if entry is None:
+            out.append(f)
+            continue
+        for rule_id in entry.ids:  # a defect the binding reports already is not reported twice
+            if (rule_id, f.pointer) not in seen:
+                seen.add((rule_id, f.pointer))
+                out.append(msgspec.structs.replace(f, rule_id=rule_id))
+    return out
