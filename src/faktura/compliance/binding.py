@@ -31,17 +31,40 @@ CII_TYPE_CODES = frozenset(
 class Rebinding(NamedTuple):
     """A UBL rule id at the pointers matching `at` (relative to the request's base) is
     reported under the `ids` of the other binding (none: that binding does not test it),
-    when `holds` (if any) holds for the invoice."""
+    when `holds` (if any) holds for the invoice and the finding's relative pointer."""
 
     rule_id: str
     at: str
     ids: tuple[str, ...]
     reason: str
-    holds: Callable[[InvoiceInput], bool] | None = None
+    holds: Callable[[InvoiceInput, str], bool] | None = None
 
 
-def _type_code_in_cii_list(invoice: InvoiceInput) -> bool:
+def _type_code_in_cii_list(invoice: InvoiceInput, _: str) -> bool:
     return " ".join((invoice.type_code or "").split()) in CII_TYPE_CODES
+
+
+def _category_at(invoice: InvoiceInput, where: str) -> str | None:
+    """The VAT category of the line, allowance or charge that `where` points into."""
+    parts = where.split("/")
+    if len(parts) < 3 or parts[1] not in ("line_items", "allowances", "charges") or not parts[2].isdigit():
+        return None
+    items = getattr(invoice, parts[1])
+    index = int(parts[2])
+    return items[index].tax_category if index < len(items) else None
+
+
+def _igic_or_ipsi(invoice: InvoiceInput, where: str) -> bool:
+    return _category_at(invoice, where) in ("L", "M")
+
+
+#: the CII breakdown rule of IGIC and IPSI has the context ApplicableTradeTax[CategoryCode='L'|'M'],
+#: which in the pattern EN16931-CII-Model comes before the generic //ram:ApplicableHeaderTradeSettlement/
+#: ram:ApplicableTradeTax: a Schematron node fires the first matching rule of a pattern only
+_SHADOWED = (
+    "CII context //ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax is shadowed for 'L' and 'M'"
+    " breakdowns by the earlier ApplicableTradeTax[ram:CategoryCode = 'L'|'M'] rule of the same pattern."
+)
 
 
 CII_BINDING: tuple[Rebinding, ...] = (
@@ -67,6 +90,24 @@ CII_BINDING: tuple[Rebinding, ...] = (
         " note codes; UBL tests InvoiceTypeCode and CreditNoteTypeCode against a list each.",
         _type_code_in_cii_list,
     ),
+    Rebinding("BR-48", r"/(line_items|allowances|charges)/\d+/.*", (), "BR-48: " + _SHADOWED, _igic_or_ipsi),
+    Rebinding("BR-CO-17", r"/(line_items|allowances|charges)/\d+/.*", (), "BR-CO-17: " + _SHADOWED, _igic_or_ipsi),
+    Rebinding("BR-AF-09", r".*", (), "CII BR-AF-09 (IGIC breakdown tax amount) has the test true()."),
+    Rebinding("BR-AG-09", r".*", (), "CII BR-AG-09 (IPSI breakdown tax amount) has the test true()."),
+    Rebinding(
+        "BR-AF-08",
+        r".*",
+        (),
+        "CII BR-AF-08 tests `every $rate in ../ram:RateApplicablePercent` from the IGIC breakdown, i.e. the"
+        " header settlement's rate, which does not exist: the test holds vacuously.",
+    ),
+    Rebinding(
+        "BR-AG-08",
+        r".*",
+        (),
+        "CII BR-AG-08 tests `every $rate in ../ram:RateApplicablePercent` from the IPSI breakdown, i.e. the"
+        " header settlement's rate, which does not exist: the test holds vacuously.",
+    ),
 )
 
 BINDINGS: dict[str, tuple[Rebinding, ...]] = {CII: CII_BINDING}
@@ -77,7 +118,7 @@ def _applies(entry: Rebinding, finding: Finding, invoice: InvoiceInput, base: st
         finding.rule_id == entry.rule_id
         and finding.pointer.startswith(base)
         and re.fullmatch(entry.at, finding.pointer[len(base) :]) is not None
-        and (entry.holds is None or entry.holds(invoice))
+        and (entry.holds is None or entry.holds(invoice, finding.pointer[len(base) :]))
     )
 
 
