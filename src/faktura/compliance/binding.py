@@ -92,6 +92,13 @@ CII_BINDING: tuple[Rebinding, ...] = (
     ),
     Rebinding("BR-48", r"/(line_items|allowances|charges)/\d+/.*", (), "BR-48: " + _SHADOWED, _igic_or_ipsi),
     Rebinding("BR-CO-17", r"/(line_items|allowances|charges)/\d+/.*", (), "BR-CO-17: " + _SHADOWED, _igic_or_ipsi),
+    Rebinding(
+        "BR-17",
+        r"/payee(/.*)?",
+        (),
+        "CII BR-17 (context //ram:PayeeTradeParty) asks for a name and for name, ID and legal ID all unlike"
+        " the seller's: checked natively by `compliance.cii.payee_findings`.",
+    ),
     Rebinding("BR-AF-09", r".*", (), "CII BR-AF-09 (IGIC breakdown tax amount) has the test true()."),
     Rebinding("BR-AG-09", r".*", (), "CII BR-AG-09 (IPSI breakdown tax amount) has the test true()."),
     Rebinding(

@@ -17,7 +17,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from faktura.compliance.findings import Finding, Severity
-from faktura.domain.invoice import InvoiceInput
+from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.totals import Totals
 
 IGIC = "L"
@@ -61,12 +61,54 @@ def _fatal(rule_id: str, text: str, pointer: str, term: str | None) -> Finding:
 CREDIT_TRANSFER = frozenset({"30", "58"})
 
 
+def _written(text: str | None) -> bool:
+    return text is not None and bool(text.strip())
+
+
+def _unschemed_ids(party: Party) -> set[str]:
+    """The party's `ram:ID`s (identifiers without a scheme; those with one are GlobalIDs)."""
+    return {i.value for i in party.identifiers if i.scheme is None and _written(i.value)}
+
+
+def payee_findings(invoice: InvoiceInput, seller: Party | None, base: str = "/model") -> list[Finding]:
+    """BR-17 as the CII Schematron tests it (context //ram:PayeeTradeParty): the payee has a
+    name, and its name, ids and legal registration id each differ from the seller's. The UBL
+    test of BR-17 is another one (`compliance.binding` drops it for CII)."""
+    payee = invoice.payee
+    if payee is None or seller is None:
+        return []
+    legal = payee.legal_id.value if payee.legal_id is not None and _written(payee.legal_id.value) else None
+    seller_legal = seller.legal_id.value if seller.legal_id is not None else None
+    same = (
+        not _written(payee.name)
+        or (_written(seller.name) and payee.name == seller.name)
+        or bool(_unschemed_ids(payee) & _unschemed_ids(seller))
+        or (legal is not None and legal == seller_legal)
+    )
+    if not same:
+        return []
+    return [
+        _fatal(
+            "BR-17",
+            "The Payee name (BT-59) shall be provided in the Invoice, if the Payee (BG-10) is different from"
+            " the Seller (BG-4).",
+            f"{base}/payee/name",
+            "BT-59",
+        )
+    ]
+
+
 def cii_findings(
-    invoice: InvoiceInput, totals: Totals | None = None, *, xrechnung: bool = False, base: str = "/model"
+    invoice: InvoiceInput,
+    totals: Totals | None = None,
+    *,
+    xrechnung: bool = False,
+    base: str = "/model",
+    seller: Party | None = None,
 ) -> list[Finding]:
     """Findings of the CII binding beyond the UBL one. A missing or negative IGIC rate is
     already reported by the EN 16931 rule set; a zero rate is refused here only."""
-    out: list[Finding] = []
+    out: list[Finding] = payee_findings(invoice, seller, base)
     codes = [pm.code for pm in invoice.payment_means]
     for i, code in enumerate(codes):
         if code.strip() != codes[0].strip():
