@@ -38,19 +38,29 @@ ORACLE = ("en16931", "xrechnung")  # EN 16931 1.3.16 + XRechnung 2.3.0, as the n
 RUNS = {"valid": 400, "mutated": 700}
 #: the rules `compliance.cii` adds for the CII binding
 CII_SPECIFIC = frozenset(
-    {"CII-SR-046", "CII-SR-467", "CII-SR-470", "BR-AF-05", "BR-AF-06", "BR-AF-07", "PEPPOL-EN16931-R055", "BR-17"}
+    {
+        "CII-SR-046",
+        "CII-SR-467",
+        "CII-SR-470",
+        "BR-AF-05",
+        "BR-AF-06",
+        "BR-AF-07",
+        "PEPPOL-EN16931-R055",
+        "BR-17",
+        "BR-CL-10",
+        "BR-O-12",
+        "BR-O-13",
+        "BR-O-14",
+    }
 )
 #: rules whose CII test differs from the UBL one in substance, not by name or context alone,
 #: and for which no native CII check exists yet (the only differences left):
-#: BR-O-12..14 (CII:
-#: any non-'O' ApplicableTradeTax/CategoryTradeTax next to an 'O' breakdown), BR-CL-10 (CII:
-#: every GlobalID/ID schemeID outside products and ship-to, the SEPA creditor id included),
 #: BR-G-08/BR-IC-08/BR-O-08 (CII: a tolerance of 1 on the breakdown basis), BR-S-01 (CII counts
 #: CategoryTradeTax nodes), BR-IC-11, BR-CL-08, BR-DE-16/BR-DE-23-b, BR-CO-18/R053/R054 on an
 #: invoice without lines
 NOT_YET_BOUND = frozenset(
     {
-        "BR-O-12", "BR-O-13", "BR-O-14", "BR-CL-10", "BR-G-08", "BR-IC-08", "BR-O-08", "BR-S-01",
+        "BR-G-08", "BR-IC-08", "BR-O-08", "BR-S-01",
         "BR-IC-11", "BR-CL-08", "BR-DE-16", "BR-DE-23-b", "BR-CO-18", "PEPPOL-EN16931-R053",
         "PEPPOL-EN16931-R054",
     }

@@ -91,13 +91,25 @@ CII_BINDING: tuple[Rebinding, ...] = (
         _type_code_in_cii_list,
     ),
     Rebinding("BR-48", r"/(line_items|allowances|charges)/\d+/.*", (), "BR-48: " + _SHADOWED, _igic_or_ipsi),
-    Rebinding("BR-CO-17", r"/(line_items|allowances|charges)/\d+/.*", (), "BR-CO-17: " + _SHADOWED, _igic_or_ipsi),
+    Rebinding(
+        "BR-CO-17", r"/(line_items|allowances|charges)/\d+/.*", (), "BR-CO-17: " + _SHADOWED, _igic_or_ipsi
+    ),
     Rebinding(
         "BR-17",
         r"/payee(/.*)?",
         (),
         "CII BR-17 (context //ram:PayeeTradeParty) asks for a name and for name, ID and legal ID all unlike"
         " the seller's: checked natively by `compliance.cii.payee_findings`.",
+    ),
+    *(
+        Rebinding(
+            rule_id,
+            r".*",
+            (),
+            f"CII {rule_id} tests any other category anywhere (ApplicableTradeTax for BR-O-12, CategoryTradeTax"
+            " for BR-O-13/14) from the 'O' breakdown: checked natively by `compliance.cii.not_subject_findings`.",
+        )
+        for rule_id in ("BR-O-12", "BR-O-13", "BR-O-14")
     ),
     Rebinding("BR-AF-09", r".*", (), "CII BR-AF-09 (IGIC breakdown tax amount) has the test true()."),
     Rebinding("BR-AG-09", r".*", (), "CII BR-AG-09 (IPSI breakdown tax amount) has the test true()."),
@@ -129,7 +141,9 @@ def _applies(entry: Rebinding, finding: Finding, invoice: InvoiceInput, base: st
     )
 
 
-def rebind(findings: list[Finding], invoice: InvoiceInput, syntax: str, base: str = "/model") -> list[Finding]:
+def rebind(
+    findings: list[Finding], invoice: InvoiceInput, syntax: str, base: str = "/model"
+) -> list[Finding]:
     """`findings` with the rule ids of `syntax`'s binding; the same list for UBL."""
     table = BINDINGS.get(syntax)
     if not table:

@@ -98,6 +98,77 @@ def payee_findings(invoice: InvoiceInput, seller: Party | None, base: str = "/mo
     ]
 
 
+def sepa_scheme_findings(invoice: InvoiceInput, seller: Party | None, base: str = "/model") -> list[Finding]:
+    """BR-CL-10 as the CII Schematron tests it: every `ram:GlobalID` outside products and the
+    ship-to party has an ISO 6523 ICD scheme. UBL allows the scheme 'SEPA' on a seller's or
+    payee's party identifier (the creditor id); in CII it would be a GlobalID, and 'SEPA' is no
+    ICD code."""
+    out = []
+    for party, ptr in ((seller, "/tenant"), (invoice.payee, f"{base}/payee")):
+        for i, ident in enumerate(party.identifiers if party is not None else []):
+            if (
+                _written(ident.value)
+                and ident.scheme is not None
+                and " ".join(ident.scheme.split()) == "SEPA"
+            ):
+                out.append(
+                    _fatal(
+                        "BR-CL-10",
+                        "Any identifier identification scheme identifier MUST be coded using one of the ISO 6523"
+                        " ICD list.",
+                        f"{ptr}/identifiers/{i}/scheme",
+                        "BT-29-1",
+                    )
+                )
+    return out
+
+
+_O_RULES = {
+    "BR-O-12": 'An Invoice that contains a VAT breakdown group (BG-23) with a VAT category code (BT-118) "Not'
+    ' subject to VAT" shall not contain an Invoice line (BG-25) where the Invoiced item VAT category code'
+    ' (BT-151) is not "Not subject to VAT".',
+    "BR-O-13": 'An Invoice that contains a VAT breakdown group (BG-23) with a VAT category code (BT-118) "Not'
+    ' subject to VAT" shall not contain Document level allowances (BG-20) where Document level allowance VAT'
+    ' category code (BT-95) is not "Not subject to VAT".',
+    "BR-O-14": 'An Invoice that contains a VAT breakdown group (BG-23) with a VAT category code (BT-118) "Not'
+    ' subject to VAT" shall not contain Document level charges (BG-21) where Document level charge VAT'
+    ' category code (BT-102) is not "Not subject to VAT".',
+}
+
+
+def not_subject_findings(invoice: InvoiceInput, totals: Totals | None, base: str = "/model") -> list[Finding]:
+    """BR-O-12..14 as the CII Schematron tests them, from an 'O' VAT breakdown: BR-O-12 is
+    `not(//ram:ApplicableTradeTax[ram:CategoryCode != 'O'])` (any line or breakdown of another
+    category), BR-O-13 and BR-O-14 both `not(//ram:CategoryTradeTax[ram:CategoryCode != 'O'])`
+    (any document allowance *or* charge of another category)."""
+    if totals is None or not any(b.category == "O" for b in totals.breakdown):
+        return []
+
+    def other(category: str | None) -> bool:
+        return category is not None and bool(category.strip()) and category != "O"
+
+    lines = [
+        f"{base}/line_items/{i}/tax_category"
+        for i, li in enumerate(invoice.line_items)
+        if other(li.tax_category)
+    ]
+    acs = [
+        f"{base}/{field}/{i}/tax_category"
+        for field in ("allowances", "charges")
+        for i, ac in enumerate(getattr(invoice, field))
+        if other(ac.tax_category)
+    ]
+    out = []
+    if lines or acs or any(other(b.category) for b in totals.breakdown):
+        out.append(
+            _fatal("BR-O-12", _O_RULES["BR-O-12"], (lines + acs + [f"{base}/line_items"])[0], "BT-151")
+        )
+    if acs:
+        out.append(_fatal("BR-O-13", _O_RULES["BR-O-13"], acs[0], "BT-95"))
+        out.append(_fatal("BR-O-14", _O_RULES["BR-O-14"], acs[0], "BT-102"))
+    return out
+
+
 def cii_findings(
     invoice: InvoiceInput,
     totals: Totals | None = None,
@@ -108,7 +179,8 @@ def cii_findings(
 ) -> list[Finding]:
     """Findings of the CII binding beyond the UBL one. A missing or negative IGIC rate is
     already reported by the EN 16931 rule set; a zero rate is refused here only."""
-    out: list[Finding] = payee_findings(invoice, seller, base)
+    out: list[Finding] = payee_findings(invoice, seller, base) + sepa_scheme_findings(invoice, seller, base)
+    out += not_subject_findings(invoice, totals, base)
     codes = [pm.code for pm in invoice.payment_means]
     for i, code in enumerate(codes):
         if code.strip() != codes[0].strip():
