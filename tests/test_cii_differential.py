@@ -55,12 +55,12 @@ CII_SPECIFIC = frozenset(
 )
 #: rules whose CII test differs from the UBL one in substance, not by name or context alone,
 #: and for which no native CII check exists yet (the only differences left):
-#: BR-G-08/BR-IC-08/BR-O-08 (CII: a tolerance of 1 on the breakdown basis), BR-S-01 (CII counts
+#: BR-S-01 (CII counts
 #: CategoryTradeTax nodes), BR-IC-11, BR-CL-08, BR-DE-16/BR-DE-23-b, BR-CO-18/R053/R054 on an
 #: invoice without lines
 NOT_YET_BOUND = frozenset(
     {
-        "BR-G-08", "BR-IC-08", "BR-O-08", "BR-S-01",
+        "BR-S-01",
         "BR-IC-11", "BR-CL-08", "BR-DE-16", "BR-DE-23-b", "BR-CO-18", "PEPPOL-EN16931-R053",
         "PEPPOL-EN16931-R054",
     }

@@ -58,6 +58,10 @@ def _igic_or_ipsi(invoice: InvoiceInput, where: str) -> bool:
     return _category_at(invoice, where) in ("L", "M")
 
 
+def _without_lines(invoice: InvoiceInput, _: str) -> bool:
+    return not invoice.line_items
+
+
 #: the CII breakdown rule of IGIC and IPSI has the context ApplicableTradeTax[CategoryCode='L'|'M'],
 #: which in the pattern EN16931-CII-Model comes before the generic //ram:ApplicableHeaderTradeSettlement/
 #: ram:ApplicableTradeTax: a Schematron node fires the first matching rule of a pattern only
@@ -110,6 +114,18 @@ CII_BINDING: tuple[Rebinding, ...] = (
             " for BR-O-13/14) from the 'O' breakdown: checked natively by `compliance.cii.not_subject_findings`.",
         )
         for rule_id in ("BR-O-12", "BR-O-13", "BR-O-14")
+    ),
+    *(
+        Rebinding(
+            f"BR-{family}-08",
+            r".*",
+            (),
+            f"CII BR-{family}-08 (context the header ApplicableTradeTax of the category) compares BasisAmount with"
+            " the category's line nets + charges - allowances and asks for no invoice line (UBL's does); the"
+            " breakdown Faktura computes is that sum.",
+            _without_lines,
+        )
+        for family in ("AE", "E", "G", "IC", "O", "Z")
     ),
     Rebinding("BR-AF-09", r".*", (), "CII BR-AF-09 (IGIC breakdown tax amount) has the test true()."),
     Rebinding("BR-AG-09", r".*", (), "CII BR-AG-09 (IPSI breakdown tax amount) has the test true()."),
