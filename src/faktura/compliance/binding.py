@@ -58,6 +58,11 @@ def _igic_or_ipsi(invoice: InvoiceInput, where: str) -> bool:
     return _category_at(invoice, where) in ("L", "M")
 
 
+def _no_standard_rated_item(invoice: InvoiceInput, _: str) -> bool:
+    items = [*invoice.line_items, *invoice.allowances, *invoice.charges]
+    return not any(item.tax_category == "S" for item in items)
+
+
 def _without_lines(invoice: InvoiceInput, _: str) -> bool:
     return not invoice.line_items
 
@@ -126,6 +131,15 @@ CII_BINDING: tuple[Rebinding, ...] = (
             _without_lines,
         )
         for family in ("AE", "E", "G", "IC", "O", "Z")
+    ),
+    Rebinding(
+        "BR-S-01",
+        r".*",
+        (),
+        "CII BR-S-01 (context /rsm:CrossIndustryInvoice) is `(count(line 'S') + count(breakdown 'S') >= 2 or"
+        " not(line 'S')) and (count(CategoryTradeTax 'S') + count(breakdown 'S') >= 2 or not(CategoryTradeTax"
+        " 'S'))`: an 'S' breakdown without an 'S' line, allowance or charge passes it.",
+        _no_standard_rated_item,
     ),
     Rebinding("BR-AF-09", r".*", (), "CII BR-AF-09 (IGIC breakdown tax amount) has the test true()."),
     Rebinding("BR-AG-09", r".*", (), "CII BR-AG-09 (IPSI breakdown tax amount) has the test true()."),
