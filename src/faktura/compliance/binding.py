@@ -141,6 +141,14 @@ CII_BINDING: tuple[Rebinding, ...] = (
         " 'S'))`: an 'S' breakdown without an 'S' line, allowance or charge passes it.",
         _no_standard_rated_item,
     ),
+    Rebinding(
+        "BR-IC-11",
+        r".*",
+        (),
+        "CII BR-IC-11 (context the header 'K' CategoryCode) asks for ActualDeliverySupplyChainEvent or a"
+        " BillingSpecifiedPeriod start or end; UBL's invoice period counts BT-8 too: checked natively by"
+        " `compliance.cii.intra_community_findings`.",
+    ),
     Rebinding("BR-AF-09", r".*", (), "CII BR-AF-09 (IGIC breakdown tax amount) has the test true()."),
     Rebinding("BR-AG-09", r".*", (), "CII BR-AG-09 (IPSI breakdown tax amount) has the test true()."),
     Rebinding(

@@ -169,6 +169,29 @@ def not_subject_findings(invoice: InvoiceInput, totals: Totals | None, base: str
     return out
 
 
+def intra_community_findings(
+    invoice: InvoiceInput, totals: Totals | None, base: str = "/model"
+) -> list[Finding]:
+    """BR-IC-11 as the CII Schematron tests it: with a 'K' breakdown, the actual delivery date or
+    a start or end of the invoicing period (`ram:BillingSpecifiedPeriod`). The VAT point date
+    code (BT-8), which UBL writes in the invoice period, is on the VAT breakdown in CII."""
+    if totals is None or not any(b.category == "K" for b in totals.breakdown):
+        return []
+    d, p = invoice.delivery, invoice.invoicing_period
+    if (d is not None and d.date is not None) or (p is not None and (p.start_date or p.end_date)):
+        return []
+    return [
+        _fatal(
+            "BR-IC-11",
+            "In an Invoice with a VAT breakdown (BG-23) where the VAT category code (BT-118) is"
+            ' "Intra-community supply" the Actual delivery date (BT-72) or the Invoicing period (BG-14) shall'
+            " not be blank.",
+            f"{base}/delivery/date" if d is not None else f"{base}/delivery",
+            "BT-72",
+        )
+    ]
+
+
 def cii_findings(
     invoice: InvoiceInput,
     totals: Totals | None = None,
@@ -180,7 +203,7 @@ def cii_findings(
     """Findings of the CII binding beyond the UBL one. A missing or negative IGIC rate is
     already reported by the EN 16931 rule set; a zero rate is refused here only."""
     out: list[Finding] = payee_findings(invoice, seller, base) + sepa_scheme_findings(invoice, seller, base)
-    out += not_subject_findings(invoice, totals, base)
+    out += not_subject_findings(invoice, totals, base) + intra_community_findings(invoice, totals, base)
     codes = [pm.code for pm in invoice.payment_means]
     for i, code in enumerate(codes):
         if code.strip() != codes[0].strip():
