@@ -55,11 +55,11 @@ CII_SPECIFIC = frozenset(
 )
 #: rules whose CII test differs from the UBL one in substance, not by name or context alone,
 #: and for which no native CII check exists yet (the only differences left):
-#: BR-CL-08, BR-DE-16/BR-DE-23-b, BR-CO-18/R053/R054 on an
+#: BR-DE-23-b, BR-CO-18/R053/R054 on an
 #: invoice without lines
 NOT_YET_BOUND = frozenset(
     {
-        "BR-CL-08", "BR-DE-16", "BR-DE-23-b", "BR-CO-18", "PEPPOL-EN16931-R053",
+        "BR-DE-23-b", "BR-CO-18", "PEPPOL-EN16931-R053",
         "PEPPOL-EN16931-R054",
     }
 )  # fmt: skip

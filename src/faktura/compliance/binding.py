@@ -63,6 +63,14 @@ def _no_standard_rated_item(invoice: InvoiceInput, _: str) -> bool:
     return not any(item.tax_category == "S" for item in items)
 
 
+#: the categories of XRechnung's BR-DE-16 (a seller VAT or tax registration id, or a tax representative)
+_DE_16_CATEGORIES = frozenset({"S", "Z", "E", "AE", "K", "G", "L", "M"})
+
+
+def _no_taxed_line(invoice: InvoiceInput, _: str) -> bool:
+    return not any(li.tax_category in _DE_16_CATEGORIES for li in invoice.line_items)
+
+
 def _without_lines(invoice: InvoiceInput, _: str) -> bool:
     return not invoice.line_items
 
@@ -149,6 +157,21 @@ CII_BINDING: tuple[Rebinding, ...] = (
         " BillingSpecifiedPeriod start or end; UBL's invoice period counts BT-8 too: checked natively by"
         " `compliance.cii.intra_community_findings`.",
     ),
+    Rebinding(
+        "BR-CL-08",
+        r"/notes/\d+",
+        (),
+        "CII BR-CL-08 has the context ram:SubjectCode; a note is written as ram:Content alone (its '#code#'"
+        " prefix, UBL's convention, stays text), so no subject code is there to test.",
+    ),
+    Rebinding(
+        "BR-DE-16",
+        r".*",
+        (),
+        "XRechnung CII BR-DE-16 tests a document allowance or charge as `ram:CategoryTradeTax = 'VAT'`, the"
+        " element's whole text, never 'VAT' once a category code is written: only line categories count.",
+        _no_taxed_line,
+    ),
     Rebinding("BR-AF-09", r".*", (), "CII BR-AF-09 (IGIC breakdown tax amount) has the test true()."),
     Rebinding("BR-AG-09", r".*", (), "CII BR-AG-09 (IPSI breakdown tax amount) has the test true()."),
     Rebinding(
@@ -171,11 +194,12 @@ BINDINGS: dict[str, tuple[Rebinding, ...]] = {CII: CII_BINDING}
 
 
 def _applies(entry: Rebinding, finding: Finding, invoice: InvoiceInput, base: str) -> bool:
+    """Pointers into the invoice are matched relative to `base`; others (`/tenant/...`) as they are."""
+    where = finding.pointer[len(base) :] if finding.pointer.startswith(base + "/") else finding.pointer
     return (
         finding.rule_id == entry.rule_id
-        and finding.pointer.startswith(base)
-        and re.fullmatch(entry.at, finding.pointer[len(base) :]) is not None
-        and (entry.holds is None or entry.holds(invoice, finding.pointer[len(base) :]))
+        and re.fullmatch(entry.at, where) is not None
+        and (entry.holds is None or entry.holds(invoice, where))
     )
 
 
