@@ -55,7 +55,7 @@ CII_SPECIFIC = frozenset(
 )
 #: rules whose CII test differs from the UBL one in substance, not by name or context alone,
 #: and for which no native CII check exists yet (the only differences left):
-#: BR-DE-23-b, BR-CO-18/R053/R054 on an
+#: BR-CO-18/R053/R054 on an
 #: invoice without lines
 NOT_YET_BOUND = frozenset(
     {

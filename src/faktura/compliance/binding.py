@@ -172,6 +172,14 @@ CII_BINDING: tuple[Rebinding, ...] = (
         " element's whole text, never 'VAT' once a category code is written: only line categories count.",
         _no_taxed_line,
     ),
+    Rebinding(
+        "BR-DE-23-b",
+        r".*",
+        (),
+        "XRechnung CII BR-DE-23-b (context a 30/58 SpecifiedTradeSettlementPaymentMeans) also refuses the"
+        " document's DirectDebitMandateID and CreditorReferenceID: checked natively by"
+        " `compliance.cii.credit_transfer_findings`.",
+    ),
     Rebinding("BR-AF-09", r".*", (), "CII BR-AF-09 (IGIC breakdown tax amount) has the test true()."),
     Rebinding("BR-AG-09", r".*", (), "CII BR-AG-09 (IPSI breakdown tax amount) has the test true()."),
     Rebinding(

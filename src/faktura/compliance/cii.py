@@ -192,6 +192,35 @@ def intra_community_findings(
     ]
 
 
+def credit_transfer_findings(invoice: InvoiceInput, base: str = "/model") -> list[Finding]:
+    """XRechnung's BR-DE-23-b as its CII Schematron tests it: a credit transfer (30, 58) has no
+    card, no debited account, and the document no mandate reference (BT-89, in the payment
+    terms) and no creditor id (BT-90): in CII those two are written once for the document, not
+    on the direct debit's payment means as in UBL."""
+    means = invoice.payment_means
+    mandate = next((pm.mandate for pm in means if pm.mandate is not None), None)
+    creditor = next(
+        (pm.mandate.creditor_id for pm in means if pm.mandate is not None and pm.mandate.creditor_id), None
+    )
+    document_wide = (mandate is not None and _written(mandate.reference)) or _written(creditor)
+    out = []
+    for i, pm in enumerate(means):
+        if " ".join(pm.code.split()) not in CREDIT_TRANSFER:
+            continue
+        debited = pm.mandate is not None and _written(pm.mandate.debited_account)
+        if pm.card is not None or debited or document_wide:
+            out.append(
+                _fatal(
+                    "BR-DE-23-b",
+                    'Wenn BT-81 "Payment means type code" einen Schlüssel für Überweisungen enthält (30, 58),'
+                    " dürfen BG-18 und BG-19 nicht übermittelt werden.",
+                    f"{base}/payment_means/{i}",
+                    "BT-81",
+                )
+            )
+    return out
+
+
 def cii_findings(
     invoice: InvoiceInput,
     totals: Totals | None = None,
@@ -204,6 +233,8 @@ def cii_findings(
     already reported by the EN 16931 rule set; a zero rate is refused here only."""
     out: list[Finding] = payee_findings(invoice, seller, base) + sepa_scheme_findings(invoice, seller, base)
     out += not_subject_findings(invoice, totals, base) + intra_community_findings(invoice, totals, base)
+    if xrechnung:
+        out += credit_transfer_findings(invoice, base)
     codes = [pm.code for pm in invoice.payment_means]
     for i, code in enumerate(codes):
         if code.strip() != codes[0].strip():
