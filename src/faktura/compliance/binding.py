@@ -180,6 +180,28 @@ CII_BINDING: tuple[Rebinding, ...] = (
         " document's DirectDebitMandateID and CreditorReferenceID: checked natively by"
         " `compliance.cii.credit_transfer_findings`.",
     ),
+    Rebinding(
+        "BR-CO-18",
+        r".*",
+        (),
+        "CII BR-CO-18 has the context //ram:IncludedSupplyChainTradeLineItem: an invoice without lines"
+        " (refused by BR-16) is not tested for a VAT breakdown.",
+        _without_lines,
+    ),
+    Rebinding(
+        "PEPPOL-EN16931-R053",
+        r".*",
+        (),
+        "XRechnung CII R053 counts TaxTotalAmount in the document currency (at most one), which is written"
+        " once; UBL's counts TaxTotals with subtotals, none without a breakdown.",
+    ),
+    Rebinding(
+        "PEPPOL-EN16931-R054",
+        r".*",
+        (),
+        "XRechnung CII R054 counts TaxTotalAmount in another currency against TaxCurrencyCode; UBL's counts"
+        " a TaxTotal without a breakdown too: the CII test is run by `compliance.cii.cii_findings`.",
+    ),
     Rebinding("BR-AF-09", r".*", (), "CII BR-AF-09 (IGIC breakdown tax amount) has the test true()."),
     Rebinding("BR-AG-09", r".*", (), "CII BR-AG-09 (IPSI breakdown tax amount) has the test true()."),
     Rebinding(

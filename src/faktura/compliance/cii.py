@@ -235,6 +235,23 @@ def cii_findings(
     out += not_subject_findings(invoice, totals, base) + intra_community_findings(invoice, totals, base)
     if xrechnung:
         out += credit_transfer_findings(invoice, base)
+    if (
+        xrechnung
+        and totals is not None
+        and invoice.tax_currency is not None
+        and invoice.tax_currency != invoice.currency
+        and totals.tax_amount_in_tax_currency is None
+    ):
+        # XRechnung's CII binding of R054: one TaxTotalAmount in the VAT accounting currency
+        # exactly when TaxCurrencyCode is written
+        out.append(
+            _fatal(
+                "PEPPOL-EN16931-R054",
+                "Only one tax total without tax subtotals MUST be provided when tax currency code is provided.",
+                f"{base}/tax_currency_total_tax_amount",
+                "BT-111",
+            )
+        )
     codes = [pm.code for pm in invoice.payment_means]
     for i, code in enumerate(codes):
         if code.strip() != codes[0].strip():
