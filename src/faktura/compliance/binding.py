@@ -22,10 +22,14 @@ from faktura.domain.syntax import CII
 
 #: UNTDID 1001 codes of the CII BR-CL-01 test: invoice and credit note codes in one list
 CII_TYPE_CODES = frozenset(
-    "71 80 81 82 83 84 102 130 202 203 204 211 218 219 261 262 295 296 308 325 326 331 380 381 382"
-    " 383 384 385 386 387 388 389 390 393 394 395 396 420 456 457 458 471 472 473 500 501 502 503"
-    " 527 532 553 575 623 633 751 780 817 870 875 876 877 935".split()
-)
+    {
+        "71", "80", "81", "82", "83", "84", "102", "130", "202", "203", "204", "211", "218", "219",
+        "261", "262", "295", "296", "308", "325", "326", "331", "380", "381", "382", "383", "384", "385",
+        "386", "387", "388", "389", "390", "393", "394", "395", "396", "420", "456", "457", "458", "471",
+        "472", "473", "500", "501", "502", "503", "527", "532", "553", "575", "623", "633", "751", "780",
+        "817", "870", "875", "876", "877", "935",
+    }
+)  # fmt: skip
 
 
 class Rebinding(NamedTuple):
@@ -51,7 +55,8 @@ def _category_at(invoice: InvoiceInput, where: str) -> str | None:
         return None
     items = getattr(invoice, parts[1])
     index = int(parts[2])
-    return items[index].tax_category if index < len(items) else None
+    category: str | None = getattr(items[index], "tax_category", None) if index < len(items) else None
+    return category
 
 
 def _igic_or_ipsi(invoice: InvoiceInput, where: str) -> bool:
@@ -59,8 +64,9 @@ def _igic_or_ipsi(invoice: InvoiceInput, where: str) -> bool:
 
 
 def _no_standard_rated_item(invoice: InvoiceInput, _: str) -> bool:
-    items = [*invoice.line_items, *invoice.allowances, *invoice.charges]
-    return not any(item.tax_category == "S" for item in items)
+    categories: list[str | None] = [li.tax_category for li in invoice.line_items]
+    categories += [ac.tax_category for ac in (*invoice.allowances, *invoice.charges)]
+    return "S" not in categories
 
 
 #: the categories of XRechnung's BR-DE-16 (a seller VAT or tax registration id, or a tax representative)
