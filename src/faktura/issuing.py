@@ -18,10 +18,10 @@ from xml.sax.saxutils import escape as xml_escape
 import asyncpg
 import msgspec
 
+from faktura.compliance.binding import rebind
 from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.profiles import select_profile
 from faktura.compliance.rulebook import Selection, check_on
-from faktura.compliance.binding import rebind
 from faktura.compliance.syntax import syntax_findings
 from faktura.crediting import apply_credit_note
 from faktura.delivery import events
