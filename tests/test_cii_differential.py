@@ -124,3 +124,14 @@ def test_no_false_accept_as_factur_x(level: str) -> None:
         xsd_errors, fatal, _ = official_findings(render_cii(case.document(inv, "factur-x"), key), oracle)
         assert not (xsd_errors or fatal), f"false accept ({case.mutations}):\n{describe(fatal)}\n{xsd_errors}"
     assert accepted >= 100, accepted
+
+
+def test_ubl_findings_keep_their_ids() -> None:
+    """The CII table renames nothing in UBL: the same findings come back for a UBL invoice."""
+    renamed = 0
+    for i in range(200):
+        case = make_case(random.Random(20_261_206 + 7_919 * i), profile=XRECHNUNG_3, mutated=True)
+        findings, _ = check_invoice(case.invoice, seller=case.seller, buyer=case.buyer)
+        assert rebind(findings, case.invoice, "ubl") == findings
+        renamed += rebind(findings, case.invoice, "cii") != findings
+    assert renamed > 0
