@@ -63,6 +63,13 @@ def _igic_or_ipsi(invoice: InvoiceInput, where: str) -> bool:
     return _category_at(invoice, where) in ("L", "M")
 
 
+def _only_shadowed_breakdowns(invoice: InvoiceInput, _: str) -> bool:
+    """Every VAT breakdown is 'L', 'M' or 'O' (each line, allowance and charge names one)."""
+    categories: list[str | None] = [li.tax_category for li in invoice.line_items]
+    categories += [ac.tax_category for ac in (*invoice.allowances, *invoice.charges)]
+    return bool(categories) and all(c in ("L", "M", "O") for c in categories)
+
+
 def _no_standard_rated_item(invoice: InvoiceInput, _: str) -> bool:
     categories: list[str | None] = [li.tax_category for li in invoice.line_items]
     categories += [ac.tax_category for ac in (*invoice.allowances, *invoice.charges)]
@@ -207,6 +214,15 @@ CII_BINDING: tuple[Rebinding, ...] = (
         (),
         "XRechnung CII R054 counts TaxTotalAmount in another currency against TaxCurrencyCode; UBL's counts"
         " a TaxTotal without a breakdown too: the CII test is run by `compliance.cii.cii_findings`.",
+    ),
+    Rebinding(
+        "BR-CO-03",
+        r".*",
+        (),
+        "BR-CO-03: CII context //ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax, shadowed for 'L',"
+        " 'M' and 'O' breakdowns by the earlier ApplicableTradeTax[ram:CategoryCode = 'L'|'M'|'O'] rules of the"
+        " same pattern: with no other breakdown, nothing runs the test.",
+        _only_shadowed_breakdowns,
     ),
     Rebinding("BR-AF-09", r".*", (), "CII BR-AF-09 (IGIC breakdown tax amount) has the test true()."),
     Rebinding("BR-AG-09", r".*", (), "CII BR-AG-09 (IPSI breakdown tax amount) has the test true()."),
