@@ -51,6 +51,10 @@ CII_SPECIFIC = frozenset(
         "BR-O-12",
         "BR-O-13",
         "BR-O-14",
+        "BR-IC-11",
+        "BR-DE-23-b",
+        "BR-DE-24-b",
+        "PEPPOL-EN16931-R054",
     }
 )
 

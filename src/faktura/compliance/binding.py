@@ -64,10 +64,10 @@ def _igic_or_ipsi(invoice: InvoiceInput, where: str) -> bool:
 
 
 def _only_shadowed_breakdowns(invoice: InvoiceInput, _: str) -> bool:
-    """Every VAT breakdown is 'L', 'M' or 'O' (each line, allowance and charge names one)."""
+    """Every VAT breakdown, if any, is 'L', 'M' or 'O' (each line, allowance and charge names one)."""
     categories: list[str | None] = [li.tax_category for li in invoice.line_items]
     categories += [ac.tax_category for ac in (*invoice.allowances, *invoice.charges)]
-    return bool(categories) and all(c in ("L", "M", "O") for c in categories)
+    return all(c in ("L", "M", "O") for c in categories)
 
 
 def _no_standard_rated_item(invoice: InvoiceInput, _: str) -> bool:
@@ -185,13 +185,16 @@ CII_BINDING: tuple[Rebinding, ...] = (
         " element's whole text, never 'VAT' once a category code is written: only line categories count.",
         _no_taxed_line,
     ),
-    Rebinding(
-        "BR-DE-23-b",
-        r".*",
-        (),
-        "XRechnung CII BR-DE-23-b (context a 30/58 SpecifiedTradeSettlementPaymentMeans) also refuses the"
-        " document's DirectDebitMandateID and CreditorReferenceID: checked natively by"
-        " `compliance.cii.credit_transfer_findings`.",
+    *(
+        Rebinding(
+            rule_id,
+            r".*",
+            (),
+            f"XRechnung CII {rule_id} (context a {codes} SpecifiedTradeSettlementPaymentMeans) also refuses the"
+            " document's DirectDebitMandateID and CreditorReferenceID: checked natively by"
+            " `compliance.cii.payment_means_findings`.",
+        )
+        for rule_id, codes in (("BR-DE-23-b", "30/58"), ("BR-DE-24-b", "48/54/55"))
     ),
     Rebinding(
         "BR-CO-18",

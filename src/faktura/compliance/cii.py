@@ -192,11 +192,29 @@ def intra_community_findings(
     ]
 
 
-def credit_transfer_findings(invoice: InvoiceInput, base: str = "/model") -> list[Finding]:
-    """XRechnung's BR-DE-23-b as its CII Schematron tests it: a credit transfer (30, 58) has no
-    card, no debited account, and the document no mandate reference (BT-89, in the payment
-    terms) and no creditor id (BT-90): in CII those two are written once for the document, not
-    on the direct debit's payment means as in UBL."""
+#: XRechnung's "-b" rules per payment means family: codes, the rule, and its text
+_DE_MEANS_RULES = (
+    (
+        CREDIT_TRANSFER,
+        "BR-DE-23-b",
+        'Wenn BT-81 "Payment means type code" einen Schlüssel für Überweisungen enthält (30, 58), dürfen BG-18'
+        " und BG-19 nicht übermittelt werden.",
+    ),
+    (
+        frozenset({"48", "54", "55"}),
+        "BR-DE-24-b",
+        'Wenn BT-81 "Payment means type code" einen Schlüssel für Kartenzahlungen enthält (48, 54, 55), dürfen'
+        " BG-17 und BG-19 nicht übermittelt werden.",
+    ),
+)
+
+
+def payment_means_findings(invoice: InvoiceInput, base: str = "/model") -> list[Finding]:
+    """XRechnung's BR-DE-23-b and BR-DE-24-b as its CII Schematron tests them: a credit transfer
+    (30, 58) has no card, a card payment (48, 54, 55) no payee account, and neither a debited
+    account, nor may the document carry a mandate reference (BT-89, in the payment terms) or a
+    creditor id (BT-90): in CII those two are written once for the document, not on the direct
+    debit's payment means as in UBL."""
     means = invoice.payment_means
     mandate = next((pm.mandate for pm in means if pm.mandate is not None), None)
     creditor = next(
@@ -205,19 +223,14 @@ def credit_transfer_findings(invoice: InvoiceInput, base: str = "/model") -> lis
     document_wide = (mandate is not None and _written(mandate.reference)) or _written(creditor)
     out = []
     for i, pm in enumerate(means):
-        if " ".join(pm.code.split()) not in CREDIT_TRANSFER:
-            continue
-        debited = pm.mandate is not None and _written(pm.mandate.debited_account)
-        if pm.card is not None or debited or document_wide:
-            out.append(
-                _fatal(
-                    "BR-DE-23-b",
-                    'Wenn BT-81 "Payment means type code" einen Schlüssel für Überweisungen enthält (30, 58),'
-                    " dürfen BG-18 und BG-19 nicht übermittelt werden.",
-                    f"{base}/payment_means/{i}",
-                    "BT-81",
-                )
-            )
+        code = " ".join(pm.code.split())
+        for codes, rule_id, text in _DE_MEANS_RULES:
+            if code not in codes:
+                continue
+            other = pm.card is not None if rule_id == "BR-DE-23-b" else pm.account is not None
+            debited = pm.mandate is not None and _written(pm.mandate.debited_account)
+            if other or debited or document_wide:
+                out.append(_fatal(rule_id, text, f"{base}/payment_means/{i}", "BT-81"))
     return out
 
 
@@ -234,7 +247,7 @@ def cii_findings(
     out: list[Finding] = payee_findings(invoice, seller, base) + sepa_scheme_findings(invoice, seller, base)
     out += not_subject_findings(invoice, totals, base) + intra_community_findings(invoice, totals, base)
     if xrechnung:
-        out += credit_transfer_findings(invoice, base)
+        out += payment_means_findings(invoice, base)
     if (
         xrechnung
         and totals is not None
