@@ -6,7 +6,10 @@ business rule differently, the difference is checked here: the IGIC rules BR-AF-
 for a rate *greater than* zero in CII (UBL: zero or greater), and XRechnung's CII binding of
 PEPPOL-EN16931-R055 counts a zero VAT total as positive. The CII syntax rules that the input
 can break run here too: one payment means code (CII-SR-467), an account for a credit transfer
-(CII-SR-470), a scheme for an item's standard identifier (CII-SR-046). The other CII-SR-* and
+(CII-SR-470), a scheme for an item's standard identifier (CII-SR-046). Where the CII
+Schematron tests a business rule in substance differently from the UBL one (BR-17, BR-CL-10,
+BR-O-12..14, BR-IC-11, XRechnung's BR-DE-23-b/24-b and R054), its test runs here, and
+`compliance.binding` drops the UBL finding for CII. The other CII-SR-* and
 CII-DT-* rules hold by construction on what the renderer writes (one VAT point date, CII-SR-461).
 The CII differential test (`tests/test_cii_differential.py`) holds these claims to the
 official CII Schematron.
