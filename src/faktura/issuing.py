@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape as xml_escape
 import asyncpg
 import msgspec
 
+from faktura.compliance.binding import rebind
 from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.profiles import select_profile
 from faktura.compliance.rulebook import Selection, check_on
@@ -28,7 +29,7 @@ from faktura.documents import archive_meta, on_issued, queue_pdf
 from faktura.domain.document import PEPPOL_BIS_3, Document, build_document
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
-from faktura.domain.syntax import resolve_level, resolve_syntax
+from faktura.domain.syntax import resolve_level, resolve_syntax, syntax_of
 from faktura.metrics import INVOICES_ISSUED
 from faktura.numbering import DEFAULT_SERIES, ensure_default_series, series_spec, take_number
 from faktura.render.einvoice import render_einvoice
@@ -134,6 +135,7 @@ async def prepare(
         day=day,
         opt_in=tuple(tenant.early_rule_versions),
     )
+    findings = rebind(findings, invoice, syntax_of(invoice.profile, invoice.syntax))
     findings += syntax_findings(invoice, seller, buyer, totals)
     return Prepared(
         invoice=invoice,

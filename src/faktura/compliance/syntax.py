@@ -204,7 +204,7 @@ def syntax_findings(
         )
     if syntax != CII:
         return out
-    out += cii_findings(invoice, totals, xrechnung=profile == XRECHNUNG_3, base=base)
+    out += cii_findings(invoice, totals, xrechnung=profile == XRECHNUNG_3, base=base, seller=seller)
     if not facturx and len(invoice.preceding_invoices) > 1:
         out.append(
             _fatal(
