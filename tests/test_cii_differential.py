@@ -34,7 +34,7 @@ from faktura.compliance.syntax import syntax_findings
 from faktura.domain.document import XRECHNUNG_3
 from faktura.render.cii import render_cii
 
-ORACLE = ("en16931", "xrechnung")  # EN 16931 1.3.16 + XRechnung 2.3.0, as the native rule sets
+ORACLE = ("en16931-1.3.16", "xrechnung-2.3.0")  # as the native rule sets of the base profile
 RUNS = {"valid": 400, "mutated": 700}
 #: the rules `compliance.cii` adds for the CII binding
 CII_SPECIFIC = frozenset(
