@@ -224,7 +224,7 @@ async def _run(
                 == len(rows) + 1
             )
 
-        await until(all_rendered, 30, "a PDF for every invoice")
+        await until(all_rendered, 60, "a PDF for every invoice")
         assert worker in children(serve.pid)
         assert "reconnecting in" in log.read_text()
     finally:

@@ -55,7 +55,7 @@ def build_queue(
                 assert task is not None
                 tasks.add(task)
                 try:
-                    await h(ctx, payload)
+                    await _through_outages(h, ctx, payload)
                 finally:
                     tasks.discard(task)
 
@@ -63,6 +63,29 @@ def build_queue(
 
         pgq.entrypoint(name)(bind(handler))
     return pgq
+
+
+#: How long a job keeps retrying while the database is unreachable before it fails.
+JOB_OUTAGE_S = 120.0
+
+
+async def _through_outages(handler: Handler, ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Run the job; when it fails only because the database went away (its pool connection
+    broke before the queue's noticed), run it again with backoff instead of recording a
+    failure that nothing would retry. Every job is safe to run twice. Should the queue's
+    own connection drop meanwhile, the job is cancelled and picked again later."""
+    backoff = Backoff()
+    deadline = time.monotonic() + JOB_OUTAGE_S
+    while True:
+        try:
+            await handler(ctx, payload)
+            return
+        except Exception as exc:
+            if not database_unavailable(exc) or time.monotonic() > deadline:
+                raise
+            delay = backoff.next_delay()
+            log.warning("job interrupted, database unavailable (%s); retrying in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
 
 
 async def run_worker(settings: Settings, *, drain: bool = False) -> None:
