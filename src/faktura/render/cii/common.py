@@ -57,34 +57,28 @@ def amount(parent: Element, name: str, value: Decimal, currency: str | None = No
     return el
 
 
-def date_time(parent: Element, name: str, value: dt.date | None) -> Element | None:
-    """`<name><udt:DateTimeString format="102">CCYYMMDD</…></name>`."""
+def _date(parent: Element, name: str, value: dt.date | None, qualified: str) -> Element | None:
+    """`<name><qualified format="102">CCYYMMDD</qualified></name>`, or nothing without a date."""
     if value is None:
         return None
     el = ram(parent, name)
-    text = etree.SubElement(el, f"{{{NS_UDT}}}DateTimeString", format=DATE_FORMAT)
-    text.text = value.strftime("%Y%m%d")
+    etree.SubElement(el, qualified, format=DATE_FORMAT).text = value.strftime("%Y%m%d")
     return el
+
+
+def date_time(parent: Element, name: str, value: dt.date | None) -> Element | None:
+    """`<name><udt:DateTimeString format="102">CCYYMMDD</…></name>`."""
+    return _date(parent, name, value, f"{{{NS_UDT}}}DateTimeString")
 
 
 def formatted_date(parent: Element, name: str, value: dt.date | None) -> Element | None:
     """The qualified-type date of referenced documents (BT-26): `qdt:DateTimeString`."""
-    if value is None:
-        return None
-    el = ram(parent, name)
-    text = etree.SubElement(el, f"{{{NS_QDT}}}DateTimeString", format=DATE_FORMAT)
-    text.text = value.strftime("%Y%m%d")
-    return el
+    return _date(parent, name, value, f"{{{NS_QDT}}}DateTimeString")
 
 
 def date_only(parent: Element, name: str, value: dt.date | None) -> Element | None:
     """BT-7 is a `udt:DateString` in CII (a date without time)."""
-    if value is None:
-        return None
-    el = ram(parent, name)
-    text = etree.SubElement(el, f"{{{NS_UDT}}}DateString", format=DATE_FORMAT)
-    text.text = value.strftime("%Y%m%d")
-    return el
+    return _date(parent, name, value, f"{{{NS_UDT}}}DateString")
 
 
 def indicator(parent: Element, name: str, value: bool) -> Element:
