@@ -31,7 +31,7 @@ from faktura.archive import archive_document, entries_for_invoice, open_store
 from faktura.archive.deferred import append_pending, read_object
 from faktura.domain.document import Document
 from faktura.domain.invoice import InvoiceInput, Party
-from faktura.domain.syntax import DEFAULT_LEVEL, FACTURX_PROFILES
+from faktura.domain.syntax import facturx_level
 from faktura.domain.totals import Totals
 from faktura.jobs import JobContext, enqueue
 from faktura.render.pdf import PDF_MEDIA_TYPE, Branding, PdfRenderer, Rendered, choose_language
@@ -221,8 +221,9 @@ async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
         "pages": str(rendered.pages),
         "conformance": "PDF/A-3B",
     }
-    if doc.profile in FACTURX_PROFILES:  # a hybrid: say at which level, as its XMP does
-        meta["factur_x"] = XMP_LEVELS[doc.invoice.conformance_level or DEFAULT_LEVEL]
+    level = facturx_level(doc.profile, doc.invoice.conformance_level)
+    if level is not None:  # a hybrid: say at which level, as its XMP does
+        meta["factur_x"] = XMP_LEVELS[level]
     async with ctx.tenant(tenant_id) as conn:
         await archive_document(
             conn,
