@@ -9,9 +9,12 @@ schema); every webhook it calls is validated against the `WebhookCallback` of cr
 description. Any mismatch lands in `violations`, and a test asserts there is none.
 
 Two adjustments to the documents, both on a copy: `servers` is replaced by the fake's own
-loopback address (the published one is a template on https://…company.com), and the
-`ReasonCode` schema's `oneOf` becomes `anyOf`: it is `oneOf [ReasonCodeEnum, string]`, so a
-listed code matches both branches and no valid acknowledgement could ever pass `oneOf`.
+loopback address (the published one is a template on https://…company.com); two flaws
+of the documents are corrected, each found by this validation: the Flow Service's
+`ReasonCode` is `oneOf [ReasonCodeEnum, string]`, so a listed code matches both branches and
+no acknowledgement with a reason could pass (`oneOf` becomes `anyOf`); the Directory
+Service's `directoryLineStatus` has `maxLength: 7` while one of its values, `Disabled`, has
+8 characters (the limit becomes the longest value's length).
 
 OAuth2: the documents name the client-credentials flow but not the token endpoint's shape
 (it is the PA's authorization server, outside XP Z12-013); `/auth/token` here is a plain
@@ -59,9 +62,13 @@ DIRECTORY_SPEC = SPEC_DIR / "afnor-xp-z12-013-directory-service-1.3.0.swagger.js
 def load(path: Path, server: str) -> dict[str, Any]:
     spec = dict(json.loads(path.read_text()))
     spec["servers"] = [{"url": server}]
-    reason = spec["components"]["schemas"].get("ReasonCode")
+    schemas = spec["components"]["schemas"]
+    reason = schemas.get("ReasonCode")
     if reason and "oneOf" in reason:
         reason["anyOf"] = reason.pop("oneOf")
+    for name in ("directoryLineStatus", "uniqueDirectoryLineStatus"):
+        if name in schemas:  # "Disabled" is one of its values and 8 characters long
+            schemas[name]["maxLength"] = max(len(v) for v in schemas[name]["enum"])
     return spec
 
 

@@ -293,19 +293,20 @@ def flow_info(message: Outgoing) -> dict[str, Any]:
 
 
 class AfnorPaChannel:
-    """`channel: "afnor-pa"`. `config_for` reads the tenant's PA (None: not configured)."""
+    """`channel: "afnor-pa"`. `config_for` reads the tenant's PA (None: not configured),
+    `make_client` builds the client for it (with the outbound URL policy)."""
 
     name = NAME
 
-    def __init__(self, config_for: Any, timeout: float):
+    def __init__(self, config_for: Any, make_client: Any):
         self.config_for = config_for
-        self.timeout = timeout
+        self.make_client = make_client
 
     async def send(self, message: Outgoing) -> SendResult:
         config = await self.config_for(message.tenant_id)
         if config is None:
             raise PermanentError("no PA is configured for this tenant (PUT /v1/france/pa)")
-        client = PaClient(config, self.timeout)
+        client: PaClient = self.make_client(config)
         addressee = await preflight(client, message.buyer)
         info = flow_info(message)
         found = await client.search_flows({"trackingId": info["trackingId"]})
