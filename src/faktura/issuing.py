@@ -27,6 +27,7 @@ from faktura.crediting import apply_credit_note
 from faktura.delivery import events
 from faktura.documents import archive_meta, on_issued, queue_pdf
 from faktura.domain.document import PEPPOL_BIS_3, Document, build_document
+from faktura.domain.france import is_french_business
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
 from faktura.domain.syntax import resolve_level, resolve_syntax, syntax_of
@@ -118,6 +119,7 @@ async def prepare(
             seller.address.country,
             buyer.address.country if buyer is not None else None,
             invoice.buyer_reference,
+            french_business_buyer=is_french_business(buyer),
         ),
     )
     invoice = msgspec.structs.replace(

@@ -3,7 +3,7 @@ check (which refuses what does not exist) and the renderers (which produce what 
 
 from __future__ import annotations
 
-from faktura.domain.document import FACTUR_X, PEPPOL_BIS_3, XRECHNUNG_3, ZUGFERD
+from faktura.domain.document import FACTUR_X, FR_CTC, FR_CTC_EXTENDED, PEPPOL_BIS_3, XRECHNUNG_3, ZUGFERD
 
 UBL = "ubl"
 CII = "cii"
@@ -17,6 +17,9 @@ SYNTAXES: dict[str, tuple[str, ...]] = {
     XRECHNUNG_3: (UBL, CII),
     FACTUR_X: (CII,),
     ZUGFERD: (CII,),
+    # France: UBL here; CII / Factur-X join with their renderer
+    FR_CTC: (UBL,),
+    FR_CTC_EXTENDED: (UBL,),
 }
 
 
