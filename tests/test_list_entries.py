@@ -77,7 +77,11 @@ async def _varied_invoices(client: httpx.AsyncClient, t: Tenant) -> dict[str, An
     await client.post(f"/v1/invoices/{edited['id']}/issue", headers=t.headers)
 
     plain = await _issue(client, t, invoice_body(contact, remote_id="R-1"))
-    await _issue(client, t, {"model": {**bare["model"], "notes": ["Ünïcödé € \u2028 \\ / \t tab\r\n"]}})
+    await _issue(
+        client,
+        t,
+        {"model": {**bare["model"], "notes": ["Ünïcödé € \u2028 \\ / \t tab\r\n", "null, or: {not} [json]"]}},
+    )
     await _issue(
         client,
         t,
