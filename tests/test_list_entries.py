@@ -80,7 +80,13 @@ async def _varied_invoices(client: httpx.AsyncClient, t: Tenant) -> dict[str, An
     await _issue(
         client,
         t,
-        {"model": {**bare["model"], "notes": ["Ünïcödé € \u2028 \\ / \t tab\r\n", "null, or: {not} [json]"]}},
+        {
+            "model": {
+                **bare["model"],
+                "notes": ["Ünïcödé € \u2028 \\ / \t tab\r\n"],
+                "memo": "null, or: {not} [json]",
+            }
+        },
     )
     await _issue(
         client,
