@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import asyncpg
 from issue import ADMIN_DSN, ROOT, Client, drive_wrk, find_wrk, free_port, setup, ten_line_invoice
-from lists import loadavg, wrk_get
+from lists import loadavg, server_env, wrk_get
 
 API_WORKER_GOAL_MB = 250
 
@@ -156,17 +155,7 @@ async def main() -> None:
     await admin.execute(f'CREATE DATABASE "{db}"')
     dsn, key = await setup(ADMIN_DSN.rpartition("/")[0] + "/" + db)
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "FAKTURA_DATA_DIR": tempfile.mkdtemp(prefix="faktura-bench-memory-"),
-        "FAKTURA_BENCH_BASELINE": "1",
-        "FAKTURA_DB_POOL_MAX": "20",
-        "FAKTURA_RATE_LIMIT_TENANT": "1000000",
-        "FAKTURA_RATE_LIMIT_TENANT_BURST": "1000000",
-        "FAKTURA_RATE_LIMIT_PLATFORM": "1000000",
-        "FAKTURA_RATE_LIMIT_PLATFORM_BURST": "1000000",
-    }
+    env = {**server_env(dsn), "FAKTURA_DATA_DIR": tempfile.mkdtemp(prefix="faktura-bench-memory-")}
     cli = [sys.executable, "-m", "faktura.cli"]
     procs: list[subprocess.Popen[bytes]] = []
     sampler: Sampler | None = None
