@@ -25,7 +25,7 @@ from faktura.compliance.basic import Checks, anchored, check_numbers
 from faktura.compliance.findings import error_object
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.totals import compute
-from faktura.issuing import IssueRefused, issue, prepare
+from faktura.issuing import IssueRefused, issue_row, prepare
 from faktura.render.einvoice import file_suffix
 
 PAYMENTS = (
@@ -275,15 +275,26 @@ async def _fetch(scope: Scope, invoice_id: uuid.UUID, *, lock: bool = False) -> 
     return row
 
 
-async def _issue_locked(scope: Scope, row: Any) -> tuple[Any, list[dict[str, Any]]]:
+async def _issue_locked(
+    scope: Scope, row: Any, model: InvoiceInput | None = None
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Issue the locked draft `row` (`model`: its decoded model, if at hand); the issued row."""
     if row["status"] != "DRAFT":
         raise conflict("The invoice is already issued; correct it with a credit note.")
-    model = msgspec.convert(row["model"], InvoiceInput)
+    if model is None:
+        model = msgspec.convert(row["model"], InvoiceInput)
     try:
-        _, warnings = await issue(scope.conn, scope.settings, scope.tenant_id, row["id"], model)  # type: ignore[arg-type]
+        _, warnings, issued = await issue_row(
+            scope.conn,
+            scope.settings,
+            scope.tenant_id,  # type: ignore[arg-type]
+            row["id"],
+            model,
+            returning=COLUMNS,
+        )
     except IssueRefused as refused:
         raise findings_error(anchored(refused.findings, row["model"])) from None
-    return await _fetch(scope, row["id"]), [error_object(f) for f in anchored(warnings, row["model"])]
+    return issued, [error_object(f) for f in anchored(warnings, row["model"])]
 
 
 CODE_LIST_RULES = ("BR-CL-", "PEPPOL-EN16931-CL")
@@ -338,7 +349,7 @@ class InvoiceController(Controller):
                     msgspec.to_builtins(model),
                 )
                 if issue:
-                    row, warnings = await _issue_locked(scope, row)
+                    row, warnings = await _issue_locked(scope, row, model)
                 else:
                     warnings = await _draft_findings(scope, model)
                 return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
