@@ -24,7 +24,9 @@ from faktura.domain.totals import Totals
 
 #: UBL id -> CII id of the same test
 RENAMED: dict[str, str] = {
+    "BR-FR-01_BT-1-1": "BR-FR-01_BT-1",
     "BR-FR-01_BT-25-1": "BR-FR-01_BT-25",
+    "BR-FR-01_EXT-FR-FE-136-1": "BR-FR-01_EXT-FR-FE-136",
     "BR-FR-03_BT-134": "BR-FR-03_EXT-FR-FE-134",
     "BR-FR-03_BT-135": "BR-FR-03_EXT-FR-FE-135",
     "BR-FR-15_BT-95_BT-102-1": "BR-FR-15_BT-95_BT-102",
@@ -43,7 +45,10 @@ RENAMED: dict[str, str] = {
 
 #: UBL ids with no CII finding of their own, and why
 DROPPED: dict[str, str] = {
-    "BR-FR-01_BT-25-2": "the CII BR-FR-01 tests the length only; the format is BR-FR-02_BT-25 in both",
+    **{
+        f"BR-FR-01_{term}-2": f"the CII BR-FR-01 tests the length only; the format is BR-FR-02_{term} in both"
+        for term in ("BT-1", "BT-25", "EXT-FR-FE-136")
+    },
     "BR-FR-CO-10_BT-29-1": "CII writes an identifier without a scheme as ram:ID, never as a GlobalID"
     " without schemeID",
     "BR-FR-CO-10_BT-46-1": "as BR-FR-CO-10_BT-29-1",
@@ -75,6 +80,27 @@ DROPPED: dict[str, str] = {
         for rule_id in ("BR-FR-CO-05_BT-3", "BR-FR-CO-07_BT-9", "BR-FR-CO-09_BT-23-3")
     },
 }
+
+#: the CII ids `french_cii_findings` reports (the rest come from the rule set, renamed)
+NATIVE_IDS = (
+    "BR-FR-05_BT-22_PMT",
+    "BR-FR-05_BT-22_PMD",
+    "BR-FR-05_BT-22_AAB",
+    "BR-FR-06_BT-21_PMT",
+    "BR-FR-06_BT-21_PMD",
+    "BR-FR-06_BT-21_AAB",
+    "BR-FR-06_BT-21_TXD",
+    "BR-FR-11_BT-47",
+    "BR-FR-16_BT-152",
+    "BR-FR-20_BT-21",
+    "BR-FR-21_BT-49",
+    "BR-FR-22_BT-34",
+    "BR-FR-31_BT-21",
+    "BR-FR-CO-05_BT-3",
+    "BR-FR-CO-07_BT-9",
+    "BR-FR-CO-09_BT-23-3",
+    "BR-FR-CO-14_BT-29-1",
+)
 
 #: BR-FR-20 / BR-FR-31: the values of a BAR note (`custom:is-valid-bar-treatment`)
 BAR_TREATMENTS = frozenset({"B2B", "B2BINT", "B2C", "B2CINT", "OUTOFSCOPE", "ARCHIVEONLY"})
