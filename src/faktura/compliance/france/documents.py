@@ -13,7 +13,7 @@ from decimal import Decimal
 from faktura.compliance.engine import Context, Rule, rule
 from faktura.compliance.findings import Severity
 from faktura.compliance.france.common import SUB_LINE_MODES
-from faktura.render.ubl.common import decimal_text, price_text
+from faktura.domain.money import decimal_text, price_text
 
 ID_FORMAT = re.compile(r"^[A-Za-z0-9+\-_/]+$")
 PAID_MODES = frozenset({"B2", "S2", "M2"})
