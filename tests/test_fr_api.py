@@ -177,3 +177,31 @@ async def test_catalogue_and_meta_schema_know_the_french_profiles(
     assert "BR-FR-05_BT-22-1" in required["/model/notes"]
     assert "BR-FR-12_BT-49" in required["/model/buyer/endpoint"]
     assert "billing_mode" in schema["$defs"]["InvoiceInput"]["required"]
+
+
+async def test_a_number_the_french_rules_refuse_is_given_back(
+    client: httpx.AsyncClient, owner: asyncpg.Connection
+) -> None:
+    """BT-1 is the series' number: BR-FR-01/02 are checked on it at issue, and the refusal
+    rolls the counter back, so the next French-valid issue of the series is still gapless."""
+    headers = await _tenant(client, owner)
+    r = await client.post(
+        "/v1/number-series",
+        json={"model": {"code": "FR", "format": "FACT {year} N°{seq:04}"}},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    model = {**invoice_model(BASE), "series": "FR"}
+    r = await client.post("/v1/invoices?issue=true", json={"model": model}, headers=headers)
+    assert r.status_code == 422, r.text
+    errors = _errors(r.json())
+    assert {("BR-FR-01_BT-1-2", "/model/series"), ("BR-FR-02_BT-1", "/model/series")} <= errors
+    r = await client.post(
+        "/v1/number-series", json={"model": {"code": "FR2", "format": "F-{year}-{seq:04}"}}, headers=headers
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        "/v1/invoices?issue=true", json={"model": {**model, "series": "FR2"}}, headers=headers
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["model"]["number"] == "F-2026-0001"

@@ -21,8 +21,10 @@ SUB_LINES = (
     " (their sub-lines EXT-FR-FE-163 have no place in the model)"
 )
 NUMBER = (
-    "BT-1 is the number Faktura assigns from the series format, not request data; series formats"
-    " allow only letters, digits, '-', '_' and the counter, at most 32 + 12 characters"
+    "BT-1 is not request data: the series assigns it at issue, so it is checked there on the number"
+    " itself (`france.documents.number_findings`): a French invoice whose series format makes a number"
+    " of more than 35 characters or other characters than letters, digits, + - _ / is refused under this"
+    " id, pointing at `series`, and the number returns to the series"
 )
 NOT_APPLICABLE: dict[str, str] = {
     "BR-FR-01_BT-1-1": NUMBER,

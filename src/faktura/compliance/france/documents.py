@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from faktura.compliance.engine import Context, Rule, rule
-from faktura.compliance.findings import Severity
+from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.france.common import SUB_LINE_MODES
 from faktura.domain.money import decimal_text, fmt, price_text, round2
 
@@ -28,6 +28,40 @@ BIDIRECTIONAL = frozenset({"B9", "S9", "M9"})
 def id_format_ok(value: str) -> bool:
     """`custom:is-valid-id-format`: letters, digits, + - _ / and no space anywhere."""
     return bool(ID_FORMAT.match(" ".join(value.split()))) and " " not in value
+
+
+def number_findings(number: str) -> list[Finding]:
+    """BR-FR-01 / BR-FR-02 on BT-1, which the request does not carry: the number the series
+    gives at issue (refused before commit, so the number returns to the series). Points at
+    `series`, whose format makes the number."""
+    out = []
+    for rule_id, bad, detail in (
+        ("BR-FR-01_BT-1-1", len(number) > 35, "L'identifiant de facture ne doit pas dépasser 35 caractères."),
+        (
+            "BR-FR-01_BT-1-2",
+            not id_format_ok(number),
+            "L'identifiant de facture contient des caractères non autorisés.",
+        ),
+        (
+            "BR-FR-02_BT-1",
+            not id_format_ok(number),
+            "L'identifiant de facture doit être composé de A-Z, a-z, 0-9, + - _ /.",
+        ),
+    ):
+        if bad:
+            group = rule_id.split("_")[0]
+            out.append(
+                Finding(
+                    rule_id=rule_id,
+                    severity=Severity.FATAL,
+                    title="Invalid Field",
+                    detail=f"[{group}/BT-1] : {detail} Numéro : {number!r} (format de la série).",
+                    pointer="/model/series",
+                    problem_type="INVALID_FIELD",
+                    business_term="BT-1",
+                )
+            )
+    return out
 
 
 def _preceding(rule_id: str, *, length: bool) -> Rule:
