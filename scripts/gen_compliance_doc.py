@@ -241,8 +241,11 @@ def render(kit: Path) -> str:
         "| Id | Severity | Where | Message |",
         "|---|---|---|---|",
     ]
-    for r in faktura.RULE_SET.rules + tuple(
-        r for rs in RULE_SETS.values() for r in rs.rules if rs is not faktura.RULE_SET
+    for r in faktura.RULE_SET.rules + tuple(  # France's own (FK-FR-*) are in docs/france.md
+        r
+        for (fam, _), rs in RULE_SETS.items()
+        for r in rs.rules
+        if rs is not faktura.RULE_SET and fam in TITLES
     ):
         if r.id.startswith("FK-") and not any(r.id in line for line in own):
             own.append(f"| {r.id} | {r.severity.value} | {where(r, mods.get(r.id))} | {r.message} |")

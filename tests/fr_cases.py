@@ -412,6 +412,7 @@ MUTATIONS: dict[str, Callable[[FrCase, random.Random], FrCase]] = {
         c, tax_representative=TaxRepresentative(name="Rep", vat_id="FR40303265045", address=c.seller.address)
     ),
     "mode S9": lambda c, r: _inv(c, billing_mode="S9"),
+    "huge amounts": lambda c, r: _line0(c, quantity=Decimal("900000000000"), unit_price=Decimal("950000000")),
 }
 
 

@@ -22,13 +22,14 @@ from faktura.archive.ledger import COLUMNS as ARCHIVE_COLUMNS
 from faktura.archive.ledger import entry_values
 from faktura.compliance.binding import rebind
 from faktura.compliance.findings import Finding, Severity
+from faktura.compliance.france.documents import number_findings
 from faktura.compliance.profiles import select_profile
 from faktura.compliance.rulebook import Selection, check_on
 from faktura.compliance.syntax import syntax_findings
 from faktura.crediting import apply_credit_note
 from faktura.delivery import events
 from faktura.documents import archive_meta, issue_jobs, xml_entry
-from faktura.domain.document import PEPPOL_BIS_3, Document, build_document
+from faktura.domain.document import FRENCH_PROFILES, PEPPOL_BIS_3, Document, build_document
 from faktura.domain.france import is_french_business
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
@@ -281,6 +282,8 @@ async def issue_row(
     # this call, one statement, the commit. No storage I/O: the archive object is written
     # after commit (`faktura.archive.deferred`).
     number, head = await take_number(conn, tenant_id, series, spec, inv.issue_date)
+    if doc.profile in FRENCH_PROFILES and (refused := number_findings(number)):
+        raise IssueRefused(refused)  # BR-FR-01/02 on BT-1: the transaction gives the number back
     xml = draft_xml.replace(placeholder.encode(), xml_escape(number).encode())
     digest = hashlib.sha256(xml).hexdigest()
     issued["xml"] = {"sha256": digest, "size": len(xml), "syntax": einvoice.kind}

@@ -16,6 +16,7 @@ from __future__ import annotations
 from faktura.compliance.cii import cii_findings
 from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.france.cii import french_cii_findings
+from faktura.domain import france
 from faktura.domain.document import FR_CTC_EXTENDED, FRENCH_PROFILES, XRECHNUNG_3
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.syntax import (
@@ -161,6 +162,34 @@ def _facturx_categories(invoice: InvoiceInput, base: str) -> list[Finding]:
     return out
 
 
+def _facturx_party_ids(invoice: InvoiceInput, buyer: Party | None, base: str) -> list[Finding]:
+    """Factur-X BASIC and EN 16931 carry one identifier without a scheme (`ram:ID`) and one
+    with a scheme (`ram:GlobalID`) for the buyer and the payee (FX-SCH-A-000163/164 and
+    000467/468 at EN 16931), where EN 16931 repeats BT-46 and BT-60: a SIRET beside another
+    schemed identifier is one too many."""
+    out = []
+    buyer_ptr = f"{base}/buyer" if invoice.buyer is not None else f"{base}/contact"
+    for party, ptr, term in ((buyer, buyer_ptr, "BT-46"), (invoice.payee, f"{base}/payee", "BT-60")):
+        if party is None:
+            continue
+        idents = france.identifiers(party)
+        for kind, element in ((True, "GlobalID"), (False, "ID")):
+            if sum((i.scheme is not None) == kind for i in idents) > 1:
+                out.append(
+                    _fatal(
+                        "FK-FACTURX-CARDINALITY",
+                        "Not Carried By Factur-X",
+                        f"Factur-X BASIC and EN 16931 carry one {term} identifier"
+                        f" {'with' if kind else 'without'} a scheme (ram:{element}); this party has"
+                        f" {sum((i.scheme is not None) == kind for i in idents)} (the SIRET counts as one with"
+                        " scheme 0009). Keep one, or choose conformance level EXTENDED.",
+                        f"{ptr}/identifiers",
+                        term,
+                    )
+                )
+    return out
+
+
 def syntax_findings(
     invoice: InvoiceInput,
     seller: Party | None,
@@ -226,7 +255,7 @@ def syntax_findings(
         return out
     out += cii_findings(invoice, totals, xrechnung=profile == XRECHNUNG_3, base=base, seller=seller)
     if profile in FRENCH_PROFILES:
-        out += french_cii_findings(invoice, seller, buyer, base)
+        out += french_cii_findings(invoice, seller, buyer, base, totals)
     if not facturx and len(invoice.preceding_invoices) > 1:
         out.append(
             _fatal(
@@ -240,6 +269,8 @@ def syntax_findings(
         )
     if facturx:
         out += _facturx_categories(invoice, base)
+    if facturx_level(profile, level) in ("BASIC", "EN16931"):
+        out += _facturx_party_ids(invoice, buyer, base)
     if facturx and level == "BASIC":
         out += _basic_leaves_out(invoice, seller, buyer, base)
     if (

@@ -400,3 +400,11 @@ class InvoiceInput(Model, kw_only=True):
     sub_total: Amount | None = None
     total_tax_amount: Amount | None = None
     total_amount: Amount | None = None
+
+
+def creditor_id(invoice: InvoiceInput) -> str | None:
+    """BT-90 from the first direct debit mandate; UBL puts it on the seller or payee (UBL-SR-29: once)."""
+    for pm in invoice.payment_means:
+        if pm.mandate is not None and pm.mandate.creditor_id:
+            return pm.mandate.creditor_id
+    return None

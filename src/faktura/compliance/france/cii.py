@@ -16,13 +16,17 @@ CII Schematron.
 from __future__ import annotations
 
 from faktura.compliance.findings import Finding, Severity
+from faktura.compliance.france.codes import VAT_RATES, decimal_text
 from faktura.domain import france
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.notes import subject_and_text
+from faktura.domain.totals import Totals
 
 #: UBL id -> CII id of the same test
 RENAMED: dict[str, str] = {
+    "BR-FR-01_BT-1-1": "BR-FR-01_BT-1",
     "BR-FR-01_BT-25-1": "BR-FR-01_BT-25",
+    "BR-FR-01_EXT-FR-FE-136-1": "BR-FR-01_EXT-FR-FE-136",
     "BR-FR-03_BT-134": "BR-FR-03_EXT-FR-FE-134",
     "BR-FR-03_BT-135": "BR-FR-03_EXT-FR-FE-135",
     "BR-FR-15_BT-95_BT-102-1": "BR-FR-15_BT-95_BT-102",
@@ -41,7 +45,10 @@ RENAMED: dict[str, str] = {
 
 #: UBL ids with no CII finding of their own, and why
 DROPPED: dict[str, str] = {
-    "BR-FR-01_BT-25-2": "the CII BR-FR-01 tests the length only; the format is BR-FR-02_BT-25 in both",
+    **{
+        f"BR-FR-01_{term}-2": f"the CII BR-FR-01 tests the length only; the format is BR-FR-02_{term} in both"
+        for term in ("BT-1", "BT-25", "EXT-FR-FE-136")
+    },
     "BR-FR-CO-10_BT-29-1": "CII writes an identifier without a scheme as ram:ID, never as a GlobalID"
     " without schemeID",
     "BR-FR-CO-10_BT-46-1": "as BR-FR-CO-10_BT-29-1",
@@ -65,17 +72,35 @@ DROPPED: dict[str, str] = {
             "BR-FR-CO-14_BT-29-1",
         )
     },
-    **{
-        rule_id: "the SIREN is the legal registration id under 0002 alone (the Schematron falls back to the"
-        " SIRET's first nine digits for the payee only); run by `french_cii_findings`"
-        for rule_id in ("BR-FR-09_BT-29", "BR-FR-09_BT-46")
-    },
+    "BR-FR-16_BT-152": "the UBL context is `cac:InvoiceLine` (credit note lines are not checked); the CII one"
+    " every line: run by `french_cii_findings`",
     **{
         rule_id: "UBL reads a credit note's type code and due date elsewhere; run as the CII Schematron tests"
         " it by `french_cii_findings`"
         for rule_id in ("BR-FR-CO-05_BT-3", "BR-FR-CO-07_BT-9", "BR-FR-CO-09_BT-23-3")
     },
 }
+
+#: the CII ids `french_cii_findings` reports (the rest come from the rule set, renamed)
+NATIVE_IDS = (
+    "BR-FR-05_BT-22_PMT",
+    "BR-FR-05_BT-22_PMD",
+    "BR-FR-05_BT-22_AAB",
+    "BR-FR-06_BT-21_PMT",
+    "BR-FR-06_BT-21_PMD",
+    "BR-FR-06_BT-21_AAB",
+    "BR-FR-06_BT-21_TXD",
+    "BR-FR-11_BT-47",
+    "BR-FR-16_BT-152",
+    "BR-FR-20_BT-21",
+    "BR-FR-21_BT-49",
+    "BR-FR-22_BT-34",
+    "BR-FR-31_BT-21",
+    "BR-FR-CO-05_BT-3",
+    "BR-FR-CO-07_BT-9",
+    "BR-FR-CO-09_BT-23-3",
+    "BR-FR-CO-14_BT-29-1",
+)
 
 #: BR-FR-20 / BR-FR-31: the values of a BAR note (`custom:is-valid-bar-treatment`)
 BAR_TREATMENTS = frozenset({"B2B", "B2BINT", "B2C", "B2CINT", "OUTOFSCOPE", "ARCHIVEONLY"})
@@ -145,6 +170,7 @@ def french_cii_findings(
     seller: Party | None,
     buyer: Party | None,
     base: str = "/model",
+    totals: Totals | None = None,
 ) -> list[Finding]:
     """The BR-FR rules on notes as the CII Schematron tests them (BR-FR-05, -06, -11, -20,
     -21, -22, -31, BR-FR-CO-14), for a French invoice issued in CII."""
@@ -249,35 +275,28 @@ def french_cii_findings(
                 "BT-21",
             )
         )
-    out += _siret_findings(seller, "/tenant", "BT-29")
-    out += _siret_findings(buyer, buyer_ptr, "BT-46")
+    out += _line_rate_findings(invoice, totals, base)
     return out + _document_findings(invoice, base)
 
 
-def _siret_findings(party: Party | None, pointer: str, term: str) -> list[Finding]:
-    """BR-FR-09 for the seller (BT-29) and the buyer (BT-46): the first SIRET (GlobalID under
-    0009) has 14 digits and begins with the SIREN written as the legal registration id (0002);
-    with a SIRET and no such SIREN, it fails."""
-    if party is None:
-        return []
-    idents = france.identifiers(party)
-    sirets = [(i, x) for i, x in enumerate(idents) if x.scheme == france.SIRET_SCHEME]
-    if not sirets:
-        return []
-    index, siret = sirets[0]
-    legal = france.legal_id(party)
-    siren = legal.value if legal is not None and legal.scheme == france.SIREN_SCHEME else None
-    value = siret.value
-    if len(value) == 14 and value.isascii() and value.isdigit() and siren is not None and value[:9] == siren:
-        return []
-    where = f"{pointer}/identifiers/{index}" if index < len(party.identifiers) else f"{pointer}/siret"
+def _line_rate_findings(invoice: InvoiceInput, totals: Totals | None, base: str) -> list[Finding]:
+    """BR-FR-16_BT-152 on every line's VAT rate as written (`RateApplicablePercent`), credit
+    notes included."""
+    rates = (
+        [lt.tax_rate for lt in totals.lines]
+        if totals is not None
+        else [li.tax_rate for li in invoice.line_items]
+    )
     return [
         _fatal(
-            f"BR-FR-09_{term}",
-            f"BR-FR-09/{term} : Le SIRET doit contenir 14 chiffres et commencer par le SIREN.",
-            where,
-            term,
+            "BR-FR-16_BT-152",
+            "BR-FR-16/BT-152 : Le taux de TVA (BT-152) doit être exprimé en pourcentage sans symbole « % » et faire"
+            " partie des valeurs autorisées.",
+            f"{base}/line_items/{i}/tax_rate",
+            "BT-152",
         )
+        for i, rate in enumerate(rates)
+        if rate is not None and decimal_text(rate) not in VAT_RATES
     ]
 
 

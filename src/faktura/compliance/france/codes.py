@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from faktura.compliance.engine import MISSING_PROBLEM, Context, Rule, rule
 from faktura.compliance.findings import Severity
-from faktura.render.ubl.common import decimal_text
+from faktura.domain.money import decimal_text
 
 DOCUMENT_TYPES = frozenset(
     [

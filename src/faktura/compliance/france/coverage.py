@@ -21,14 +21,11 @@ SUB_LINES = (
     " (their sub-lines EXT-FR-FE-163 have no place in the model)"
 )
 NUMBER = (
-    "BT-1 is the number Faktura assigns from the series format, not request data; series formats"
-    " allow only letters, digits, '-', '_' and the counter, at most 32 + 12 characters"
+    "BT-1 is not request data: the series assigns it at issue, so it is checked there on the number"
+    " itself (`france.documents.number_findings`): a French invoice whose series format makes a number"
+    " of more than 35 characters or other characters than letters, digits, + - _ / is refused under this"
+    " id, pointing at `series`, and the number returns to the series"
 )
-TWO_DECIMALS = (
-    "every amount is written with exactly two decimals (BR-DEC-*), and amounts are bounded far below"
-    " 17 integer digits by Faktura's basic checks, so the format cannot fail"
-)
-
 NOT_APPLICABLE: dict[str, str] = {
     "BR-FR-01_BT-1-1": NUMBER,
     "BR-FR-01_BT-1-2": NUMBER,
@@ -81,27 +78,6 @@ NOT_APPLICABLE: dict[str, str] = {
     "BR-FR-CO-10_EXT-FR-FE-146-1": LINE_REFERENCE,
     "BR-FR-CO-10_EXT-FR-FE-146-2": LINE_REFERENCE,
     "BR-FR-CO-10_BT-71-2": "a DeliveryLocation carries one ID, so a scheme cannot repeat in it",
-    **{
-        f"BR-FR-DEC-01_{bt}": TWO_DECIMALS
-        for bt in (
-            "BT-92_BT-99",
-            "BT-93_BT-100",
-            "BT-106",
-            "BT-107",
-            "BT-108",
-            "BT-109",
-            "BT-110",
-            "BT-112",
-            "BT-113",
-            "BT-114",
-            "BT-115",
-            "BT-116",
-            "BT-117",
-            "BT-131",
-            "BT-136_BT-141",
-            "BT-137_BT-142",
-        )
-    },
     "BR-FR-DEC-01_BT-111": "same context as BR-FR-DEC-01_BT-110 in the same pattern: only the first rule fires",
     **{
         rid: SUB_LINES

@@ -1,6 +1,6 @@
-"""BR-FR-01 .. -03, BR-FR-CO-03 .. -09, -12, BR-FR-DEC-02 .. -04: identifiers and dates as
-written, the references a document type needs, the billing mode against the type and totals,
-and the decimals of quantities, prices and rates. Plus `FK-FR-UNSUPPORTED`: the billing modes
+"""BR-FR-01 .. -03, -28, BR-FR-CO-03 .. -09, -12, BR-FR-DEC-01 .. -04: identifiers and dates
+as written, the references a document type needs, the billing mode against the type and
+totals, and the digits of amounts, quantities, prices and rates. Plus `FK-FR-UNSUPPORTED`: the billing modes
 whose sub-lines (EXT-FR-FE-163) the model has no place for."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from faktura.compliance.engine import Context, Rule, rule
-from faktura.compliance.findings import Severity
+from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.france.common import SUB_LINE_MODES
-from faktura.render.ubl.common import decimal_text, price_text
+from faktura.domain.money import decimal_text, fmt, price_text, round2
 
 ID_FORMAT = re.compile(r"^[A-Za-z0-9+\-_/]+$")
 PAID_MODES = frozenset({"B2", "S2", "M2"})
@@ -28,6 +28,40 @@ BIDIRECTIONAL = frozenset({"B9", "S9", "M9"})
 def id_format_ok(value: str) -> bool:
     """`custom:is-valid-id-format`: letters, digits, + - _ / and no space anywhere."""
     return bool(ID_FORMAT.match(" ".join(value.split()))) and " " not in value
+
+
+def number_findings(number: str) -> list[Finding]:
+    """BR-FR-01 / BR-FR-02 on BT-1, which the request does not carry: the number the series
+    gives at issue (refused before commit, so the number returns to the series). Points at
+    `series`, whose format makes the number."""
+    out = []
+    for rule_id, bad, detail in (
+        ("BR-FR-01_BT-1-1", len(number) > 35, "L'identifiant de facture ne doit pas dépasser 35 caractères."),
+        (
+            "BR-FR-01_BT-1-2",
+            not id_format_ok(number),
+            "L'identifiant de facture contient des caractères non autorisés.",
+        ),
+        (
+            "BR-FR-02_BT-1",
+            not id_format_ok(number),
+            "L'identifiant de facture doit être composé de A-Z, a-z, 0-9, + - _ /.",
+        ),
+    ):
+        if bad:
+            group = rule_id.split("_")[0]
+            out.append(
+                Finding(
+                    rule_id=rule_id,
+                    severity=Severity.FATAL,
+                    title="Invalid Field",
+                    detail=f"[{group}/BT-1] : {detail} Numéro : {number!r} (format de la série).",
+                    pointer="/model/series",
+                    problem_type="INVALID_FIELD",
+                    business_term="BT-1",
+                )
+            )
+    return out
 
 
 def _preceding(rule_id: str, *, length: bool) -> Rule:
@@ -225,6 +259,74 @@ def decimal_ok(text: str, places: int, *, signed: bool = True) -> bool:
     )
 
 
+def _amounts(ctx: Context, bt: str) -> Iterator[tuple[Decimal, str]]:
+    """(amount, pointer) of every amount written for `bt`, as `render.ubl` writes them."""
+    t, inv = ctx.totals, ctx.invoice
+    if t is None:
+        return
+    whole = ctx.at("line_items")
+    if bt in ("BT-92_BT-99", "BT-93_BT-100"):
+        for ac in ctx.doc_acs:
+            value = ac.amount if bt == "BT-92_BT-99" else ac.base_amount
+            if value is not None:
+                yield value, ctx.at(ac.pointer_name, ac.position, "amount")
+    elif bt in ("BT-131", "BT-136_BT-141", "BT-137_BT-142"):
+        for i, lt in enumerate(t.lines):
+            if bt == "BT-131":
+                yield lt.net_amount, ctx.at("line_items", i)
+            for res in (*lt.allowances, *lt.charges):
+                value = res.amount if bt == "BT-136_BT-141" else res.base_amount
+                if bt != "BT-131" and value is not None:
+                    yield value, ctx.at("line_items", i)
+    elif bt in ("BT-116", "BT-117"):
+        for b in t.breakdown:
+            yield (
+                (b.taxable_amount if bt == "BT-116" else b.tax_amount),
+                ctx.category_pointer(b.category, "tax_category"),
+            )
+    elif bt == "BT-110":  # every cac:TaxTotal/cbc:TaxAmount: BT-111 is in the same context
+        yield t.tax_amount, whole
+        if inv.tax_currency and inv.tax_currency != ctx.currency and t.tax_amount_in_tax_currency is not None:
+            yield t.tax_amount_in_tax_currency, ctx.at("tax_currency_total_tax_amount")
+    else:
+        written = {
+            "BT-106": t.line_extension_amount,
+            "BT-107": t.allowance_total if t.allowances else None,
+            "BT-108": t.charge_total if t.charges else None,
+            "BT-109": t.tax_exclusive_amount,
+            "BT-112": t.tax_inclusive_amount,
+            "BT-113": t.prepaid_amount if inv.prepaid_amount is not None else None,
+            "BT-114": t.rounding_amount if inv.rounding_amount is not None else None,
+            "BT-115": t.payable_amount,
+        }[bt]
+        if written is not None:
+            yield written, whole
+
+
+def _amount_format(bt: str) -> Rule:
+    """BR-FR-DEC-01: a written amount has at most 19 digits (two of them decimals)."""
+
+    def check(ctx: Context) -> Iterator[str]:
+        for value, where in _amounts(ctx, bt):
+            if not decimal_ok(fmt(round2(value)), 2):
+                yield where
+
+    return Rule(
+        f"BR-FR-DEC-01_{bt}",
+        Severity.FATAL,
+        f"[BR-FR-DEC-01/{bt.replace('_', '/')}] : Le montant doit comporter au plus 2 décimales et 19 chiffres.",
+        check,
+        bt.split("_")[0],
+    )
+
+
+#: the amounts BR-FR-DEC-01 tests (BT-111 shares BT-110's context, so only BT-110 fires)
+AMOUNT_TERMS = (
+    "BT-92_BT-99", "BT-93_BT-100", "BT-106", "BT-107", "BT-108", "BT-109", "BT-110", "BT-112", "BT-113",
+    "BT-114", "BT-115", "BT-116", "BT-117", "BT-131", "BT-136_BT-141", "BT-137_BT-142",
+)  # fmt: skip
+
+
 @rule(
     "BR-FR-DEC-02_BT-129",
     "[BR-FR-DEC-02/BT-129] : La quantité doit avoir au plus 4 décimales et 19 chiffres.",
@@ -362,6 +464,7 @@ RULES: tuple[Rule, ...] = (
     _paid("2"),
     _paid("3"),
     co_12,
+    *(_amount_format(bt) for bt in AMOUNT_TERMS),
     dec_02_quantity,
     dec_02_base,
     dec_03_price,

@@ -11,7 +11,7 @@ from faktura.compliance.engine import MISSING_PROBLEM, Context, Rule, rule
 from faktura.compliance.findings import Severity
 from faktura.compliance.france.common import identifiers, legal_id, siren_written
 from faktura.domain import france
-from faktura.domain.invoice import Party
+from faktura.domain.invoice import Party, creditor_id
 
 NINE_DIGITS = re.compile(r"^\d{9}$")
 FOURTEEN_DIGITS = re.compile(r"^\d{14}$")
@@ -221,8 +221,6 @@ def _co_10(bt: str, part: int) -> Rule:
 
 def sepa_written(ctx: Context, term: str) -> bool:
     """The SEPA creditor id goes to the seller without a payee, else to the payee (UBL-SR-29)."""
-    from faktura.render.ubl.party import creditor_id
-
     if not creditor_id(ctx.invoice):
         return False
     return term == ("BT-60" if ctx.invoice.payee is not None else "BT-29")

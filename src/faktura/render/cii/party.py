@@ -61,11 +61,12 @@ def payee_party(payee: Party | None) -> Element | None:
     if payee is None:
         return None
     el = ram(None, "PayeeTradeParty")
-    identifiers(el, payee.identifiers)
+    identifiers(el, france.identifiers(payee))
     leaf(el, "Name", payee.name)
-    if payee.legal_id is not None:
+    registration = france.legal_id(payee)
+    if registration is not None:
         legal = ram(el, "SpecifiedLegalOrganization")
-        leaf(legal, "ID", payee.legal_id.value, schemeID=payee.legal_id.scheme)
+        leaf(legal, "ID", registration.value, schemeID=registration.scheme)
     return el
 
 

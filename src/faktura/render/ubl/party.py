@@ -8,7 +8,14 @@ non-VAT tax registration (BT-32) to a second `PartyTaxScheme` with another schem
 from __future__ import annotations
 
 from faktura.domain import france
-from faktura.domain.invoice import ContactPoint, Identifier, InvoiceInput, Party, TaxRepresentative
+from faktura.domain.invoice import (
+    ContactPoint,
+    Identifier,
+    InvoiceInput,
+    Party,
+    TaxRepresentative,
+    creditor_id,
+)
 from faktura.render.ubl.common import Element, address, cac, cbc, identifier
 
 #: TaxScheme/ID of the seller tax registration (BT-32). "FC" (fiscal code) unless the
@@ -17,14 +24,6 @@ from faktura.render.ubl.common import Element, address, cac, cbc, identifier
 TAX_REGISTRATION_SCHEME = {"NO": "TAX"}
 DEFAULT_TAX_REGISTRATION_SCHEME = "FC"
 SEPA = "SEPA"
-
-
-def creditor_id(invoice: InvoiceInput) -> str | None:
-    """BT-90 from the first direct debit mandate; UBL puts it on the seller or payee (UBL-SR-29: once)."""
-    for pm in invoice.payment_means:
-        if pm.mandate is not None and pm.mandate.creditor_id:
-            return pm.mandate.creditor_id
-    return None
 
 
 def _written(text: str | None) -> bool:
