@@ -318,3 +318,35 @@ async def test_misdirected_statuses_are_refused(
             await lifecycle.cashed_status(
                 conn, tenant.id, uuid.UUID(invoice["id"]), at=at, to_tax_administration=False
             )
+
+
+async def test_a_partial_payment_is_cashed_pro_rata(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, app: Any, settings: Settings
+) -> None:
+    rng = random.Random(18)
+    seller, buyer = siren(rng), siren(rng)
+    tenant = await french_tenant(client, owner, seller)
+    invoice = await french_invoice(client, tenant, buyer)
+    iid = uuid.UUID(invoice["id"])
+    pay = await client.post(
+        f"/v1/invoices/{iid}/payments",
+        json={"model": {"amount": "500.00", "date": "2026-11-02"}},
+        headers=tenant.headers,
+    )
+    assert pay.status_code == 201, pay.text
+    at = dt.datetime(2026, 11, 2, 11, 0, tzinfo=PARIS)
+    async with scope(app, settings, tenant) as conn:
+        message = await lifecycle.cashed_status(
+            conn, tenant.id, iid, at=at, to_tax_administration=False, paid=Decimal("500.00")
+        )
+        xml = cdar.build_cdar(message)
+        done = await lifecycle.record_sent_status(conn, tenant.id, iid, xml)
+    xsd, fatal, _ = official_findings(xml, ("fr-cdar-1.4.0.03",))
+    assert not xsd and not fatal, describe(fatal)
+    # 500.00 of 1065.50: 960.00 at 20 % and 105.50 at 5.5 %, to the cent
+    assert [(a.amount, a.percent) for a in message.amounts] == [
+        (Decimal("450.49"), Decimal("20")),
+        (Decimal("49.51"), Decimal("5.5")),
+    ]
+    assert [r.role for r in message.recipients] == ["BY"]  # VAT on debits: not to the PPF
+    assert done.event == "invoice.cashed" and done.message.invoice.number == invoice["number"]

@@ -35,6 +35,7 @@ from faktura.france.cdar import (
     StatusMessage,
     cashed,
     parse_cdar,
+    split_by_rate,
 )
 
 #: normalized status -> the CDAR codes that mean it (XP Z12-012 / XP Z12-014, release 1.4)
@@ -291,25 +292,29 @@ async def cashed_status(
     *,
     at: dt.datetime,
     to_tax_administration: bool,
+    paid: Decimal | None = None,
 ) -> StatusMessage:
-    """Status 212 "Encaissée" for an invoice the payments have settled: per VAT rate of the
-    issued breakdown, the amount cashed including VAT (BR-FR-CDV-14). `to_tax_administration`:
+    """Status 212 "Encaissée" of an invoice: per VAT rate of the issued breakdown, the amount
+    cashed including VAT (BR-FR-CDV-14) — the whole invoice once payments settled it, or a
+    payment of `paid` split pro rata over the rates (`split_by_rate`). `to_tax_administration`:
     VAT is due on receipt (services, unless the seller opted for debits), so the PPF gets it.
 
     The buyer is addressed at its electronic address under scheme 0225 (BT-49), else at its
     SIREN (BT-47)."""
     row = await conn.fetchrow(
-        "SELECT number, issue_date, document_type, status, issued, model FROM invoices"
+        "SELECT number, issue_date, document_type, status, issued, model, currency FROM invoices"
         " WHERE tenant_id = $1 AND id = $2",
         tenant_id,
         invoice_id,
     )
     if row is None or row["number"] is None:
         raise LookupError(f"no issued invoice {invoice_id}")
-    if row["status"] != "PAID":
-        raise ValueError(f"invoice {row['number']} is {row['status']}: only a settled invoice is cashed")
+    if paid is None and row["status"] != "PAID":
+        raise ValueError(
+            f"invoice {row['number']} is {row['status']}: only a settled invoice is cashed whole"
+        )
     issued = row["issued"]
-    amounts = [
+    totals = [
         (Decimal(b["taxable_amount"]) + Decimal(b["tax_amount"]), Decimal(b["rate"] or 0))
         for b in issued["totals"]["breakdown"]
     ]
@@ -324,6 +329,7 @@ async def cashed_status(
         seller=_party(issued["seller"], "SE"),
         buyer=_party(issued["buyer"], "BY"),
         at=at,
-        amounts=amounts,
+        amounts=totals if paid is None else split_by_rate(paid, totals),
+        currency=row["currency"] or "EUR",
         to_tax_administration=to_tax_administration,
     )
