@@ -112,6 +112,15 @@ async def french_invoice(client: httpx.AsyncClient, t: Tenant, buyer: str) -> di
     return r.json()["model"]  # type: ignore[no-any-return]
 
 
+async def french_sale(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, rng: random.Random
+) -> tuple[Tenant, dict[str, Any], str, str]:
+    """A French seller (its own platform) and one issued invoice to a French buyer; the SIRENs."""
+    seller, buyer = siren(rng), siren(rng)
+    tenant = await french_tenant(client, owner, seller)
+    return tenant, await french_invoice(client, tenant, buyer), seller, buyer
+
+
 def pa_status(
     code: int, invoice: dict[str, Any], seller: str, buyer: str, at: dt.datetime, **kw: Any
 ) -> bytes:
@@ -292,10 +301,8 @@ async def test_misdirected_statuses_are_refused(
     client: httpx.AsyncClient, owner: asyncpg.Connection, app: Any, settings: Settings
 ) -> None:
     rng = random.Random(17)
-    seller, buyer = siren(rng), siren(rng)
-    tenant = await french_tenant(client, owner, seller)
+    tenant, invoice, seller, buyer = await french_sale(client, owner, rng)
     other = await french_tenant(client, owner, siren(rng))
-    invoice = await french_invoice(client, tenant, buyer)
     at = dt.datetime(2026, 12, 1, 9, 0, tzinfo=PARIS)
     cases = [
         ({**invoice, "number": "NOPE-1"}, seller, "FK-CDAR-INVOICE"),
@@ -323,10 +330,7 @@ async def test_misdirected_statuses_are_refused(
 async def test_a_partial_payment_is_cashed_pro_rata(
     client: httpx.AsyncClient, owner: asyncpg.Connection, app: Any, settings: Settings
 ) -> None:
-    rng = random.Random(18)
-    seller, buyer = siren(rng), siren(rng)
-    tenant = await french_tenant(client, owner, seller)
-    invoice = await french_invoice(client, tenant, buyer)
+    tenant, invoice, _, _ = await french_sale(client, owner, random.Random(18))
     iid = uuid.UUID(invoice["id"])
     pay = await client.post(
         f"/v1/invoices/{iid}/payments",
