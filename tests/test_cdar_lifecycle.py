@@ -354,3 +354,41 @@ async def test_a_partial_payment_is_cashed_pro_rata(
     ]
     assert [r.role for r in message.recipients] == ["BY"]  # VAT on debits: not to the PPF
     assert done.event == "invoice.cashed" and done.message.invoice.number == invoice["number"]
+
+
+async def test_cashed_needs_a_french_address_for_the_buyer(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, app: Any, settings: Settings
+) -> None:
+    tenant = await french_tenant(client, owner, siren(random.Random(19)))
+    cid = await make_contact(client, tenant)  # a Belgian buyer: no SIREN, no 0225 address
+    body = {
+        "model": {
+            "contact": cid,
+            "buyer_reference": "PO-9",
+            "due_date": "2026-12-31",
+            "line_items": [
+                {
+                    "item": {"name": "Conseil"},
+                    "quantity": "1",
+                    "unit_code": "HUR",
+                    "unit_price": "100.00",
+                    "tax_category": "AE",
+                    "tax_rate": "0",
+                    "tax_exemption_reason_code": "VATEX-EU-AE",
+                }
+            ],
+        }
+    }
+    r = await client.post("/v1/invoices?issue=true", json=body, headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    iid = uuid.UUID(r.json()["model"]["id"])
+    async with scope(app, settings, tenant) as conn:
+        with pytest.raises(ValueError, match="buyer's electronic address"):
+            await lifecycle.cashed_status(
+                conn,
+                tenant.id,
+                iid,
+                at=dt.datetime(2026, 12, 1, tzinfo=PARIS),
+                to_tax_administration=False,
+                paid=Decimal("1.00"),
+            )

@@ -942,6 +942,10 @@ def seller_status(
         raise ValueError(f"status {code} is not one the seller sets; the seller sets {ISSUER_CODES}")
     if not seller.id:
         raise ValueError("the seller's SIREN (MDT-38) is required")
+    if not buyer.address:
+        raise ValueError(
+            "the buyer's electronic address (MDT-73: BT-49 under 0225, or its SIREN) is required"
+        )
     at = paris_time(at)
     buyer_scheme = buyer.scheme or (SIREN_SCHEME if buyer.id else None)
     recipients = [
