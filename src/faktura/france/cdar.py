@@ -719,8 +719,8 @@ def read_tree(data: bytes) -> etree._Element:
     try:
         return etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
-        detail = f"not well-formed XML: {exc}"
-        raise CdarError([_finding("FK-CDAR-SYNTAX", etree.Element("document"), detail)]) from exc
+        finding = _finding("FK-CDAR-SYNTAX", etree.Element("document"), f"not well-formed XML: {exc}")
+        raise CdarError([msgspec.structs.replace(finding, pointer="/")]) from exc
 
 
 def parse_cdar(data: bytes) -> StatusMessage:
