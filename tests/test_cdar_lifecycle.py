@@ -61,7 +61,7 @@ async def french_tenant(client: httpx.AsyncClient, owner: asyncpg.Connection, nu
         legal_name="Atelier Lumière SAS",
         trading_name="Atelier Lumière",
         vat_id=french_vat(number),
-        legal_id={"value": number, "scheme": "0002"},
+        siren=number,
         legal_form="SAS au capital de 10 000 EUR",
         address={"line1": "35 rue des Lilas", "city": "Paris", "postal_code": "75018", "country": "FR"},
         endpoint={"value": number, "scheme": "0225"},
@@ -70,13 +70,21 @@ async def french_tenant(client: httpx.AsyncClient, owner: asyncpg.Connection, nu
     )
 
 
+#: the mentions a French invoice must carry (BR-FR-05)
+FRENCH_NOTES = [
+    "#PMT#Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40 EUR",
+    "#PMD#Pénalités de retard : trois fois le taux d'intérêt légal",
+    "#AAB#Pas d'escompte pour paiement anticipé",
+]
+
+
 async def french_invoice(client: httpx.AsyncClient, t: Tenant, buyer: str) -> dict[str, Any]:
     cid = await make_contact(
         client,
         t,
         name="Boulangerie Martin SARL",
         vat_id=french_vat(buyer),
-        legal_id={"value": buyer, "scheme": "0002"},
+        siren=buyer,
         endpoint={"value": buyer, "scheme": "0225"},
         address={"line1": "2 place du Marché", "city": "Lyon", "postal_code": "69002", "country": "FR"},
         language="fr",
@@ -84,6 +92,8 @@ async def french_invoice(client: httpx.AsyncClient, t: Tenant, buyer: str) -> di
     body = {
         "model": {
             "contact": cid,
+            "billing_mode": "S1",
+            "notes": FRENCH_NOTES,
             "buyer_reference": "CMD-2026-77",
             "due_date": "2026-12-31",
             "payment_terms": "30 jours fin de mois",

@@ -199,6 +199,8 @@ class DeliveryTarget(msgspec.Struct, kw_only=True):
     to: str | UnsetType = UNSET  # email
     receiver: str | UnsetType = UNSET  # peppol: scheme:id
     url: str | UnsetType = UNSET  # webhook
+    #: afnor-pa: the buyer's directory line (SIREN, SIRET, routing code, addressing id).
+    addressee: dict[str, Any] | UnsetType = UNSET
 
 
 class InvoiceDelivery(msgspec.Struct, kw_only=True):

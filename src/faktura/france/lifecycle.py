@@ -116,9 +116,15 @@ _REF = (
 
 
 def _siren(party: dict[str, Any] | None) -> str | None:
-    """A party's SIREN as issued: its legal id (BT-30/BT-47) under scheme 0002 (or without a
-    scheme, when it has the nine digits of one), or the first nine digits of a SIRET (0009)."""
-    legal = (party or {}).get("legal_id") or {}
+    """A party's SIREN as issued: its `siren`, else the first nine digits of its `siret`, else
+    its legal id (BT-30/BT-47) under scheme 0002 (or without a scheme, when it has the nine
+    digits of one) or under 0009 (a SIRET)."""
+    party = party or {}
+    if party.get("siren"):
+        return str(party["siren"])
+    if party.get("siret"):
+        return str(party["siret"])[:9]
+    legal = party.get("legal_id") or {}
     value = "".join(str(legal.get("value") or "").split())
     scheme = legal.get("scheme")
     if scheme == "0009" and re.fullmatch(r"\d{14}", value):

@@ -7,6 +7,7 @@ non-VAT tax registration (BT-32) to a second `PartyTaxScheme` with another schem
 
 from __future__ import annotations
 
+from faktura.domain import france
 from faktura.domain.invoice import ContactPoint, Identifier, InvoiceInput, Party, TaxRepresentative
 from faktura.render.ubl.common import Element, address, cac, cbc, identifier
 
@@ -48,7 +49,7 @@ def _party(party: Party, *, seller: bool, sepa_creditor_id: str | None = None) -
     el = cac(None, "Party")
     if party.endpoint is not None:
         identifier(el, "EndpointID", party.endpoint.value, party.endpoint.scheme)
-    for ident in party.identifiers:
+    for ident in france.identifiers(party):  # with the SIRET (scheme 0009) where there is one
         _party_identification(el, ident)
     if sepa_creditor_id:
         _party_identification(el, Identifier(value=sepa_creditor_id, scheme=SEPA))
@@ -67,8 +68,9 @@ def _party(party: Party, *, seller: bool, sepa_creditor_id: str | None = None) -
         cbc(cac(scheme, "TaxScheme"), "ID", scheme_id)
     legal = cac(el, "PartyLegalEntity")
     cbc(legal, "RegistrationName", party.name)
-    if party.legal_id is not None:
-        identifier(legal, "CompanyID", party.legal_id.value, party.legal_id.scheme)
+    registration = france.legal_id(party)  # the SIREN (scheme 0002) where there is one
+    if registration is not None:
+        identifier(legal, "CompanyID", registration.value, registration.scheme)
     if seller:  # BT-33 seller additional legal information; no buyer counterpart
         cbc(legal, "CompanyLegalForm", party.legal_form)
     _contact(el, party.contact)
@@ -95,15 +97,16 @@ def payee_party(invoice: InvoiceInput) -> Element | None:
     if payee is None:
         return None
     el = cac(None, "PayeeParty")
-    for ident in payee.identifiers:
+    for ident in france.identifiers(payee):
         _party_identification(el, ident)
     sepa = creditor_id(invoice)
     if sepa:
         _party_identification(el, Identifier(value=sepa, scheme=SEPA))
     if _written(payee.name):
         cbc(cac(el, "PartyName"), "Name", payee.name)
-    if payee.legal_id is not None:
-        identifier(cac(el, "PartyLegalEntity"), "CompanyID", payee.legal_id.value, payee.legal_id.scheme)
+    registration = france.legal_id(payee)
+    if registration is not None:
+        identifier(cac(el, "PartyLegalEntity"), "CompanyID", registration.value, registration.scheme)
     return el
 
 
