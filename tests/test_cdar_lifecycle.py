@@ -402,3 +402,23 @@ async def test_cashed_needs_a_french_address_for_the_buyer(
                 to_tax_administration=False,
                 paid=Decimal("1.00"),
             )
+
+
+def test_the_documented_code_table_is_the_code() -> None:
+    """docs/france-lifecycle.md lists every status as `cdar.STATUSES` and the mapping have it."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "france-lifecycle.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and cells[0].isdigit():
+            rows[int(cells[0])] = cells
+    assert sorted(rows) == sorted(cdar.STATUSES)
+    for code, (_, french, english, sent_by, tax, phase, event, faktura) in rows.items():
+        status = cdar.STATUSES[code]
+        normalized = lifecycle.normalized_status(code)
+        assert (french, english, phase) == (status.french, status.english, status.phase), code
+        assert tax == status.tax_administration and event == f"{normalized} / `{EVENTS[normalized]}`", code
+        assert (faktura == "**sends**") == (code in cdar.ISSUER_CODES), code
+        assert sent_by.startswith(status.sent_by), code

@@ -55,7 +55,9 @@ PPF_ID = "0000"
 #: the scheme of French electronic addresses (SIREN[_SIRET[_routing code]])
 ADDRESS_SCHEME = "0225"
 
-Sender = Literal["issuer platform", "recipient platform", "either platform", "buyer", "seller", "recipient"]
+Sender = Literal[
+    "issuer platform", "recipient platform", "issuer or recipient platform", "buyer", "seller", "recipient"
+]
 TaxAdministration = Literal["yes", "no", "when VAT is due on receipt"]
 
 
@@ -206,7 +208,9 @@ STATUSES: dict[int, Status] = {
             tax_administration="when VAT is due on receipt",
             document_status="47",
         ),
-        _status(213, "Rejetée", "Rejected", TRANSMISSION, "either platform", tax_administration="yes"),
+        _status(
+            213, "Rejetée", "Rejected", TRANSMISSION, "issuer or recipient platform", tax_administration="yes"
+        ),
         _status(214, "Visée", "Endorsed", PROCESSING, "buyer"),
         _status(220, "Annulée", "Cancelled", PROCESSING, "seller"),
         _status(221, "Erreur de routage", "Routing error", PROCESSING, "recipient"),
@@ -215,7 +219,7 @@ STATUSES: dict[int, Status] = {
         _status(226, "Affacturée confidentiel", "Factored (confidential)", PROCESSING, "seller"),
         _status(227, "Changement de compte à payer", "Change of the account to pay", PROCESSING, "seller"),
         _status(228, "Non affacturée", "Not factored", PROCESSING, "seller"),
-        _status(501, "Irrecevable", "Inadmissible", TRANSMISSION, "either platform"),
+        _status(501, "Irrecevable", "Inadmissible", TRANSMISSION, "issuer or recipient platform"),
     )
 }
 #: the statuses the issuer (the seller, for whom Faktura acts) sets and Faktura writes
