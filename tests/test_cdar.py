@@ -421,3 +421,59 @@ def test_native_rules_equal_the_official_schematron_on_mutations() -> None:
         if not official:
             cdar.parse_cdar(xml)  # what the kit accepts, Faktura reads
     assert compared >= 250 and refused >= 100, (compared, refused)
+
+
+# --- time zone and partial payments ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("20260115120000", "2026-01-15T11:00:00+00:00"),  # winter: UTC+1
+        ("20260715120000", "2026-07-15T10:00:00+00:00"),  # summer: UTC+2
+        ("20261025023000", "2026-10-25T00:30:00+00:00"),  # the hour that happens twice: the first
+        ("20260329023000", "2026-03-29T01:30:00+00:00"),  # the hour that does not exist: winter offset
+    ],
+)
+def test_cdar_times_are_paris_wall_clock(text: str, utc: str) -> None:
+    data = EXAMPLES[0].read_bytes().replace(b"20250701151500", text.encode())
+    issued = cdar.parse_cdar(data).issued_at
+    assert issued.astimezone(dt.UTC).isoformat() == utc
+    assert issued.tzinfo is PARIS
+
+
+@pytest.mark.parametrize(
+    ("paid", "totals", "expected"),
+    [
+        ("1065.50", [("960.00", "20"), ("105.50", "5.5")], [("960.00", "20"), ("105.50", "5.5")]),
+        ("500.00", [("960.00", "20"), ("105.50", "5.5")], [("450.49", "20"), ("49.51", "5.5")]),
+        ("0.01", [("960.00", "20"), ("105.50", "5.5")], [("0.01", "20")]),
+        (
+            "100.00",
+            [("33.33", "20"), ("33.33", "10"), ("33.34", "5.5")],
+            [("33.33", "20"), ("33.33", "10"), ("33.34", "5.5")],
+        ),
+        (
+            "2.00",
+            [("1.00", "20"), ("1.00", "10"), ("1.00", "5.5")],
+            [("0.66", "20"), ("0.67", "10"), ("0.67", "5.5")],
+        ),
+    ],
+)
+def test_a_payment_is_split_over_the_rates_to_the_cent(
+    paid: str, totals: list[tuple[str, str]], expected: list[tuple[str, str]]
+) -> None:
+    def decimals(pairs: list[tuple[str, str]]) -> list[tuple[Decimal, Decimal]]:
+        return [(Decimal(a), Decimal(r)) for a, r in pairs]
+
+    shares = cdar.split_by_rate(Decimal(paid), decimals(totals))
+    assert shares == decimals(expected)
+    assert sum(a for a, _ in shares) == Decimal(paid)
+
+
+@pytest.mark.parametrize("paid", ["0", "-1", "1065.51"])
+def test_a_payment_larger_than_the_invoice_or_empty_is_refused(paid: str) -> None:
+    with pytest.raises(ValueError, match="cannot be split"):
+        cdar.split_by_rate(
+            Decimal(paid), [(Decimal("960.00"), Decimal("20")), (Decimal("105.50"), Decimal("5.5"))]
+        )

@@ -24,6 +24,21 @@ WEBHOOK_EVENTS = (
     "invoice.rejected",
     "invoice.failed",
     "invoice.paid",
+    # the French life cycle (CDAR statuses, `faktura.france.lifecycle.EVENTS`)
+    "invoice.submitted",
+    "invoice.received",
+    "invoice.in_process",
+    "invoice.approved",
+    "invoice.partially_approved",
+    "invoice.disputed",
+    "invoice.suspended",
+    "invoice.completed",
+    "invoice.refused",
+    "invoice.payment_sent",
+    "invoice.cashed",
+    "invoice.cancelled",
+    "invoice.factoring",
+    "invoice.reported",
 )
 WEBHOOK_JOB = "webhook.deliver"
 

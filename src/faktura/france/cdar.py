@@ -1007,3 +1007,18 @@ def cashed(
         to_tax_administration=to_tax_administration,
         issued_at=issued_at,
     )
+
+
+def split_by_rate(paid: Decimal, totals: Sequence[tuple[Decimal, Decimal]]) -> list[tuple[Decimal, Decimal]]:
+    """A payment of `paid` (incl. VAT) over the invoice's (amount incl. VAT, VAT rate) totals,
+    pro rata, to the cent: what a partial payment cashed at each rate. The cents lost to
+    rounding go to the largest share, so the amounts always add up to `paid`."""
+    whole = sum((amount for amount, _ in totals), Decimal(0))
+    if whole <= 0 or not 0 < paid <= whole:
+        raise ValueError(f"a payment of {paid} cannot be split over an invoice of {whole}")
+    cent = Decimal("0.01")
+    shares = [((paid * amount / whole).quantize(cent), rate) for amount, rate in totals]
+    largest = max(range(len(shares)), key=lambda i: shares[i][0])
+    amount, rate = shares[largest]
+    shares[largest] = (amount + paid - sum((a for a, _ in shares), Decimal(0)), rate)
+    return [(amount, rate) for amount, rate in shares if amount != 0]
