@@ -88,7 +88,8 @@ class Addressee:
 
 def buyer_ids(buyer: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
     """(SIREN, SIRET, routing code, pointer) of the buyer: from its scheme 0225 electronic
-    address (BT-49) first, else its legal registration id (BT-47, SIREN 0002 / SIRET 0009)."""
+    address (BT-49) first, else its SIRET / SIREN, else its legal registration id (BT-47,
+    SIREN 0002 / SIRET 0009)."""
     ep = buyer.get("endpoint") or {}
     if ep.get("scheme") == FR_ADDRESS_SCHEME and ep.get("value"):
         parts = str(ep["value"]).split("_", 2)
@@ -98,6 +99,9 @@ def buyer_ids(buyer: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
             parts[2] if len(parts) > 2 else None,
             "/endpoint",
         )
+    if buyer.get("siren") or buyer.get("siret"):
+        siret = buyer.get("siret")
+        return str(buyer.get("siren") or siret[:9]), siret, None, "/siret" if siret else "/siren"
     legal = buyer.get("legal_id") or {}
     value = re.sub(r"\s", "", str(legal.get("value") or ""))
     if legal.get("scheme") == SIRET_SCHEME or (not legal.get("scheme") and len(value) == 14):
