@@ -99,9 +99,9 @@ def buyer_ids(buyer: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
             parts[2] if len(parts) > 2 else None,
             "/endpoint",
         )
-    if buyer.get("siren") or buyer.get("siret"):
-        siret = buyer.get("siret")
-        return str(buyer.get("siren") or siret[:9]), siret, None, "/siret" if siret else "/siren"
+    siret = str(buyer.get("siret") or "") or None
+    if buyer.get("siren") or siret:
+        return str(buyer.get("siren") or str(siret)[:9]), siret, None, "/siret" if siret else "/siren"
     legal = buyer.get("legal_id") or {}
     value = re.sub(r"\s", "", str(legal.get("value") or ""))
     if legal.get("scheme") == SIRET_SCHEME or (not legal.get("scheme") and len(value) == 14):
