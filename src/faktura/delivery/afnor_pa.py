@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,7 +146,11 @@ class PaClient(HttpAccessPointBase):
         return f"Bearer {self._token}"
 
     async def call(self, method: str, base: str, path: str, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": await self._authorization(), **kw.pop("headers", {})}
+        headers = {
+            "Authorization": await self._authorization(),
+            "Request-Id": str(uuid.uuid4()),  # one per request, for the PA's logs
+            **kw.pop("headers", {}),
+        }
         if self.config.organization:
             headers["Organization-Id"] = self.config.organization
         r = await self._request(method, base.rstrip("/") + path, headers=headers, **kw)
