@@ -104,6 +104,9 @@ class AfnorPaServer:
         self.webhook_calls: list[tuple[str, int]] = []
         self.directory: list[dict[str, Any]] = []
         self.down = False
+        #: Webhook calls are kept here instead of sent when set (a test hands them to an
+        #: in-process app that listens on no port).
+        self.outbox: list[tuple[str, bytes, dict[str, str]]] | None = None
         self.lose_answer = False
         self.reject: str | None = None
         self.lock = threading.Lock()
@@ -194,6 +197,9 @@ class AfnorPaServer:
                 "Afnor-Signature": sign(hook["signingKey"], body, ts),
                 "Afnor-Signature-Timestamp": str(ts),
             }
+            if self.outbox is not None:
+                self.outbox.append((hook["callbackUrl"], body, headers))
+                continue
             try:
                 r = httpx.post(hook["callbackUrl"], content=body, headers=headers, timeout=10)
                 self.webhook_calls.append((meta["flowId"], r.status_code))

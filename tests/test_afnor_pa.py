@@ -7,23 +7,29 @@ signed webhook) through to cashed, and the failure cases."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from tests import france_corpus
 from tests.afnor_pa_fake import AfnorPaServer, sign
-from tests.conftest import Tenant, invoice_body, make_contact
-from tests.delivery_support import delivery_settings, in_process_worker, wait_for
+from tests.conformance import describe, official_findings
+from tests.conftest import Tenant, invoice_body, make_contact, make_platform
+from tests.delivery_support import delivery_settings, http_server, in_process_worker, wait_for
 from tests.test_access_points import until
-from tests.test_delivery import timeline
+from tests.test_delivery import delivery, timeline
 
+from faktura.delivery.events import WEBHOOK_EVENTS
 from faktura.delivery.tenant_ap import seal
+from faktura.france import cdar
 from faktura.settings import Settings
 
 BUYER_SIREN = "552100554"
@@ -227,6 +233,10 @@ async def _has(client: httpx.AsyncClient, tenant: Tenant, iid: str, kind: str) -
     return any(e["type"] == kind for e in await timeline(client, tenant, iid))
 
 
+async def _called(pa: AfnorPaServer, method: str, path: str) -> bool:
+    return any(c[:2] == (method, path) for c in pa.calls)
+
+
 async def test_pa_rejects_down_and_bad_credentials(
     client: httpx.AsyncClient,
     tenant: Tenant,
@@ -308,3 +318,192 @@ async def test_webhook_signature(
         f"/v1/france/pa/webhook/{uuid.uuid4()}", content=body, headers={"Afnor-Signature-Timestamp": str(now)}
     )
     assert r.status_code == 401
+
+
+# -- end to end: issue → PA → statuses through to cashed ----------------------------------
+
+
+def pa_status(invoice: dict[str, Any], code: int, at: dt.datetime, **extra: Any) -> bytes:
+    """A CDAR status as the PA passes it on: a platform's (200-203) or the buyer's."""
+    seller = invoice["seller"]
+    buyer = invoice["buyer"]
+    status = cdar.STATUSES[code]
+    by_platform = status.sent_by.endswith("platform")
+    issuer = (
+        cdar.Party(role="WK")
+        if by_platform
+        else cdar.Party(role="BY", id=buyer["siren"], scheme="0002", name=buyer["name"])
+    )
+    to = cdar.Party(
+        role="SE",
+        id=seller["siren"],
+        scheme="0002",
+        name=seller["name"],
+        address=seller["siren"],
+        address_scheme="0225",
+    )
+    reference = cdar.InvoiceReference(
+        number=invoice["number"],
+        issue_date=dt.date.fromisoformat(invoice["issue_date"]),
+        seller_id=seller["siren"],
+    )
+    message = cdar.StatusMessage(
+        id=cdar.message_id(reference, code, at),
+        issued_at=at,
+        status_at=at,
+        status_code=code,
+        invoice=reference,
+        issuer=issuer,
+        recipients=(to,),
+        **extra,
+    )
+    return cdar.build_cdar(message)
+
+
+async def relay_webhooks(client: httpx.AsyncClient, pa: AfnorPaServer) -> list[int]:
+    """Hand the PA's webhook calls, bytes and signature as it made them, to the app."""
+    assert pa.outbox is not None
+    calls, pa.outbox[:] = list(pa.outbox), []
+    return [
+        (await client.post(httpx.URL(url).path, content=body, headers=headers)).status_code
+        for url, body, headers in calls
+    ]
+
+
+async def test_issue_to_cashed_end_to_end(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, settings: Settings, app: Any, pa: AfnorPaServer
+) -> None:
+    """A French invoice goes to the PA; the PA's statuses (by poll and by webhook) land in
+    the timeline and fire the tenant's webhooks; the payment that settles it makes Faktura
+    send 212 "Encaissée" as a CDAR flow that passes fr-cdar-1.4.0.03; all traffic with the
+    PA is valid against the AFNOR documents (the fixture asserts no violation)."""
+    case = france_corpus.load(france_corpus.CORPUS_DIR / "b1-auto-profile-goods.json")
+    key = await make_platform(owner)
+    r = await client.post(
+        "/v1/tenants",
+        json={
+            "model": {
+                **france_corpus.tenant_model(case),
+                "legal_id": {"value": case["seller"]["siren"], "scheme": "0002"},
+            }
+        },
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert r.status_code == 201, r.text
+    tenant = Tenant(key, r.json()["model"]["id"], r.json()["model"]["account_token"])
+    hooks = http_server()
+    hook_url, sink = hooks.__enter__()
+    r = await client.post(
+        "/v1/webhook-endpoints",
+        json={"model": {"url": hook_url + "/faktura-hooks", "event_types": list(WEBHOOK_EVENTS)}},
+        headers=tenant.headers,
+    )
+    assert r.status_code == 201, r.text
+    pa.add_line(case["buyer"]["siren"])
+    pa.outbox = []
+    async with keyed_app(app, settings) as s:
+        await configure(client, tenant, pa)
+        r = await client.post(
+            "/v1/invoices?issue=true",
+            json={"model": france_corpus.invoice_model(case)},
+            headers=tenant.headers,
+        )
+        assert r.status_code == 201, r.text
+        invoice = r.json()["model"]
+        iid = invoice["id"]
+        r = await send(client, tenant, iid)
+        assert r.status_code == 202, r.text
+        did = r.json()["model"]["id"]
+        invoice = {**case, "number": invoice["number"], "issue_date": invoice["issue_date"]}
+        at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        async with in_process_worker(app.state.pool, s):
+            await until(client, tenant, iid, did, "SENT")
+            flow = pa.out_flows()[0]
+            assert flow["flowProfile"] == "CIUS" and flow["processingRule"] == "B2B"
+            # the platforms' statuses, found by polling the PA
+            for code in (200, 202, 203):
+                pa.push_lifecycle(pa_status(invoice, code, at))
+            pa.outbox.clear()  # these webhook calls are lost: the poll finds the flows
+            await until(client, tenant, iid, did, "DELIVERED")
+            # the buyer's approval and payment, announced by the PA's webhook
+            approved = pa.push_lifecycle(pa_status(invoice, 205, at))
+            paid = cdar.StatusDetail(
+                characteristics=(
+                    cdar.Characteristic(
+                        type_code="MPA",
+                        changed=False,
+                        amount=Decimal("9360.00"),
+                        currency="EUR",
+                        percent=Decimal("20"),
+                    ),
+                )
+            )
+            pa.push_lifecycle(pa_status(invoice, 211, at, details=(paid,)))
+            assert await relay_webhooks(client, pa) == [200, 200]
+            # a webhook call names the flow; Faktura reads that flow from the PA itself
+            await wait_for(lambda: _called(pa, "GET", f"/flow-service/v1/flows/{approved}"))
+            await until(client, tenant, iid, did, "ACCEPTED")
+            await wait_for(lambda: _has(client, tenant, iid, "invoice.payment_sent"))
+            # the seller is paid in full: Faktura tells the PA (212, cashed)
+            r = await client.post(
+                f"/v1/invoices/{iid}/payments",
+                json={"model": {"amount": "9360.00", "date": at.date().isoformat()}},
+                headers=tenant.headers,
+            )
+            assert r.status_code == 201, r.text
+            await wait_for(lambda: _has(client, tenant, iid, "invoice.cashed"))
+    cdar_flows = [f for f in pa.out_flows() if f["flowSyntax"] == "CDAR"]
+    assert len(cdar_flows) == 1 and cdar_flows[0]["trackingId"] == f"{iid}-212"
+    sent = pa.files[cdar_flows[0]["flowId"]]
+    assert cdar.parse_cdar(sent).status_code == 212
+    xsd, fatal, _ = official_findings(sent, ("fr-cdar-1.4.0.03",))
+    assert not xsd and not fatal, describe(fatal)
+    events = await timeline(client, tenant, iid)
+    kinds = [e["type"] for e in events]
+    for expected in (
+        "invoice.sent",
+        "pa.acknowledged",
+        "invoice.submitted",
+        "invoice.received",
+        "invoice.delivered",
+        "invoice.approved",
+        "invoice.accepted",
+        "invoice.payment_sent",
+        "invoice.paid",
+        "pa.status_sent",
+        "invoice.cashed",
+    ):
+        assert expected in kinds, (expected, kinds)
+    assert kinds.count("invoice.received") == 2 and kinds.count("invoice.submitted") == 1  # 202 and 203; 200
+    announced = {
+        "invoice.received",
+        "invoice.approved",
+        "invoice.payment_sent",
+        "invoice.cashed",
+        "invoice.accepted",
+    }
+
+    async def all_announced() -> bool:
+        with sink.lock:
+            got = {json.loads(req.body)["type"] for req in sink.requests}
+        return announced <= got
+
+    try:
+        await wait_for(all_announced)  # the tenant's webhooks, over HTTP
+    finally:
+        hooks.__exit__(None, None, None)
+    dv = await delivery(client, tenant, iid, did)
+    assert dv["status"] == "ACCEPTED" and dv["evidence"]["pa_flow_id"] == flow["flowId"]
+    seen = await owner.fetch(
+        "SELECT direction, flow_syntax, status_code FROM pa_flows WHERE invoice_id = $1 ORDER BY created_at",
+        uuid.UUID(iid),
+    )
+    assert sorted((f["direction"], f["status_code"] or "") for f in seen) == [
+        ("In", "200"),
+        ("In", "202"),
+        ("In", "203"),
+        ("In", "205"),
+        ("In", "211"),
+        ("Out", ""),
+        ("Out", "212"),
+    ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +89,8 @@ class Addressee:
 
 def buyer_ids(buyer: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
     """(SIREN, SIRET, routing code, pointer) of the buyer: from its scheme 0225 electronic
-    address (BT-49) first, else its legal registration id (BT-47, SIREN 0002 / SIRET 0009)."""
+    address (BT-49) first, else its SIRET / SIREN, else its legal registration id (BT-47,
+    SIREN 0002 / SIRET 0009)."""
     ep = buyer.get("endpoint") or {}
     if ep.get("scheme") == FR_ADDRESS_SCHEME and ep.get("value"):
         parts = str(ep["value"]).split("_", 2)
@@ -98,6 +100,9 @@ def buyer_ids(buyer: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
             parts[2] if len(parts) > 2 else None,
             "/endpoint",
         )
+    siret = str(buyer.get("siret") or "") or None
+    if buyer.get("siren") or siret:
+        return str(buyer.get("siren") or str(siret)[:9]), siret, None, "/siret" if siret else "/siren"
     legal = buyer.get("legal_id") or {}
     value = re.sub(r"\s", "", str(legal.get("value") or ""))
     if legal.get("scheme") == SIRET_SCHEME or (not legal.get("scheme") and len(value) == 14):
@@ -141,7 +146,11 @@ class PaClient(HttpAccessPointBase):
         return f"Bearer {self._token}"
 
     async def call(self, method: str, base: str, path: str, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": await self._authorization(), **kw.pop("headers", {})}
+        headers = {
+            "Authorization": await self._authorization(),
+            "Request-Id": str(uuid.uuid4()),  # one per request, for the PA's logs
+            **kw.pop("headers", {}),
+        }
         if self.config.organization:
             headers["Organization-Id"] = self.config.organization
         r = await self._request(method, base.rstrip("/") + path, headers=headers, **kw)

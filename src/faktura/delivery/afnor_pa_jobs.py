@@ -337,7 +337,7 @@ async def on_paid(conn: asyncpg.Connection, tenant_id: Any, invoice_id: uuid.UUI
 async def submit_status(ctx: JobContext, payload: dict[str, Any]) -> None:
     """The `afnor_pa.status` job: one of Faktura's CDAR statuses submitted as a flow.
     Transient failures raise (the job queue retries); the tracking id keeps it single."""
-    from faktura.delivery.afnor_pa_lifecycle import build_cdar
+    from faktura.delivery.afnor_pa_lifecycle import build_cdar, record_sent
 
     tenant_id = uuid.UUID(payload["tenant_id"])
     invoice_id = uuid.UUID(payload["invoice_id"])
@@ -384,3 +384,4 @@ async def submit_status(ctx: JobContext, payload: dict[str, Any]) -> None:
             "pa.status_sent",
             {"channel": "afnor-pa", "code": code, "pa_flow_id": str(flow["flowId"]), "resumed": bool(found)},
         )
+        await record_sent(conn, tenant_id, invoice_id, cdar)
