@@ -18,8 +18,13 @@ from tests.conftest import Tenant, example, invoice_body, make_contact
 
 from faktura.api.invoices import invoice_view, list_query
 from faktura.api.pagination import fetch_page
+from faktura.db.migrate import available
 
 PAGE_SIZES = (3, 100)
+
+
+def available_sql(number: str) -> str:
+    return next(sql for version, sql in available() if version.startswith(number))
 
 
 async def _full_path_page(
@@ -192,3 +197,33 @@ async def test_expand_lists_the_same_invoices_with_more(
                     assert full["contact"]["id"] == value
                 else:
                     assert full[key] == value, key
+
+
+async def test_rows_without_entries_list_the_same_and_the_backfill_writes_them(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    filled: dict[str, Any],
+    database_url: str,
+    owner: asyncpg.Connection,
+) -> None:
+    """Rows written before migration 0011 (no entry) go through the full path; the migration's
+    backfill gives them the entries the trigger gives new rows."""
+    tid = uuid.UUID(tenant.id)
+    before = await owner.fetch("SELECT id, list_entry FROM invoices WHERE tenant_id = $1 ORDER BY id", tid)
+    await owner.execute("SET session_replication_role = replica")  # no triggers: as before 0011
+    try:
+        await owner.execute("UPDATE invoices SET list_entry = NULL WHERE tenant_id = $1", tid)
+    finally:
+        await owner.execute("SET session_replication_role = DEFAULT")
+    r = await client.get("/v1/invoices", headers=tenant.headers)
+    assert r.content == await _full_path_page(database_url, tenant, {}, 100, None)
+    backfill = next(
+        line
+        for line in available_sql("0011").splitlines()
+        if line.startswith("UPDATE invoices SET list_entry")
+    )
+    await owner.execute(backfill.replace("WHERE", "WHERE tenant_id = $1 AND"), tid)
+    assert (
+        await owner.fetch("SELECT id, list_entry FROM invoices WHERE tenant_id = $1 ORDER BY id", tid)
+        == before
+    )
