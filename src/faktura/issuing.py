@@ -217,7 +217,8 @@ async def issue_row(
     returning: str = "id",
 ) -> tuple[Document, list[Finding], Any]:
     """`issue`, also returning the issued invoice's row (its `returning` columns), so the
-    caller need not read it again while the series is still locked."""
+    caller need not read it again while the series is still locked. The row's `model` and
+    `issued` are the values just written (no need to return and decode them)."""
     series = invoice.series or DEFAULT_SERIES[invoice.document_type]
     prepared = await prepare(conn, tenant_id, invoice, settings=settings, series=series)
     if any(f.fatal for f in prepared.findings) or prepared.buyer is None:
@@ -314,4 +315,4 @@ async def issue_row(
     if doc.is_credit_note:
         await apply_credit_note(conn, tenant_id, invoice_id, doc)  # settle (or VOID) what it corrects
     INVOICES_ISSUED.labels(inv.document_type).inc()
-    return doc, [f for f in prepared.findings if not f.fatal], row
+    return doc, [f for f in prepared.findings if not f.fatal], {**row, "model": model, "issued": issued}

@@ -35,6 +35,8 @@ COLUMNS = (
     " AND p.invoice_id = invoices.id ORDER BY p.created_at) AS payments"
 )
 LIST_COLUMNS = COLUMNS
+#: An issued invoice's row as issuing returns it: `model` and `issued` are the values it wrote.
+ISSUED_COLUMNS = COLUMNS.replace(" model, issued,", "")
 #: A list page without `expand=line_items` reads less of each issued invoice from the
 #: database (and so decodes and re-encodes less): not its lines, nor the parts of its
 #: snapshot the list does not show. A draft keeps its lines: its totals are computed from them.
@@ -246,26 +248,30 @@ async def _fetch(scope: Scope, invoice_id: uuid.UUID, *, lock: bool = False) -> 
     return row
 
 
-async def _issue_locked(
-    scope: Scope, row: Any, model: InvoiceInput | None = None
-) -> tuple[Any, list[dict[str, Any]]]:
-    """Issue the locked draft `row` (`model`: its decoded model, if at hand); the issued row."""
+async def _issue_locked(scope: Scope, row: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """Issue the draft `row`, locked by the caller; the issued row and the warnings."""
     if row["status"] != "DRAFT":
         raise conflict("The invoice is already issued; correct it with a credit note.")
-    if model is None:
-        model = msgspec.convert(row["model"], InvoiceInput)
+    return await _issue(scope, row["id"], msgspec.convert(row["model"], InvoiceInput), row["model"])
+
+
+async def _issue(
+    scope: Scope, invoice_id: uuid.UUID, model: InvoiceInput, sent: dict[str, Any]
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Issue a draft of this transaction (`sent`: its model as the client sent it, which
+    findings point into)."""
     try:
         _, warnings, issued = await issue_row(
             scope.conn,
             scope.settings,
             scope.tenant_id,  # type: ignore[arg-type]
-            row["id"],
+            invoice_id,
             model,
-            returning=COLUMNS,
+            returning=ISSUED_COLUMNS,
         )
     except IssueRefused as refused:
-        raise findings_error(anchored(refused.findings, row["model"])) from None
-    return issued, [error_object(f) for f in anchored(warnings, row["model"])]
+        raise findings_error(anchored(refused.findings, sent)) from None
+    return issued, [error_object(f) for f in anchored(warnings, sent)]
 
 
 CODE_LIST_RULES = ("BR-CL-", "PEPPOL-EN16931-CL")
@@ -306,21 +312,24 @@ class InvoiceController(Controller):
 
             async def work() -> Response[bytes]:
                 contact_id = await _contact_id(scope, model)
+                invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
+                # Issued at once, the draft's row is not read back: issuing returns the issued row.
                 row = await scope.conn.fetchrow(
                     "INSERT INTO invoices (tenant_id, id, document_type, status, contact_id, remote_id, issue_date,"
-                    f" due_date, currency, model) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}",
+                    " due_date, currency, model) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9)"
+                    + ("" if issue else f" RETURNING {COLUMNS}"),
                     scope.tenant_id,
-                    uuid.uuid4(),
+                    invoice_id,
                     model.document_type,
                     contact_id,
                     model.remote_id,
                     model.issue_date,
                     model.due_date,
                     model.currency,
-                    msgspec.to_builtins(model),
+                    sent,
                 )
                 if issue:
-                    row, warnings = await _issue_locked(scope, row, model)
+                    row, warnings = await _issue(scope, invoice_id, model, sent)
                 else:
                     warnings = await _draft_findings(scope, model)
                 return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
