@@ -25,7 +25,8 @@ from faktura.compliance.basic import Checks, anchored, check_numbers
 from faktura.compliance.findings import error_object
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.totals import compute
-from faktura.issuing import IssueRefused, issue_row, prepare
+from faktura.issue_batch import IssueBatcher
+from faktura.issuing import INSERT_DRAFT, IssueRefused, draft_values, issue_row, prepare, ready_to_issue
 from faktura.render.einvoice import file_suffix
 
 COLUMNS = (
@@ -293,6 +294,38 @@ async def _draft_findings(scope: Scope, model: InvoiceInput) -> list[dict[str, A
     return [error_object(f) for f in findings]
 
 
+def issue_batcher(request: Request[Any, Any, Any]) -> IssueBatcher:
+    """This process's batcher of issues (`faktura.issue_batch`), made on first use."""
+    state = request.app.state
+    if (batcher := state.get("issue_batcher")) is None:
+        batcher = state.issue_batcher = IssueBatcher(state.pool, state.settings, ISSUED_COLUMNS)
+    return batcher  # type: ignore[no-any-return]
+
+
+async def _create_and_issue(request: Request[Any, Any, Any], model: InvoiceInput) -> Response[bytes]:
+    """`POST /v1/invoices?issue=true`: checked and rendered in the request's transaction, then
+    created, numbered and stored in the next batch of its series (`faktura.issue_batch`),
+    which commits it (with an `Idempotency-Key`, all of it happens in one transaction)."""
+    async with tenant_scope(request) as scope:
+        assert scope.tenant_id is not None
+        tenant_id, contact_id = scope.tenant_id, await _contact_id(scope, model)
+        invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
+        try:
+            ready = await ready_to_issue(
+                scope.conn,
+                scope.settings,
+                tenant_id,
+                invoice_id,
+                model,
+                draft=draft_values(tenant_id, invoice_id, contact_id, model, sent),
+            )
+        except IssueRefused as refused:
+            raise findings_error(anchored(refused.findings, sent)) from None
+    _, row = await issue_batcher(request).issue(tenant_id, ready)
+    warnings = [error_object(f) for f in anchored(ready.warnings, sent)]
+    return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
+
+
 def _with_contact(row: Any, contacts: dict[uuid.UUID, dict[str, Any]] | None) -> dict[str, Any] | None:
     if contacts is None or row["contact_id"] is None:
         return None
@@ -308,25 +341,17 @@ class InvoiceController(Controller):
         """Create a draft; with `?issue=true` create and issue it in one transaction."""
         model, body = await read_model(request, InvoiceInput)
         _reject_bad_numbers(model)
+        if issue and request.headers.get("idempotency-key") is None:
+            return await _create_and_issue(request, model)
         async with tenant_scope(request) as scope:
 
             async def work() -> Response[bytes]:
                 contact_id = await _contact_id(scope, model)
                 invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
+                draft = draft_values(scope.tenant_id, invoice_id, contact_id, model, sent)  # type: ignore[arg-type]
                 # Issued at once, the draft's row is not read back: issuing returns the issued row.
                 row = await scope.conn.fetchrow(
-                    "INSERT INTO invoices (tenant_id, id, document_type, status, contact_id, remote_id, issue_date,"
-                    " due_date, currency, model) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9)"
-                    + ("" if issue else f" RETURNING {COLUMNS}"),
-                    scope.tenant_id,
-                    invoice_id,
-                    model.document_type,
-                    contact_id,
-                    model.remote_id,
-                    model.issue_date,
-                    model.due_date,
-                    model.currency,
-                    sent,
+                    INSERT_DRAFT + ("" if issue else f" RETURNING {COLUMNS}"), *draft
                 )
                 if issue:
                     row, warnings = await _issue(scope, invoice_id, model, sent)
