@@ -224,17 +224,26 @@ def _reject_bad_numbers(model: InvoiceInput) -> None:
         raise findings_error(c.findings)
 
 
-async def _contact_id(scope: Scope, model: InvoiceInput) -> uuid.UUID | None:
+def _no_such_contact() -> ApiError:
+    return ApiError(422, [problem("Not Found", "No contact with this id.", "NOT_FOUND", "/model/contact")])
+
+
+def _contact_uuid(model: InvoiceInput) -> uuid.UUID | None:
+    """The contact's id (None: the invoice names none); a malformed one is not found: 422."""
     if model.contact is None:
         return None
     try:
-        cid = uuid.UUID(model.contact)
+        return uuid.UUID(model.contact)
     except ValueError:
-        cid = None
-    if cid is None or not await scope.conn.fetchval(
+        raise _no_such_contact() from None
+
+
+async def _contact_id(scope: Scope, model: InvoiceInput) -> uuid.UUID | None:
+    cid = _contact_uuid(model)
+    if cid is not None and not await scope.conn.fetchval(
         "SELECT EXISTS (SELECT FROM contacts WHERE tenant_id = $1 AND id = $2)", scope.tenant_id, cid
     ):
-        raise ApiError(422, [problem("Not Found", "No contact with this id.", "NOT_FOUND", "/model/contact")])
+        raise _no_such_contact()
     return cid
 
 
@@ -308,7 +317,7 @@ async def _create_and_issue(request: Request[Any, Any, Any], model: InvoiceInput
     which commits it (with an `Idempotency-Key`, all of it happens in one transaction)."""
     async with tenant_scope(request) as scope:
         assert scope.tenant_id is not None
-        tenant_id, contact_id = scope.tenant_id, await _contact_id(scope, model)
+        tenant_id, contact_id = scope.tenant_id, _contact_uuid(model)
         invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
         try:
             ready = await ready_to_issue(
@@ -320,6 +329,8 @@ async def _create_and_issue(request: Request[Any, Any, Any], model: InvoiceInput
                 draft=draft_values(tenant_id, invoice_id, contact_id, model, sent),
             )
         except IssueRefused as refused:
+            if any(f.problem_type == "NOT_FOUND" and f.pointer == "/model/contact" for f in refused.findings):
+                raise _no_such_contact() from None  # as a draft's create says it
             raise findings_error(anchored(refused.findings, sent)) from None
     _, row = await issue_batcher(request).issue(tenant_id, ready)
     warnings = [error_object(f) for f in anchored(ready.warnings, sent)]
