@@ -306,7 +306,9 @@ class Stack:
 
 
 @asynccontextmanager
-async def stack(workers: int, *, job_worker: bool = False) -> AsyncIterator[Stack]:
+async def stack(workers: int, *, job_worker: bool = False, pool: int = 10) -> AsyncIterator[Stack]:
+    """The server, each worker with a database pool of `pool` connections opened at start
+    (the PostgreSQL server may be shared: a pool that cannot grow mid-run would fail requests)."""
     db = f"faktura_bench_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect(ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{db}"')
@@ -320,7 +322,8 @@ async def stack(workers: int, *, job_worker: bool = False) -> AsyncIterator[Stac
             **os.environ,
             "DATABASE_URL": dsn,
             "FAKTURA_BENCH_BASELINE": "1",
-            "FAKTURA_DB_POOL_MAX": "20",
+            "FAKTURA_DB_POOL_MIN": str(pool),
+            "FAKTURA_DB_POOL_MAX": str(pool),
             # one tenant at full speed: the limits stay on (their cost is measured) but never bind
             "FAKTURA_RATE_LIMIT_TENANT": "1000000",
             "FAKTURA_RATE_LIMIT_TENANT_BURST": "1000000",
@@ -422,6 +425,7 @@ def parser(doc: str, seconds: float = 15) -> argparse.ArgumentParser:
     ap.add_argument("--client", choices=("wrk", "python"), default="wrk", help="load generator")
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--pool", type=int, default=10, help="database connections per server worker")
     ap.add_argument(
         "--with-job-worker",
         action="store_true",
@@ -445,11 +449,12 @@ async def main() -> None:
     ap.add_argument("--tenants", type=int, default=16, help="tenants of the many-tenant side")
     args = ap.parse_args()
     wrk = load_generator(args)
-    async with stack(args.workers, job_worker=args.with_job_worker) as s:
+    async with stack(args.workers, job_worker=args.with_job_worker, pool=args.pool) as s:
         tenants = [await s.tenant(n) for n in range(args.tenants)]
         headers, invoice = tenants[0]
         print(
-            f"# bench/issue.py: {args.workers} server workers, concurrency {args.concurrency},"
+            f"# bench/issue.py: {args.workers} server workers ({args.pool} connections each),"
+            f" concurrency {args.concurrency},"
             f" {args.rounds} rounds of {args.seconds:.0f} s per side, client {args.client}, loopback;"
             f" load average before: {load_average()}"
         )

@@ -30,7 +30,7 @@ async def main() -> None:
     ap.add_argument("--invoices", type=int, default=200, help="issued invoices the reads cycle through")
     args = ap.parse_args()
     wrk = load_generator(args)
-    async with stack(args.workers, job_worker=args.with_job_worker) as s:
+    async with stack(args.workers, job_worker=args.with_job_worker, pool=args.pool) as s:
         headers, invoice = await s.tenant(0)
         ids = []
         for _ in range(args.invoices):
@@ -38,7 +38,8 @@ async def main() -> None:
             assert status == 201, payload
             ids.append(json.loads(payload)["model"]["id"])
         print(
-            f"# bench/reads.py: {args.workers} server workers, concurrency {args.concurrency},"
+            f"# bench/reads.py: {args.workers} server workers ({args.pool} connections each),"
+            f" concurrency {args.concurrency},"
             f" {args.rounds} rounds of {args.seconds:.0f} s per side, {len(ids)} issued invoices,"
             f" client {args.client}, loopback; load average before: {load_average()}"
         )
@@ -46,7 +47,9 @@ async def main() -> None:
             s,
             {
                 "baseline INSERT": [Request("POST", "/bench/baseline", headers, invoice)],
-                "status poll GET /v1/invoices/{id}": [Request("GET", f"/v1/invoices/{i}", headers) for i in ids],
+                "status poll GET /v1/invoices/{id}": [
+                    Request("GET", f"/v1/invoices/{i}", headers) for i in ids
+                ],
                 "XML download": [Request("GET", f"/v1/invoices/{i}/xml", headers) for i in ids],
             },
             args,
