@@ -7,7 +7,9 @@ series queue for that window one by one. The batcher keeps, per tenant, series a
 period, the issues that arrive while a batch of theirs is being committed, and commits
 them as the next batch: their drafts, their jobs, then one call for all their numbers, one
 statement for all their rows, one commit. The lock window is the same three round trips
-for the whole group.
+for the whole group. An issue with nothing else of its series in flight in this process
+is stored in its request's own transaction instead (`alone`): a batch of one would only
+cost a second transaction.
 
 Everything that can fail on the request's content (checks, totals, rendering) happened
 before, in the request (`faktura.issuing.ready_to_issue`); a batch that fails anyway (the
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
@@ -46,6 +50,28 @@ class IssueBatcher:
         #: the keys a batch task runs for, and the tasks (referenced until done)
         self._running: set[Key] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: issues of a key being stored in their own request's transaction (`alone`)
+        self._alone: dict[Key, int] = {}
+
+    @contextmanager
+    def alone(self) -> Iterator[Claim]:
+        """Claim the issue's series for the request's own transaction when nothing else of it
+        is in flight in this process (`Claim.take`); held until the block ends, so enter it
+        outside the transaction. Alone, an issue needs no second transaction; two at once
+        on one series are better batched."""
+        claim = Claim(self)
+        try:
+            yield claim
+        finally:
+            if claim.key is not None:
+                left = self._alone[claim.key] - 1
+                if left:
+                    self._alone[claim.key] = left
+                else:
+                    del self._alone[claim.key]
+
+    def busy(self, key: Key) -> bool:
+        return key in self._running or key in self._alone
 
     async def issue(self, tenant_id: uuid.UUID, ready: Ready) -> Issued:
         """Number and store `ready` (with its draft row, if it has one) in the next batch of
@@ -100,6 +126,21 @@ class IssueBatcher:
                 conn, [job for r in batch for job in issue_jobs(tenant_id, r.invoice_id, r.einvoice.kind)]
             )
             return await store_issued(conn, self.settings, tenant_id, batch, returning=self.returning)
+
+
+class Claim:
+    def __init__(self, batcher: IssueBatcher):
+        self.batcher = batcher
+        self.key: Key | None = None
+
+    def take(self, tenant_id: uuid.UUID, ready: Ready) -> bool:
+        """True (and the series is claimed) if no other issue of it is in flight here."""
+        key = (tenant_id, ready.series, ready.period)
+        if self.batcher.busy(key):
+            return False
+        self.key = key
+        self.batcher._alone[key] = 1
+        return True
 
 
 def settle(done: asyncio.Future[Issued], result: Issued) -> None:

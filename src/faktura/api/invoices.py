@@ -23,10 +23,20 @@ from faktura.api.pagination import (
 from faktura.api.wire import idempotent, json_response, read_model
 from faktura.compliance.basic import Checks, anchored, check_numbers
 from faktura.compliance.findings import error_object
+from faktura.documents import issue_jobs
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.totals import compute
 from faktura.issue_batch import IssueBatcher
-from faktura.issuing import INSERT_DRAFT, IssueRefused, draft_values, issue_row, prepare, ready_to_issue
+from faktura.issuing import (
+    INSERT_DRAFT,
+    IssueRefused,
+    draft_values,
+    issue_row,
+    prepare,
+    ready_to_issue,
+    store_issued,
+)
+from faktura.jobs import enqueue_all
 from faktura.render.einvoice import file_suffix
 
 COLUMNS = (
@@ -313,26 +323,35 @@ def issue_batcher(request: Request[Any, Any, Any]) -> IssueBatcher:
 
 async def _create_and_issue(request: Request[Any, Any, Any], model: InvoiceInput) -> Response[bytes]:
     """`POST /v1/invoices?issue=true`: checked and rendered in the request's transaction, then
-    created, numbered and stored in the next batch of its series (`faktura.issue_batch`),
-    which commits it (with an `Idempotency-Key`, all of it happens in one transaction)."""
-    async with tenant_scope(request) as scope:
-        assert scope.tenant_id is not None
-        tenant_id, contact_id = scope.tenant_id, _contact_uuid(model)
-        invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
-        try:
-            ready = await ready_to_issue(
-                scope.conn,
-                scope.settings,
-                tenant_id,
-                invoice_id,
-                model,
-                draft=draft_values(tenant_id, invoice_id, contact_id, model, sent),
-            )
-        except IssueRefused as refused:
-            if any(f.problem_type == "NOT_FOUND" and f.pointer == "/model/contact" for f in refused.findings):
-                raise _no_such_contact() from None  # as a draft's create says it
-            raise findings_error(anchored(refused.findings, sent)) from None
-    _, row = await issue_batcher(request).issue(tenant_id, ready)
+    created, numbered and stored in it if nothing else of its series is in flight in this
+    process, else in the next batch of its series (`faktura.issue_batch`), which commits it.
+    (With an `Idempotency-Key`, all of it happens in the request's transaction.)"""
+    batcher = issue_batcher(request)
+    row = None
+    with batcher.alone() as claim:  # released after the commit
+        async with tenant_scope(request) as scope:
+            assert scope.tenant_id is not None
+            tenant_id, contact_id = scope.tenant_id, _contact_uuid(model)
+            invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
+            draft = draft_values(tenant_id, invoice_id, contact_id, model, sent)
+            try:
+                ready = await ready_to_issue(
+                    scope.conn, scope.settings, tenant_id, invoice_id, model, draft=draft
+                )
+            except IssueRefused as refused:
+                if any(
+                    f.problem_type == "NOT_FOUND" and f.pointer == "/model/contact" for f in refused.findings
+                ):
+                    raise _no_such_contact() from None  # as a draft's create says it
+                raise findings_error(anchored(refused.findings, sent)) from None
+            if claim.take(tenant_id, ready):
+                await scope.conn.execute(INSERT_DRAFT, *draft)
+                await enqueue_all(scope.conn, issue_jobs(tenant_id, invoice_id, ready.einvoice.kind))
+                [(_, row)] = await store_issued(
+                    scope.conn, scope.settings, tenant_id, [ready], returning=ISSUED_COLUMNS
+                )
+    if row is None:
+        _, row = await batcher.issue(tenant_id, ready)
     warnings = [error_object(f) for f in anchored(ready.warnings, sent)]
     return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
 
