@@ -47,6 +47,7 @@ STEPS = [
     ("contact exists", "faktura.api.invoices", "_contact_id", 0),
     ("issue (all below)", "faktura.api.invoices", "issue", 0),
     ("issue (all below)", "faktura.api.invoices", "issue_row", 0),
+    ("checks, totals, XML (before the number)", "faktura.api.invoices", "ready_to_issue", 0),
     ("prepare: tenant, contact, checks", "faktura.issuing", "prepare", 1),
     ("load tenant", "faktura.issuing", "load_tenant", 2),
     ("compliance checks (check_on)", "faktura.issuing", "check_on", 2),
@@ -60,6 +61,10 @@ STEPS = [
     ("queue PDF job", "faktura.issuing", "queue_pdf", 1),
     ("queue jobs (PDF, archive write)", "faktura.issuing", "enqueue_all", 1),
     ("take number (locks the series)", "faktura.issuing", "take_number", 1),
+    ("batch: drafts, jobs, numbers, store, commit", "faktura.issue_batch", "IssueBatcher._commit", 0),
+    ("queue jobs (PDF, archive write)", "faktura.issue_batch", "enqueue_all", 1),
+    ("numbers + store (locks the series)", "faktura.issue_batch", "store_issued", 1),
+    ("take numbers (one call)", "faktura.issuing", "take_numbers", 2),
     ("archive entry (hash)", "faktura.issuing", "xml_entry", 1),
     ("store issued (one statement)", "faktura.issuing", "store_issued", 1),
     ("invoice.issued event", "faktura.delivery.events", "record", 1),
@@ -133,9 +138,15 @@ class Timer:
 def install(timer: Timer) -> list[tuple[str, int]]:
     shown = []
     for label, module, attr, depth in STEPS:
-        mod = importlib.import_module(module)
-        if hasattr(mod, attr):
-            setattr(mod, attr, timer.wrap(label, getattr(mod, attr)))
+        try:
+            owner: Any = importlib.import_module(module)
+        except ImportError:
+            continue
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part, None)
+        if hasattr(owner, name):
+            setattr(owner, name, timer.wrap(label, getattr(owner, name)))
             shown.append((label, depth))
             if attr == "tenant_scope":
                 shown.append(("commit + release", 0))

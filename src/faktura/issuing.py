@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
@@ -19,7 +20,6 @@ import asyncpg
 import msgspec
 
 from faktura.archive.ledger import COLUMNS as ARCHIVE_COLUMNS
-from faktura.archive.ledger import entry_values
 from faktura.compliance.binding import rebind
 from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.france.documents import number_findings
@@ -36,8 +36,16 @@ from faktura.domain.parties import ContactInput, TenantInput, buyer_party, defau
 from faktura.domain.syntax import resolve_level, resolve_syntax, syntax_of
 from faktura.jobs import enqueue_all
 from faktura.metrics import INVOICES_ISSUED
-from faktura.numbering import DEFAULT_SERIES, SeriesSpec, ensure_default_series, series_spec, take_number
-from faktura.render.einvoice import render_einvoice
+from faktura.numbering import (
+    DEFAULT_SERIES,
+    SeriesSpec,
+    ensure_default_series,
+    period_of,
+    render_number,
+    series_spec,
+    take_numbers,
+)
+from faktura.render.einvoice import EInvoice, render_einvoice
 from faktura.settings import Settings
 
 
@@ -177,22 +185,77 @@ async def prepare(
     )
 
 
-#: Everything after the number, in one statement: the XML, the invoice's issued state, the
-#: `invoice.issued` event and the XML's archive entry (listed as pending: its object is
-#: written after commit). Returns the caller's columns of the invoice, the event, and
-#: whether a webhook endpoint listens for it.
+#: A draft row, as `POST /v1/invoices` writes it (`draft_values` gives the parameters).
+INSERT_DRAFT = (
+    "INSERT INTO invoices (tenant_id, id, document_type, status, contact_id, remote_id, issue_date,"
+    " due_date, currency, model) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9)"
+)
+
+
+def draft_values(
+    tenant_id: uuid.UUID, invoice_id: uuid.UUID, contact_id: uuid.UUID | None, model: InvoiceInput, sent: Any
+) -> tuple[Any, ...]:
+    return (
+        tenant_id,
+        invoice_id,
+        model.document_type,
+        contact_id,
+        model.remote_id,
+        model.issue_date,
+        model.due_date,
+        model.currency,
+        sent,
+    )
+
+
+@dataclass
+class Ready:
+    """An invoice checked, totalled and rendered, waiting only for its number."""
+
+    invoice_id: uuid.UUID
+    series: str
+    spec: SeriesSpec
+    period: int
+    #: the document with `placeholder` for its number, and its XML
+    doc: Document
+    placeholder: str
+    einvoice: EInvoice
+    conformance_level: str | None
+    issued: dict[str, Any]
+    model: dict[str, Any]
+    meta: dict[str, str]
+    warnings: list[Finding]
+    #: the draft's row to insert first (`draft_values`), when it is created with its issue
+    draft: tuple[Any, ...] | None = None
+
+
+#: Everything after the numbers, in one statement for every invoice of the batch (one array
+#: element each): the XML, the invoice's issued state, the `invoice.issued` event and the
+#: XML's archive entry (listed as pending: its object is written after commit). Returns the
+#: caller's columns of each invoice, its event, and whether a webhook endpoint listens.
 _STORE = (
-    "WITH doc AS (INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
-    " VALUES ($1, $2, $15, $11, $12, $13, $14)),"
+    "WITH m AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::date[], $6::text[], $7::jsonb[],"
+    " $8::numeric[], $9::numeric[], $10::jsonb[], $11::text[], $12::bytea[], $13::text[], $14::integer[],"
+    " $15::text[], $16::jsonb[], $17::bigint[], $18::uuid[], $19::text[], $20::text[], $21::timestamptz[],"
+    " $22::date[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[])"
+    " AS m (m_id, m_series, m_number, m_issue_date, m_currency, m_issued, m_total, m_balance, m_model, m_media,"
+    " m_xml, m_sha256, m_size, m_kind, m_event, e_seq, e_id, e_storage, e_key, e_created, e_retention, e_basis,"
+    " e_meta, e_prev, e_hash, e_media)),"
+    " doc AS (INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
+    " SELECT $1, m_id, m_kind, m_media, m_xml, m_sha256, m_size FROM m),"
     " event AS (INSERT INTO invoice_events (tenant_id, invoice_id, type, data)"
-    " VALUES ($1, $2, 'invoice.issued', $16) RETURNING id, created_at),"
-    f" entry AS (INSERT INTO archive_entries (tenant_id, {ARCHIVE_COLUMNS}) VALUES ($1, $17, $18, $19, $20,"
-    " $21, $22, $23, $24, $25, $26, $27, $28, $29::text::jsonb, $30, $31)),"
-    " pending AS (INSERT INTO archive_pending (tenant_id, seq) VALUES ($1, $17))"
-    " UPDATE invoices SET status = 'OPEN', series = $3, number = $4, issue_date = $5, currency = $6,"
-    " issued = $7, total_amount = $8, balance = $9, issued_at = clock_timestamp(), modified_at = clock_timestamp(),"
-    " model = $10, rule_versions = $7::jsonb -> 'rule_versions' WHERE tenant_id = $1 AND id = $2"
-    " RETURNING {returning}, (SELECT id FROM event) AS event_id, (SELECT created_at FROM event) AS event_at,"
+    " SELECT $1, m_id, 'invoice.issued', m_event FROM m RETURNING invoice_id AS ev_invoice, id AS ev_id,"
+    " created_at AS ev_at),"
+    f" entry AS (INSERT INTO archive_entries (tenant_id, {ARCHIVE_COLUMNS}) SELECT $1, e_seq, e_id, m_id, m_kind,"
+    " e_media, m_size, m_sha256, e_storage, e_key, e_created, e_retention, e_basis, e_meta::jsonb, e_prev, e_hash"
+    " FROM m),"
+    " pending AS (INSERT INTO archive_pending (tenant_id, seq) SELECT $1, e_seq FROM m)"
+    " UPDATE invoices SET status = 'OPEN', series = m_series, number = m_number, issue_date = m_issue_date,"
+    " currency = m_currency, issued = m_issued, total_amount = m_total, balance = m_balance,"
+    " issued_at = clock_timestamp(), modified_at = clock_timestamp(), model = m_model,"
+    " rule_versions = m_issued -> 'rule_versions'"
+    " FROM m JOIN event ON ev_invoice = m_id WHERE invoices.tenant_id = $1 AND invoices.id = m_id"
+    " RETURNING {returning}, ev_id AS event_id, ev_at AS event_at,"
     " EXISTS (SELECT FROM webhook_endpoints w WHERE w.tenant_id = $1 AND w.enabled"
     " AND 'invoice.issued' = ANY (w.event_types)) AS announce"
 )
@@ -218,9 +281,27 @@ async def issue_row(
     invoice: InvoiceInput,
     *,
     returning: str = "id",
-) -> tuple[Document, list[Finding], Any]:
+) -> tuple[Document, list[Finding], dict[str, Any]]:
     """`issue`, also returning the issued invoice's row (its `returning` columns), so the
-    caller need not read it again while the series is still locked."""
+    caller need not read it again while the series is still locked. The row's `model` and
+    `issued` are the values just written (no need to return and decode them)."""
+    ready = await ready_to_issue(conn, settings, tenant_id, invoice_id, invoice)
+    await enqueue_all(conn, issue_jobs(tenant_id, invoice_id, ready.einvoice.kind))
+    [(doc, row)] = await store_issued(conn, settings, tenant_id, [ready], returning=returning)
+    return doc, ready.warnings, row
+
+
+async def ready_to_issue(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    invoice: InvoiceInput,
+    *,
+    draft: tuple[Any, ...] | None = None,
+) -> Ready:
+    """Everything of an issue that does not need its number: checks, totals, the XML with a
+    placeholder for the number. Raises IssueRefused on any fatal finding."""
     series = invoice.series or DEFAULT_SERIES[invoice.document_type]
     prepared = await prepare(conn, tenant_id, invoice, settings=settings, series=series)
     if any(f.fatal for f in prepared.findings) or prepared.buyer is None:
@@ -249,8 +330,6 @@ async def issue_row(
                 )
             ]
         )
-    # Everything expensive happens before the number is taken: the series' counter row stays
-    # locked from `take_number` until commit, so concurrent issuers on one series queue there.
     placeholder = f"FAKTURA-NUMBER-{uuid.uuid4().hex}"
     doc = build_document(
         inv,
@@ -262,61 +341,115 @@ async def issue_row(
         profile=inv.profile or PEPPOL_BIS_3,
     )
     einvoice = render_einvoice(doc)
-    draft_xml = einvoice.content
-    if draft_xml.count(placeholder.encode()) != 1:  # the number must appear exactly once (BT-1)
+    if einvoice.content.count(placeholder.encode()) != 1:  # the number must appear exactly once (BT-1)
         raise RuntimeError("the XML renderer must write the invoice number exactly once")
-    issued: dict[str, Any] = {
-        "profile": doc.profile,
-        "rule_versions": prepared.selection.versions,
-        "rule_notes": prepared.selection.notes,
-        "seller": msgspec.to_builtins(doc.seller),
-        "buyer": msgspec.to_builtins(doc.buyer),
-        "totals": msgspec.to_builtins(doc.totals),
-        "payment_means": msgspec.to_builtins(inv.payment_means),
-    }
-    model = msgspec.to_builtins(doc.invoice)
-    meta = archive_meta(prepared.branding_version, prepared.contact_language, prepared.tenant.language)
-    await enqueue_all(conn, issue_jobs(tenant_id, invoice_id, einvoice.kind))
-
-    # From here to commit the series' counter row (and the tenant's archive chain) is locked:
-    # this call, one statement, the commit. No storage I/O: the archive object is written
-    # after commit (`faktura.archive.deferred`).
-    number, head = await take_number(conn, tenant_id, series, spec, inv.issue_date)
-    if doc.profile in FRENCH_PROFILES and (refused := number_findings(number)):
-        raise IssueRefused(refused)  # BR-FR-01/02 on BT-1: the transaction gives the number back
-    xml = draft_xml.replace(placeholder.encode(), xml_escape(number).encode())
-    digest = hashlib.sha256(xml).hexdigest()
-    issued["xml"] = {"sha256": digest, "size": len(xml), "syntax": einvoice.kind}
-    if inv.conformance_level is not None:
-        issued["xml"]["conformance_level"] = inv.conformance_level
-    doc = msgspec.structs.replace(doc, number=number)
-    entry = xml_entry(head, settings, tenant_id, invoice_id, xml, digest, doc, meta, einvoice.kind)
-    event = {"number": number, "status": "OPEN"}
-    row = await conn.fetchrow(
-        _STORE.format(returning=returning),
-        tenant_id,
-        invoice_id,
-        series,
-        number,
-        inv.issue_date,
-        inv.currency,
-        issued,
-        doc.totals.tax_inclusive_amount,
-        doc.totals.payable_amount,
-        model,
-        einvoice.media_type,
-        xml,
-        digest,
-        len(xml),
-        einvoice.kind,
-        event,
-        *entry_values(entry)[1:],
+    return Ready(
+        invoice_id=invoice_id,
+        series=series,
+        spec=spec,
+        period=period_of(spec, inv.issue_date),
+        doc=doc,
+        placeholder=placeholder,
+        einvoice=einvoice,
+        conformance_level=inv.conformance_level,
+        issued={
+            "profile": doc.profile,
+            "rule_versions": prepared.selection.versions,
+            "rule_notes": prepared.selection.notes,
+            "seller": msgspec.to_builtins(doc.seller),
+            "buyer": msgspec.to_builtins(doc.buyer),
+            "totals": msgspec.to_builtins(doc.totals),
+            "payment_means": msgspec.to_builtins(inv.payment_means),
+        },
+        model=msgspec.to_builtins(doc.invoice),
+        meta=archive_meta(prepared.branding_version, prepared.contact_language, prepared.tenant.language),
+        warnings=[f for f in prepared.findings if not f.fatal],
+        draft=draft,
     )
-    if row["announce"]:
-        await events.fan_out(
-            conn, tenant_id, invoice_id, "invoice.issued", event, row["event_id"], row["event_at"], None
+
+
+async def store_issued(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    batch: list[Ready],
+    *,
+    returning: str = "id",
+) -> list[tuple[Document, dict[str, Any]]]:
+    """Number and store a batch of ready invoices of one series and period, in batch order.
+
+    From the numbers to commit the series' counter row and the tenant's archive chain are
+    locked: `take_numbers`, one statement, the commit. No storage I/O: the archive objects
+    are written after commit (`faktura.archive.deferred`)."""
+    first = batch[0]
+    seq, head = await take_numbers(conn, tenant_id, first.series, first.period, len(batch))
+    values: list[list[Any]] = [[] for _ in range(26)]
+    docs = {}
+    for ready in batch:
+        number = render_number(ready.spec.format, ready.doc.issue_date.year, seq)
+        seq += 1
+        if ready.doc.profile in FRENCH_PROFILES and (refused := number_findings(number)):
+            raise IssueRefused(refused)  # BR-FR-01/02 on BT-1: the transaction gives the numbers back
+        xml = ready.einvoice.content.replace(ready.placeholder.encode(), xml_escape(number).encode())
+        digest = hashlib.sha256(xml).hexdigest()
+        ready.issued["xml"] = {"sha256": digest, "size": len(xml), "syntax": ready.einvoice.kind}
+        if ready.conformance_level is not None:
+            ready.issued["xml"]["conformance_level"] = ready.conformance_level
+        doc = docs[ready.invoice_id] = msgspec.structs.replace(ready.doc, number=number)
+        entry = xml_entry(
+            head, settings, tenant_id, ready.invoice_id, xml, digest, doc, ready.meta, ready.einvoice.kind
         )
-    if doc.is_credit_note:
-        await apply_credit_note(conn, tenant_id, invoice_id, doc)  # settle (or VOID) what it corrects
-    INVOICES_ISSUED.labels(inv.document_type).inc()
-    return doc, [f for f in prepared.findings if not f.fatal], row
+        head = (entry.seq, entry.entry_hash)
+        member = (
+            ready.invoice_id,
+            ready.series,
+            number,
+            doc.issue_date,
+            doc.currency,
+            ready.issued,
+            doc.totals.tax_inclusive_amount,
+            doc.totals.payable_amount,
+            ready.model,
+            ready.einvoice.media_type,
+            xml,
+            digest,
+            len(xml),
+            ready.einvoice.kind,
+            {"number": number, "status": "OPEN"},
+            entry.seq,
+            entry.id,
+            entry.storage,
+            entry.storage_key,
+            entry.created_at,
+            entry.retention_until,
+            entry.retention_basis,
+            msgspec.json.encode(entry.meta).decode(),
+            entry.prev_hash,
+            entry.entry_hash,
+            entry.media_type,
+        )
+        for column, value in zip(values, member, strict=True):
+            column.append(value)
+    rows = {r["id"]: r for r in await conn.fetch(_STORE.format(returning=returning), tenant_id, *values)}
+    out = []
+    for ready in batch:
+        row, doc = rows[ready.invoice_id], docs[ready.invoice_id]
+        if row["announce"]:
+            event = {"number": doc.number, "status": "OPEN"}
+            await events.fan_out(
+                conn,
+                tenant_id,
+                ready.invoice_id,
+                "invoice.issued",
+                event,
+                row["event_id"],
+                row["event_at"],
+                None,
+            )
+        if doc.is_credit_note:
+            await apply_credit_note(
+                conn, tenant_id, ready.invoice_id, doc
+            )  # settle (or VOID) what it corrects
+        INVOICES_ISSUED.labels(doc.invoice.document_type).inc()
+        out.append((doc, {**row, "model": ready.model, "issued": ready.issued}))
+    return out

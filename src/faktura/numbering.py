@@ -63,13 +63,18 @@ async def series_spec(conn: asyncpg.Connection, tenant_id: object, series: str) 
     return None if row is None else SeriesSpec(row["format"], row["yearly_reset"])
 
 
-async def take_number(
-    conn: asyncpg.Connection, tenant_id: object, series: str, spec: SeriesSpec, issue_date: dt.date
-) -> tuple[str, tuple[int | None, str | None]]:
-    """The next number of the series and the head (seq, hash) of the tenant's archive chain,
-    in one call that locks both until the transaction ends (`faktura_take_number`,
-    migration 0009): issuing chains its XML's archive entry after that head."""
-    period = issue_date.year if spec.yearly_reset else 0
-    row = await conn.fetchrow("SELECT * FROM faktura_take_number($1, $2, $3)", tenant_id, series, period)
-    number = render_number(spec.format, issue_date.year, row["number_seq"])
-    return number, (row["chain_seq"], row["chain_hash"])
+def period_of(spec: SeriesSpec, issue_date: dt.date) -> int:
+    """The counter a number comes from: the issue year's for a yearly series, else 0."""
+    return issue_date.year if spec.yearly_reset else 0
+
+
+async def take_numbers(
+    conn: asyncpg.Connection, tenant_id: object, series: str, period: int, count: int
+) -> tuple[int, tuple[int | None, str | None]]:
+    """The first of the series' next `count` sequence numbers and the head (seq, hash) of the
+    tenant's archive chain, in one call that locks both until the transaction ends
+    (`faktura_take_number`, migration 0009): issuing chains its archive entries after it."""
+    row = await conn.fetchrow(
+        "SELECT * FROM faktura_take_number($1, $2, $3, $4)", tenant_id, series, period, count
+    )
+    return row["number_seq"] - count + 1, (row["chain_seq"], row["chain_hash"])

@@ -23,9 +23,20 @@ from faktura.api.pagination import (
 from faktura.api.wire import idempotent, json_response, read_model
 from faktura.compliance.basic import Checks, anchored, check_numbers
 from faktura.compliance.findings import error_object
+from faktura.documents import issue_jobs
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.totals import compute
-from faktura.issuing import IssueRefused, issue_row, prepare
+from faktura.issue_batch import IssueBatcher
+from faktura.issuing import (
+    INSERT_DRAFT,
+    IssueRefused,
+    draft_values,
+    issue_row,
+    prepare,
+    ready_to_issue,
+    store_issued,
+)
+from faktura.jobs import enqueue_all
 from faktura.render.einvoice import file_suffix
 
 PAYMENTS = (
@@ -48,6 +59,8 @@ LIST_ENTRY_COLUMNS = (
     " CASE WHEN list_entry IS NULL THEN issued END AS issued,"
     f" CASE WHEN list_entry IS NULL THEN {PAYMENTS} END AS payments"
 )
+#: An issued invoice's row as issuing returns it: `model` and `issued` are the values it wrote.
+ISSUED_COLUMNS = COLUMNS.replace(" model, issued,", "")
 #: A list page without `expand=line_items` reads less of each issued invoice from the
 #: database (and so decodes and re-encodes less): not its lines, nor the parts of its
 #: snapshot the list does not show. A draft keeps its lines: its totals are computed from them.
@@ -250,17 +263,26 @@ def _reject_bad_numbers(model: InvoiceInput) -> None:
         raise findings_error(c.findings)
 
 
-async def _contact_id(scope: Scope, model: InvoiceInput) -> uuid.UUID | None:
+def _no_such_contact() -> ApiError:
+    return ApiError(422, [problem("Not Found", "No contact with this id.", "NOT_FOUND", "/model/contact")])
+
+
+def _contact_uuid(model: InvoiceInput) -> uuid.UUID | None:
+    """The contact's id (None: the invoice names none); a malformed one is not found: 422."""
     if model.contact is None:
         return None
     try:
-        cid = uuid.UUID(model.contact)
+        return uuid.UUID(model.contact)
     except ValueError:
-        cid = None
-    if cid is None or not await scope.conn.fetchval(
+        raise _no_such_contact() from None
+
+
+async def _contact_id(scope: Scope, model: InvoiceInput) -> uuid.UUID | None:
+    cid = _contact_uuid(model)
+    if cid is not None and not await scope.conn.fetchval(
         "SELECT EXISTS (SELECT FROM contacts WHERE tenant_id = $1 AND id = $2)", scope.tenant_id, cid
     ):
-        raise ApiError(422, [problem("Not Found", "No contact with this id.", "NOT_FOUND", "/model/contact")])
+        raise _no_such_contact()
     return cid
 
 
@@ -275,26 +297,30 @@ async def _fetch(scope: Scope, invoice_id: uuid.UUID, *, lock: bool = False) -> 
     return row
 
 
-async def _issue_locked(
-    scope: Scope, row: Any, model: InvoiceInput | None = None
-) -> tuple[Any, list[dict[str, Any]]]:
-    """Issue the locked draft `row` (`model`: its decoded model, if at hand); the issued row."""
+async def _issue_locked(scope: Scope, row: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """Issue the draft `row`, locked by the caller; the issued row and the warnings."""
     if row["status"] != "DRAFT":
         raise conflict("The invoice is already issued; correct it with a credit note.")
-    if model is None:
-        model = msgspec.convert(row["model"], InvoiceInput)
+    return await _issue(scope, row["id"], msgspec.convert(row["model"], InvoiceInput), row["model"])
+
+
+async def _issue(
+    scope: Scope, invoice_id: uuid.UUID, model: InvoiceInput, sent: dict[str, Any]
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Issue a draft of this transaction (`sent`: its model as the client sent it, which
+    findings point into)."""
     try:
         _, warnings, issued = await issue_row(
             scope.conn,
             scope.settings,
             scope.tenant_id,  # type: ignore[arg-type]
-            row["id"],
+            invoice_id,
             model,
-            returning=COLUMNS,
+            returning=ISSUED_COLUMNS,
         )
     except IssueRefused as refused:
-        raise findings_error(anchored(refused.findings, row["model"])) from None
-    return issued, [error_object(f) for f in anchored(warnings, row["model"])]
+        raise findings_error(anchored(refused.findings, sent)) from None
+    return issued, [error_object(f) for f in anchored(warnings, sent)]
 
 
 CODE_LIST_RULES = ("BR-CL-", "PEPPOL-EN16931-CL")
@@ -316,6 +342,49 @@ async def _draft_findings(scope: Scope, model: InvoiceInput) -> list[dict[str, A
     return [error_object(f) for f in findings]
 
 
+def issue_batcher(request: Request[Any, Any, Any]) -> IssueBatcher:
+    """This process's batcher of issues (`faktura.issue_batch`), made on first use."""
+    state = request.app.state
+    if (batcher := state.get("issue_batcher")) is None:
+        batcher = state.issue_batcher = IssueBatcher(state.pool, state.settings, ISSUED_COLUMNS)
+    return batcher  # type: ignore[no-any-return]
+
+
+async def _create_and_issue(request: Request[Any, Any, Any], model: InvoiceInput) -> Response[bytes]:
+    """`POST /v1/invoices?issue=true`: checked and rendered in the request's transaction, then
+    created, numbered and stored in it if nothing else of its series is in flight in this
+    process, else in the next batch of its series (`faktura.issue_batch`), which commits it.
+    (With an `Idempotency-Key`, all of it happens in the request's transaction.)"""
+    batcher = issue_batcher(request)
+    row = None
+    with batcher.alone() as claim:  # released after the commit
+        async with tenant_scope(request) as scope:
+            assert scope.tenant_id is not None
+            tenant_id, contact_id = scope.tenant_id, _contact_uuid(model)
+            invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
+            draft = draft_values(tenant_id, invoice_id, contact_id, model, sent)
+            try:
+                ready = await ready_to_issue(
+                    scope.conn, scope.settings, tenant_id, invoice_id, model, draft=draft
+                )
+            except IssueRefused as refused:
+                if any(
+                    f.problem_type == "NOT_FOUND" and f.pointer == "/model/contact" for f in refused.findings
+                ):
+                    raise _no_such_contact() from None  # as a draft's create says it
+                raise findings_error(anchored(refused.findings, sent)) from None
+            if claim.take(tenant_id, ready):
+                await scope.conn.execute(INSERT_DRAFT, *draft)
+                await enqueue_all(scope.conn, issue_jobs(tenant_id, invoice_id, ready.einvoice.kind))
+                [(_, row)] = await store_issued(
+                    scope.conn, scope.settings, tenant_id, [ready], returning=ISSUED_COLUMNS
+                )
+    if row is None:
+        _, row = await batcher.issue(tenant_id, ready)
+    warnings = [error_object(f) for f in anchored(ready.warnings, sent)]
+    return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
+
+
 def _with_contact(row: Any, contacts: dict[uuid.UUID, dict[str, Any]] | None) -> dict[str, Any] | None:
     if contacts is None or row["contact_id"] is None:
         return None
@@ -331,25 +400,20 @@ class InvoiceController(Controller):
         """Create a draft; with `?issue=true` create and issue it in one transaction."""
         model, body = await read_model(request, InvoiceInput)
         _reject_bad_numbers(model)
+        if issue and request.headers.get("idempotency-key") is None:
+            return await _create_and_issue(request, model)
         async with tenant_scope(request) as scope:
 
             async def work() -> Response[bytes]:
                 contact_id = await _contact_id(scope, model)
+                invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
+                draft = draft_values(scope.tenant_id, invoice_id, contact_id, model, sent)  # type: ignore[arg-type]
+                # Issued at once, the draft's row is not read back: issuing returns the issued row.
                 row = await scope.conn.fetchrow(
-                    "INSERT INTO invoices (tenant_id, id, document_type, status, contact_id, remote_id, issue_date,"
-                    f" due_date, currency, model) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}",
-                    scope.tenant_id,
-                    uuid.uuid4(),
-                    model.document_type,
-                    contact_id,
-                    model.remote_id,
-                    model.issue_date,
-                    model.due_date,
-                    model.currency,
-                    msgspec.to_builtins(model),
+                    INSERT_DRAFT + ("" if issue else f" RETURNING {COLUMNS}"), *draft
                 )
                 if issue:
-                    row, warnings = await _issue_locked(scope, row, model)
+                    row, warnings = await _issue(scope, invoice_id, model, sent)
                 else:
                     warnings = await _draft_findings(scope, model)
                 return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
