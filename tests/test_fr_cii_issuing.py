@@ -173,3 +173,23 @@ def test_every_cii_assert_is_native_or_explained() -> None:
         f"\nBR-FR CII: {len(asserts)} asserts; {len(implemented)} native, {len(asserts - implemented)} explained"
     )
     assert len(implemented) >= 75
+
+
+async def test_a_number_the_french_rules_refuse_is_refused_under_the_cii_ids(
+    client: httpx.AsyncClient, owner: asyncpg.Connection
+) -> None:
+    """BT-1 is checked at issue on the series' number; in CII under the CII Schematron's ids
+    (BR-FR-01_BT-1 for the length, BR-FR-02_BT-1 alone for the format)."""
+    case = _case("b1-auto-profile-goods")
+    headers = await _tenant(client, owner, case)
+    r = await client.post(
+        "/v1/number-series",
+        json={"model": {"code": "FR", "format": "FACTURE {year} N°{seq:04}"}},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    model = {**invoice_model(case, "cii"), "series": "FR"}
+    r = await client.post("/v1/invoices?issue=true", json={"model": model}, headers=headers)
+    assert r.status_code == 422, r.text
+    errors = {(e.get("rule_id"), e["source"]["pointer"]) for e in r.json()["errors"]}
+    assert errors == {("BR-FR-02_BT-1", "/model/series")}, errors

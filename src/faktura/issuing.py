@@ -221,7 +221,9 @@ async def issue(
     # storage I/O (the archive object is written after commit, `faktura.archive.deferred`).
     number = await take_number(conn, tenant_id, series, spec, inv.issue_date)
     if doc.profile in FRENCH_PROFILES and (refused := number_findings(number)):
-        raise IssueRefused(refused)  # BR-FR-01/02 on BT-1: the transaction gives the number back
+        # BR-FR-01/02 on BT-1 (under the ids of the syntax's Schematron): the transaction gives
+        # the number back
+        raise IssueRefused(rebind(refused, inv, syntax_of(inv.profile, inv.syntax)))
     xml = draft_xml.replace(placeholder.encode(), xml_escape(number).encode())
     digest = hashlib.sha256(xml).hexdigest()
     issued["xml"] = {"sha256": digest, "size": len(xml), "syntax": einvoice.kind}
