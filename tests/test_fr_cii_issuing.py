@@ -9,10 +9,8 @@ its CII id or explained.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import random
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +27,6 @@ from conformance import describe, kit_dir, official_findings
 from faktura.compliance import france
 from faktura.compliance.france import cii
 from faktura.compliance.syntax import syntax_findings
-from faktura.delivery.channel import Attachment, Outgoing
-from faktura.delivery.email import attachments as email_attachments
 from faktura.domain.invoice import Identifier
 from faktura.domain.notes import subject_and_text
 from faktura.render.einvoice import file_suffix
@@ -200,30 +196,10 @@ async def test_a_number_the_french_rules_refuse_is_refused_under_the_cii_ids(
     assert errors == {("BR-FR-02_BT-1", "/model/series")}, errors
 
 
-def test_french_factur_x_is_mailed_as_its_hybrid_pdf_alone() -> None:
-    """A French invoice issued as Factur-X goes by e-mail as the hybrid PDF, as `factur-x`
-    does; in plain CII (no level) it goes as XML and PDF."""
-    xml = Attachment("F-1.xml", "application/xml", b"<rsm:CrossIndustryInvoice/>")
-    pdf = Attachment("F-1.pdf", "application/pdf", b"%PDF-1.7")
-    outgoing = Outgoing(
-        delivery_id=uuid.uuid4(),
-        tenant_id=uuid.uuid4(),
-        invoice_id=uuid.uuid4(),
-        number="F-1",
-        document_type="INVOICE",
-        profile="fr-ctc",
-        issue_date="2026-12-01",
-        currency="EUR",
-        total="120.00",
-        seller={},
-        buyer={},
-        language="fr",
-        target={"to": "compta@example.fr"},
-        documents=[xml, pdf],
-        syntax="cii",
-        conformance_level="EN16931",
-    )
-    assert email_attachments(outgoing) == [pdf]
-    assert email_attachments(dataclasses.replace(outgoing, conformance_level=None)) == [xml, pdf]
+def test_french_factur_x_downloads_as_factur_x() -> None:
+    """The file name of the XML says Factur-X for a French invoice issued at its level
+    (the e-mail side: `test_facturx_delivery.test_factur_x_email_waits_for_its_pdf`)."""
+    assert file_suffix("fr-ctc", "cii", "EN16931") == ".factur-x.xml"
     assert file_suffix("fr-ctc-extended", "cii", "EXTENDED") == ".factur-x.xml"
     assert file_suffix("fr-ctc-extended", "cii", None) == ".cii.xml"
+    assert file_suffix("fr-ctc", "ubl", None) == ".xml"
