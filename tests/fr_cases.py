@@ -413,6 +413,136 @@ MUTATIONS: dict[str, Callable[[FrCase, random.Random], FrCase]] = {
     ),
     "mode S9": lambda c, r: _inv(c, billing_mode="S9"),
     "huge amounts": lambda c, r: _line0(c, quantity=Decimal("900000000000"), unit_price=Decimal("950000000")),
+    "issued in 1999": lambda c, r: _inv(c, issue_date=dt.date(1999, 12, 1), due_date=dt.date(1999, 12, 31)),
+    "tax point in 2100": lambda c, r: _inv(c, tax_point_date=dt.date(2100, 1, 1)),
+    "due in 2100": lambda c, r: _inv(c, due_date=dt.date(2100, 1, 1)),
+    "preceding invoice of 1999": lambda c, r: _inv(
+        c, preceding_invoices=[DocumentReference(number="F-1999-1", issue_date=dt.date(1999, 5, 1))]
+    ),
+    "line period in 2100": lambda c, r: _line0(
+        c, period=Period(start_date=dt.date(2100, 1, 1), end_date=dt.date(2100, 1, 31))
+    ),
+    "period to 2100": lambda c, r: _inv(
+        c, invoicing_period=Period(start_date=dt.date(2026, 11, 1), end_date=dt.date(2100, 1, 31))
+    ),
+    "duplicate PMT": lambda c, r: _inv(c, notes=[*c.invoice.notes, NOTES[0]]),
+    "duplicate AAB": lambda c, r: _inv(c, notes=[*c.invoice.notes, NOTES[2]]),
+    "allowance category L": lambda c, r: _inv(
+        c,
+        allowances=[
+            AllowanceCharge(
+                amount=Decimal("2.00"),
+                reason="Remise",
+                reason_code="95",
+                tax_category="L",
+                tax_rate=Decimal(7),
+            )
+        ],
+    ),
+    "charge rate 19": lambda c, r: _inv(
+        c,
+        charges=[
+            AllowanceCharge(
+                amount=Decimal("9.00"),
+                reason="Port",
+                reason_code="FC",
+                tax_category="S",
+                tax_rate=Decimal(19),
+            )
+        ],
+    ),
+    "charge rate 5.555": lambda c, r: _inv(
+        c,
+        charges=[
+            AllowanceCharge(
+                amount=Decimal("9.00"),
+                reason="Port",
+                reason_code="FC",
+                tax_category="S",
+                tax_rate=Decimal("5.555"),
+            )
+        ],
+    ),
+    "seller address with a slash": lambda c, r: (
+        setattr(
+            c,
+            "seller",
+            replace(c.seller, endpoint=Identifier(value=(c.seller.siren or "1") + "/A", scheme="0225")),
+        )
+        or c
+    ),
+    "buyer private id with a space": lambda c, r: _buyer(
+        c, replace(c.buyer, identifiers=[Identifier(value="ID ACHAT", scheme="0224")])
+    ),
+    "seller private id too long": lambda c, r: (
+        setattr(c, "seller", replace(c.seller, identifiers=[Identifier(value="S" * 101, scheme="0224")])) or c
+    ),
+    "buyer address too long": lambda c, r: _buyer(
+        c, replace(c.buyer, endpoint=Identifier(value="X" * 126, scheme="0088"))
+    ),
+    "seller scheme twice": lambda c, r: (
+        setattr(
+            c,
+            "seller",
+            replace(
+                c.seller,
+                identifiers=[Identifier(value="A", scheme="0088"), Identifier(value="B", scheme="0088")],
+            ),
+        )
+        or c
+    ),
+    "buyer identifier without scheme": lambda c, r: _buyer(
+        c, replace(c.buyer, identifiers=[Identifier(value="CLIENT-9")])
+    ),
+    "payee identifiers": lambda c, r: _inv(
+        c,
+        payee=Party(
+            name="Factor SA",
+            identifiers=[
+                Identifier(value="F1"),
+                Identifier(value="F2", scheme="0088"),
+                Identifier(value="F3", scheme="0088"),
+            ],
+            address=c.seller.address,
+        ),
+    ),
+    "base quantity five decimals": lambda c, r: _line0(c, base_quantity=Decimal("1.00001")),
+    "gross price seven decimals": lambda c, r: _line0(
+        c, gross_unit_price=c.invoice.line_items[0].unit_price + Decimal("0.0000001")
+    ),
+    # inputs stay within the basic checks' bounds (1e12 a value), products and sums go beyond
+    "huge charge": lambda c, r: _inv(
+        c,
+        charges=[
+            AllowanceCharge(
+                percentage=Decimal("1000000000"),
+                base_amount=Decimal("1000000000000"),
+                reason="Port",
+                reason_code="FC",
+                tax_category="S",
+                tax_rate=Decimal(20),
+            )
+        ],
+    ),
+    "huge allowance": lambda c, r: _inv(
+        _line0(c, quantity=Decimal("1000000000000"), unit_price=Decimal("1000000000")),
+        allowances=[
+            AllowanceCharge(
+                percentage=Decimal(10),
+                reason="Remise",
+                reason_code="95",
+                tax_category="S",
+                tax_rate=Decimal(20),
+            )
+        ],
+    ),
+    "paid without due date": lambda c, r: _inv(c, billing_mode="B2", due_date=None),
+    "huge line allowance": lambda c, r: _line0(
+        c,
+        quantity=Decimal("1000000000000"),
+        unit_price=Decimal("1000000000"),
+        allowances=[AllowanceCharge(percentage=Decimal(10), reason="Remise", reason_code="95")],
+    ),
 }
 
 

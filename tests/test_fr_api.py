@@ -207,3 +207,14 @@ async def test_a_number_the_french_rules_refuse_is_given_back(
     )
     assert r.status_code == 201, r.text
     assert r.json()["model"]["number"] == "F-2026-0001"
+
+
+async def test_a_second_legal_id_beside_the_siren_is_refused(
+    client: httpx.AsyncClient, owner: asyncpg.Connection
+) -> None:
+    headers = await _tenant(client, owner)
+    model = invoice_model(BASE)
+    model["buyer"] = {**model["buyer"], "legal_id": {"value": "RCS Paris B 303 265 045"}}
+    assert ("FK-FR-LEGAL-ID", "/model/buyer/legal_id") in _errors(await _validate(client, headers, model))
+    model["buyer"]["legal_id"] = {"value": model["buyer"]["siren"], "scheme": "0002"}
+    assert (await _validate(client, headers, model))["errors"] == []

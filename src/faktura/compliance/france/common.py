@@ -30,10 +30,6 @@ def subject_value(ctx: Context, code: str) -> str:
     return after.split("#", 1)[0]
 
 
-def billing_mode(ctx: Context) -> str | None:
-    return ctx.invoice.billing_mode
-
-
 def legal_id(party: Party | None) -> Identifier | None:
     return france.legal_id(party) if party is not None else None
 

@@ -262,6 +262,23 @@ def fk_address(ctx: Context) -> Iterator[str]:
             yield f"{base}/endpoint/value"
 
 
+@rule(
+    "FK-FR-LEGAL-ID",
+    "A party with a SIREN has it as its legal registration identifier (BT-30 / BT-47, scheme 0002);"
+    " a different `legal_id` beside it would not be written.",
+    bt="BT-30",
+)
+def fk_legal_id(ctx: Context) -> Iterator[str]:
+    for party, base, _ in _parties(ctx):
+        ident = party.legal_id
+        if (
+            party.siren
+            and ident is not None
+            and (ident.value, ident.scheme) != (party.siren, france.SIREN_SCHEME)
+        ):
+            yield f"{base}/legal_id"
+
+
 RULES: tuple[Rule, ...] = (
     _siret_coherence("BT-29"),
     _siret_coherence("BT-46"),
@@ -290,4 +307,5 @@ RULES: tuple[Rule, ...] = (
     fk_siren,
     fk_siret,
     fk_address,
+    fk_legal_id,
 )

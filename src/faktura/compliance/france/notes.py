@@ -1,6 +1,7 @@
-"""BR-FR-05, -06, -11, -20, -21, -22, -31 and BR-FR-CO-14: the notes (BG-1) and their subject
-codes, read the way the Schematron reads them: every note run together (`string-join`), a code
-as `#CODE#` and its value up to the next `#`."""
+"""BR-FR-05, -06, -11, -20, -21, -22, -31 and BR-FR-CO-14/15: the notes (BG-1) and their
+subject codes, read the way the Schematron reads them: every note run together
+(`string-join`), a code as `#CODE#` and its value up to the next `#`; and what the BAR
+treatment (B2B, B2BINT, ...) and a single-taxable-person seller ask of the parties."""
 
 from __future__ import annotations
 
