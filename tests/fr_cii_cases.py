@@ -372,6 +372,18 @@ def _quantity_five_decimals(rnd: random.Random, case: Case) -> None:
     _inv(case, line_items=lines)
 
 
+def _global_rebate_without_contract(rnd: random.Random, case: Case) -> None:
+    _inv(case, type_code="262", contract_reference=None)
+
+
+def _corrective_without_reference(rnd: random.Random, case: Case) -> None:
+    _inv(case, type_code="384", preceding_invoices=[])
+
+
+def _due_in_2100(rnd: random.Random, case: Case) -> None:
+    _inv(case, due_date=dt.date(2100, 1, rnd.randrange(1, 28)))
+
+
 FRENCH_MUTATIONS: dict[str, Callable[[random.Random, Case], None]] = {
     "drop PMT": _drop_note("PMT"),
     "drop PMD": _drop_note("PMD"),
@@ -409,6 +421,9 @@ FRENCH_MUTATIONS: dict[str, Callable[[random.Random, Case], None]] = {
     "attachment LISIBLE twice": _attachment_code("LISIBLE", twice=True),
     "credit note without reference": _credit_without_reference,
     "quantity five decimals": _quantity_five_decimals,
+    "global rebate without contract": _global_rebate_without_contract,
+    "corrective without reference": _corrective_without_reference,
+    "due in 2100": _due_in_2100,
 }
 
 

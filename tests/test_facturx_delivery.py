@@ -130,3 +130,7 @@ def test_factur_x_email_waits_for_its_pdf() -> None:
         email_attachments(outgoing)
     assert email_attachments(replace(outgoing, documents=[xml, pdf])) == [pdf]
     assert email_attachments(replace(outgoing, profile="xrechnung-3", documents=[xml, pdf])) == [xml, pdf]
+    # a French invoice is a Factur-X when issued at its profile's level, else plain CII
+    french = replace(outgoing, profile="fr-ctc", conformance_level="EN16931", documents=[xml, pdf])
+    assert email_attachments(french) == [pdf]
+    assert email_attachments(replace(french, conformance_level=None)) == [xml, pdf]

@@ -101,12 +101,14 @@ async def test_sub_line_billing_modes_are_refused_and_nothing_is_issued(
     assert listed == []  # create-and-issue refused: no draft either
 
 
-async def test_french_profile_in_cii_is_refused_until_issued_in_cii(
+async def test_french_profile_in_cii_is_validated_in_cii(
     client: httpx.AsyncClient, owner: asyncpg.Connection
 ) -> None:
+    """CII and Factur-X of the French profiles: `docs/france-cii.md`, `tests/test_fr_cii_*.py`."""
     headers = await _tenant(client, owner)
     body = await _validate(client, headers, invoice_model(BASE, syntax="cii"))
-    assert any(e.get("rule_id") == "FK-SYNTAX" for e in body["errors"])
+    assert body["errors"] == [], body["errors"]
+    assert etree.QName(etree.fromstring(body["model"]["xml"].encode())).localname == "CrossIndustryInvoice"
 
 
 async def test_peppol_invoice_of_a_french_seller_carries_the_french_process_id(

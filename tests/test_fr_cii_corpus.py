@@ -141,7 +141,8 @@ async def test_issue_over_api_in_cii_and_factur_x(
     issued = r.json()["model"]
     assert issued["profile"] == case["profile"]
     got = await client.get(f"/v1/invoices/{issued['id']}/xml", headers=headers)
-    assert got.headers["content-disposition"].endswith('.cii.xml"'), got.headers
+    suffix = ".factur-x.xml" if form == FACTURX else ".cii.xml"
+    assert got.headers["content-disposition"].endswith(f'{suffix}"'), got.headers
     xml = got.content
     xsd_errors, official, _ = official_findings(xml, oracle(case, form))
     assert xsd_errors == [] and official == [], (xsd_errors, describe(official))

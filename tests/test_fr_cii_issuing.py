@@ -29,6 +29,7 @@ from faktura.compliance.france import cii
 from faktura.compliance.syntax import syntax_findings
 from faktura.domain.invoice import Identifier
 from faktura.domain.notes import subject_and_text
+from faktura.render.einvoice import file_suffix
 from faktura.settings import Settings
 from fr_cii_cases import french_case
 from france_corpus import CORPUS_DIR, invoice_model, load, tenant_model
@@ -173,3 +174,32 @@ def test_every_cii_assert_is_native_or_explained() -> None:
         f"\nBR-FR CII: {len(asserts)} asserts; {len(implemented)} native, {len(asserts - implemented)} explained"
     )
     assert len(implemented) >= 75
+
+
+async def test_a_number_the_french_rules_refuse_is_refused_under_the_cii_ids(
+    client: httpx.AsyncClient, owner: asyncpg.Connection
+) -> None:
+    """BT-1 is checked at issue on the series' number; in CII under the CII Schematron's ids
+    (BR-FR-01_BT-1 for the length, BR-FR-02_BT-1 alone for the format)."""
+    case = _case("b1-auto-profile-goods")
+    headers = await _tenant(client, owner, case)
+    r = await client.post(
+        "/v1/number-series",
+        json={"model": {"code": "FR", "format": "FACTURE {year} N°{seq:04}"}},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    model = {**invoice_model(case, "cii"), "series": "FR"}
+    r = await client.post("/v1/invoices?issue=true", json={"model": model}, headers=headers)
+    assert r.status_code == 422, r.text
+    errors = {(e.get("rule_id"), e["source"]["pointer"]) for e in r.json()["errors"]}
+    assert errors == {("BR-FR-02_BT-1", "/model/series")}, errors
+
+
+def test_french_factur_x_downloads_as_factur_x() -> None:
+    """The file name of the XML says Factur-X for a French invoice issued at its level
+    (the e-mail side: `test_facturx_delivery.test_factur_x_email_waits_for_its_pdf`)."""
+    assert file_suffix("fr-ctc", "cii", "EN16931") == ".factur-x.xml"
+    assert file_suffix("fr-ctc-extended", "cii", "EXTENDED") == ".factur-x.xml"
+    assert file_suffix("fr-ctc-extended", "cii", None) == ".cii.xml"
+    assert file_suffix("fr-ctc", "ubl", None) == ".xml"

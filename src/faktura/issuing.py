@@ -225,6 +225,8 @@ class Ready:
     model: dict[str, Any]
     meta: dict[str, str]
     warnings: list[Finding]
+    #: the request as checked (to name a finding on the number under its syntax's rule ids)
+    invoice: InvoiceInput
     #: the draft's row to insert first (`draft_values`), when it is created with its issue
     draft: tuple[Any, ...] | None = None
 
@@ -364,6 +366,7 @@ async def ready_to_issue(
         model=msgspec.to_builtins(doc.invoice),
         meta=archive_meta(prepared.branding_version, prepared.contact_language, prepared.tenant.language),
         warnings=[f for f in prepared.findings if not f.fatal],
+        invoice=inv,
         draft=draft,
     )
 
@@ -389,7 +392,10 @@ async def store_issued(
         number = render_number(ready.spec.format, ready.doc.issue_date.year, seq)
         seq += 1
         if ready.doc.profile in FRENCH_PROFILES and (refused := number_findings(number)):
-            raise IssueRefused(refused)  # BR-FR-01/02 on BT-1: the transaction gives the numbers back
+            # BR-FR-01/02 on BT-1, under the ids of the syntax's Schematron: the transaction
+            # gives the numbers back
+            inv = ready.invoice
+            raise IssueRefused(rebind(refused, inv, syntax_of(inv.profile, inv.syntax)))
         xml = ready.einvoice.content.replace(ready.placeholder.encode(), xml_escape(number).encode())
         digest = hashlib.sha256(xml).hexdigest()
         ready.issued["xml"] = {"sha256": digest, "size": len(xml), "syntax": ready.einvoice.kind}

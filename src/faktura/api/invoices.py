@@ -548,7 +548,8 @@ class InvoiceController(Controller):
         iid = parse_id(invoice_id, "Invoice")
         async with tenant_scope(request) as scope:
             row = await scope.conn.fetchrow(
-                "SELECT i.number, i.issued ->> 'profile' AS profile, d.kind, d.content, d.sha256, d.media_type"
+                "SELECT i.number, i.issued ->> 'profile' AS profile, i.issued -> 'xml' ->> 'conformance_level' AS level,"
+                " d.kind, d.content, d.sha256, d.media_type"
                 " FROM invoices i JOIN invoice_documents d ON d.tenant_id = i.tenant_id AND d.invoice_id = i.id"
                 " AND d.kind IN ('ubl', 'cii')"
                 " WHERE i.tenant_id = $1 AND i.id = $2",
@@ -568,7 +569,7 @@ class InvoiceController(Controller):
         if request.headers.get("if-none-match") == etag:
             return Response(b"", status_code=304, headers={"ETag": etag})
         filename = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in row["number"]) + file_suffix(
-            row["profile"], row["kind"]
+            row["profile"], row["kind"], row["level"]
         )
         return Response(
             bytes(row["content"]),

@@ -53,6 +53,9 @@ class Outgoing:
     tenant_settings: dict[str, Any] = field(default_factory=dict)
     #: Syntax of the issued XML: "ubl" or "cii".
     syntax: str = "ubl"
+    #: Factur-X conformance level the invoice was issued at (a French profile is a Factur-X
+    #: only with one); None otherwise
+    conformance_level: str | None = None
 
     @property
     def ubl(self) -> Attachment:

@@ -17,7 +17,7 @@ from typing import Any
 import aiosmtplib
 
 from faktura.delivery.channel import Attachment, Outgoing, PermanentError, SendResult, TransientError
-from faktura.domain.syntax import FACTURX_PROFILES
+from faktura.domain.syntax import facturx_level
 from faktura.settings import DeliverySettings
 
 SUBJECTS = {
@@ -82,7 +82,7 @@ class _Fields(dict[str, Any]):
 def attachments(msg: Outgoing) -> list[Attachment]:
     """What the profile prescribes: the hybrid PDF alone for Factur-X / ZUGFeRD (retried
     while the PDF is still being rendered), else the XML and, once rendered, the PDF."""
-    if msg.profile not in FACTURX_PROFILES:
+    if facturx_level(msg.profile, msg.conformance_level) is None:
         return msg.documents
     pdf = [d for d in msg.documents if d.media_type == "application/pdf"]
     if not pdf:
@@ -103,7 +103,7 @@ def build_message(msg: Outgoing, settings: DeliverySettings) -> EmailMessage:
         total=msg.total,
         currency=msg.currency,
         kind=KINDS[lang][1 if credit else 0],
-        note=(HYBRID_NOTES if msg.profile in FACTURX_PROFILES else XML_NOTES)[lang],
+        note=(HYBRID_NOTES if facturx_level(msg.profile, msg.conformance_level) else XML_NOTES)[lang],
     )
     template = msg.tenant_settings.get("subject_template") or (CREDIT_SUBJECTS if credit else SUBJECTS)[lang]
     em = EmailMessage()

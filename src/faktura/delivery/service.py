@@ -364,6 +364,7 @@ async def _load(conn: asyncpg.Connection, settings: Settings, tenant_id: uuid.UU
         documents=[Attachment(f"{stem}.{ext.get(mt, 'bin')}", mt, content) for mt, content in docs],
         tenant_settings=tenant_settings,
         syntax=(inv["issued"].get("xml") or {}).get("syntax", "ubl"),
+        conformance_level=(inv["issued"].get("xml") or {}).get("conformance_level"),
     )
 
 

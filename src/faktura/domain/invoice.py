@@ -337,8 +337,10 @@ class InvoiceInput(Model, kw_only=True):
         Annotated[
             ConformanceLevel,
             Meta(
-                description="Factur-X / ZUGFeRD conformance level (profiles `factur-x`, `zugferd` only):"
+                description="Factur-X / ZUGFeRD conformance level (profiles `factur-x`, `zugferd`):"
                 " BASIC, EN16931 or EXTENDED. Absent: the tenant's default level, else EN16931."
+                " A French invoice in CII is a Factur-X when it names its profile's level: EN16931"
+                " for `fr-ctc`, EXTENDED for `fr-ctc-extended`."
             ),
         ]
         | None

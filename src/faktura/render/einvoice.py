@@ -57,16 +57,19 @@ def cii_profile(doc: Document) -> str:
     raise ValueError(f"profile {doc.profile!r} is not issued in CII (FK-SYNTAX)")
 
 
-def file_suffix(profile: str, syntax: str) -> str:
-    """How a download's file name ends, saying which e-invoice it is:
-    `<number>.xml` (UBL), `<number>.cii.xml` (XRechnung CII), `<number>.factur-x.xml`."""
+def file_suffix(profile: str, syntax: str, level: str | None = None) -> str:
+    """How a download's file name ends, saying which e-invoice it is: `<number>.xml` (UBL),
+    `<number>.cii.xml` (XRechnung or French CII), `<number>.factur-x.xml` (any Factur-X,
+    a French one included: `level` is the invoice's conformance level)."""
     if syntax == UBL:
         return ".xml"
-    return ".factur-x.xml" if profile in FACTURX_PROFILES else ".cii.xml"
+    return ".factur-x.xml" if facturx_level(profile, level) else ".cii.xml"
 
 
 def render_einvoice(doc: Document) -> EInvoice:
     """The e-invoice XML of `doc` in the syntax resolved into its invoice."""
     syntax = syntax_of(doc.profile, doc.invoice.syntax)
     content = render_ubl(doc) if syntax == UBL else render_cii(doc, cii_profile(doc))
-    return EInvoice(syntax, XML_MEDIA_TYPE, file_suffix(doc.profile, syntax), content)
+    return EInvoice(
+        syntax, XML_MEDIA_TYPE, file_suffix(doc.profile, syntax, doc.invoice.conformance_level), content
+    )

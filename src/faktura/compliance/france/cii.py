@@ -38,7 +38,6 @@ RENAMED: dict[str, str] = {
     "BR-FR-16_BT-96": "BR-FR-16_BT-96_BT-103",
     "BR-FR-16_BT-103": "BR-FR-16_BT-96_BT-103",
     "BR-FR-32-ID": "BR-FR-32-GLOBALID",
-    "BR-FR-CO-04_BT-3": "BR-FR-CO-04_BT-4",
     "BR-FR-BD-02_BT-30": "BR-FR-BD-02_BT-31",
     "BR-FR-MV-BD_BT-3": "BR-FR-BD-13_BT-3",
 }
@@ -77,12 +76,20 @@ DROPPED: dict[str, str] = {
     **{
         rule_id: "UBL reads a credit note's type code and due date elsewhere; run as the CII Schematron tests"
         " it by `french_cii_findings`"
-        for rule_id in ("BR-FR-CO-05_BT-3", "BR-FR-CO-07_BT-9", "BR-FR-CO-09_BT-23-3")
+        for rule_id in (
+            "BR-FR-03_BT-9",
+            "BR-FR-CO-03_BT-3",
+            "BR-FR-CO-04_BT-3",
+            "BR-FR-CO-05_BT-3",
+            "BR-FR-CO-07_BT-9",
+            "BR-FR-CO-09_BT-23-3",
+        )
     },
 }
 
 #: the CII ids `french_cii_findings` reports (the rest come from the rule set, renamed)
 NATIVE_IDS = (
+    "BR-FR-03_BT-9",
     "BR-FR-05_BT-22_PMT",
     "BR-FR-05_BT-22_PMD",
     "BR-FR-05_BT-22_AAB",
@@ -96,6 +103,8 @@ NATIVE_IDS = (
     "BR-FR-21_BT-49",
     "BR-FR-22_BT-34",
     "BR-FR-31_BT-21",
+    "BR-FR-CO-03_BT-3",
+    "BR-FR-CO-04_BT-4",
     "BR-FR-CO-05_BT-3",
     "BR-FR-CO-07_BT-9",
     "BR-FR-CO-09_BT-23-3",
@@ -107,6 +116,8 @@ BAR_TREATMENTS = frozenset({"B2B", "B2BINT", "B2C", "B2CINT", "OUTOFSCOPE", "ARC
 #: BT-3 codes of credit notes (BR-FR-CO-05), deposit invoices (BR-FR-CO-07), and the billing
 #: modes of an invoice already paid (BR-FR-CO-07, BR-FR-CO-09)
 CREDIT_TYPES = frozenset({"261", "381", "396", "502", "503"})
+#: BT-3 codes of corrective invoices, which refer to exactly one invoice (BR-FR-CO-04)
+CORRECTIVE_TYPES = frozenset({"384", "471", "472", "473"})
 DEPOSIT_TYPES = frozenset({"386", "500", "503"})
 PAID_MODES = frozenset({"B2", "S2", "M2"})
 #: BT-3 codes of self-billed documents (BR-FR-21 / BR-FR-22)
@@ -301,11 +312,37 @@ def _line_rate_findings(invoice: InvoiceInput, totals: Totals | None, base: str)
 
 
 def _document_findings(invoice: InvoiceInput, base: str) -> list[Finding]:
-    """BR-FR-CO-05, -07 and -09 (part 3) as the CII Schematron tests them: from the type code
-    (BT-3) whatever the document type, and with the due date (BT-9) that CII writes for
-    credit notes too (`SpecifiedTradePaymentTerms/DueDateDateTime`)."""
+    """BR-FR-03 on BT-9, BR-FR-CO-03, -04, -05, -07 and -09 (part 3) as the CII Schematron tests them:
+    from the type code (BT-3) whatever the document type, and with the due date (BT-9) that
+    CII writes for credit notes too (`SpecifiedTradePaymentTerms/DueDateDateTime`)."""
     out: list[Finding] = []
     type_code = _type_code(invoice)
+    period = invoice.invoicing_period
+    if type_code == "262" and not (
+        (invoice.contract_reference or "").strip()
+        and period is not None
+        and period.start_date is not None
+        and period.end_date is not None
+    ):
+        out.append(
+            _fatal(
+                "BR-FR-CO-03_BT-3",
+                "BR-FR-CO-03/BT-3 : Si le type de facture (BT-3) est 262 (avoir remise globale), le numéro de"
+                " contrat (BT-12) et la période de facturation (BG-14, début et fin) doivent être présents.",
+                f"{base}/contract_reference",
+                "BT-12",
+            )
+        )
+    if type_code in CORRECTIVE_TYPES and len(invoice.preceding_invoices) != 1:
+        out.append(
+            _fatal(
+                "BR-FR-CO-04_BT-4",
+                "BR-FR-CO-04/BT-3 : Une facture rectificative (384, 471, 472, 473) porte une et une seule référence"
+                " à une facture antérieure (BT-25).",
+                f"{base}/preceding_invoices",
+                "BT-25",
+            )
+        )
     # with no line, "every line refers to an invoice" holds
     if (
         type_code in CREDIT_TYPES
@@ -323,6 +360,16 @@ def _document_findings(invoice: InvoiceInput, base: str) -> list[Finding]:
             )
         )
     due, issued, mode = invoice.due_date, invoice.issue_date, invoice.billing_mode
+    if due is not None and not 2000 <= due.year <= 2099:
+        out.append(
+            _fatal(
+                "BR-FR-03_BT-9",
+                "BR-FR-03/BT-9 : La date d’échéance doit contenir une année comprise entre 2000 et 2099, au format"
+                " AAAAMMJJ.",
+                f"{base}/due_date",
+                "BT-9",
+            )
+        )
     if (
         due is not None
         and issued is not None
