@@ -163,6 +163,8 @@ async def test_directory_preflight(
     async with keyed_app(app, settings):
         r = await client.get(f"/v1/france/pa/addressees/{BUYER_SIREN}", headers=tenant.headers)
         assert r.status_code == 409  # no PA yet
+        r = await send(client, tenant, await french_invoice(client, tenant))
+        assert r.status_code == 409 and r.json()["errors"][0]["source"]["pointer"] == "/model/channel"
         await configure(client, tenant, pa, webhook=False)
         r = await client.get(f"/v1/france/pa/addressees/{BUYER_SIREN}_{BUYER_SIRET}", headers=tenant.headers)
         assert r.status_code == 200, r.text
