@@ -29,7 +29,7 @@ from tests.test_delivery import delivery, timeline
 
 from faktura.delivery.events import WEBHOOK_EVENTS
 from faktura.delivery.tenant_ap import seal
-from faktura.france import cdar
+from faktura.france import cdar, lifecycle
 from faktura.settings import Settings
 
 BUYER_SIREN = "552100554"
@@ -163,6 +163,8 @@ async def test_directory_preflight(
     async with keyed_app(app, settings):
         r = await client.get(f"/v1/france/pa/addressees/{BUYER_SIREN}", headers=tenant.headers)
         assert r.status_code == 409  # no PA yet
+        r = await send(client, tenant, await french_invoice(client, tenant))
+        assert r.status_code == 409 and r.json()["errors"][0]["source"]["pointer"] == "/model/channel"
         await configure(client, tenant, pa, webhook=False)
         r = await client.get(f"/v1/france/pa/addressees/{BUYER_SIREN}_{BUYER_SIRET}", headers=tenant.headers)
         assert r.status_code == 200, r.text
@@ -370,29 +372,21 @@ async def relay_webhooks(client: httpx.AsyncClient, pa: AfnorPaServer) -> list[i
     ]
 
 
-async def test_issue_to_cashed_end_to_end(
-    client: httpx.AsyncClient, owner: asyncpg.Connection, settings: Settings, app: Any, pa: AfnorPaServer
-) -> None:
-    """A French invoice goes to the PA; the PA's statuses (by poll and by webhook) land in
-    the timeline and fire the tenant's webhooks; the payment that settles it makes Faktura
-    send 212 "Encaissée" as a CDAR flow that passes fr-cdar-1.4.0.03; all traffic with the
-    PA is valid against the AFNOR documents (the fixture asserts no violation)."""
+async def french_sale(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, pa: AfnorPaServer, hook_url: str
+) -> tuple[Tenant, str, str, dict[str, Any]]:
+    """A French seller (tenant with its PA and a webhook endpoint taking every event) issues
+    a corpus invoice to a French buyer and queues it for the PA: (tenant, invoice id,
+    delivery id, the case with the invoice's number and date)."""
     case = france_corpus.load(france_corpus.CORPUS_DIR / "b1-auto-profile-goods.json")
     key = await make_platform(owner)
-    r = await client.post(
-        "/v1/tenants",
-        json={
-            "model": {
-                **france_corpus.tenant_model(case),
-                "legal_id": {"value": case["seller"]["siren"], "scheme": "0002"},
-            }
-        },
-        headers={"Authorization": f"Bearer {key}"},
-    )
+    seller = {
+        **france_corpus.tenant_model(case),
+        "legal_id": {"value": case["seller"]["siren"], "scheme": "0002"},
+    }
+    r = await client.post("/v1/tenants", json={"model": seller}, headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 201, r.text
     tenant = Tenant(key, r.json()["model"]["id"], r.json()["model"]["account_token"])
-    hooks = http_server()
-    hook_url, sink = hooks.__enter__()
     r = await client.post(
         "/v1/webhook-endpoints",
         json={"model": {"url": hook_url + "/faktura-hooks", "event_types": list(WEBHOOK_EVENTS)}},
@@ -400,21 +394,34 @@ async def test_issue_to_cashed_end_to_end(
     )
     assert r.status_code == 201, r.text
     pa.add_line(case["buyer"]["siren"])
+    await configure(client, tenant, pa)
+    r = await client.post(
+        "/v1/invoices?issue=true", json={"model": france_corpus.invoice_model(case)}, headers=tenant.headers
+    )
+    assert r.status_code == 201, r.text
+    invoice = r.json()["model"]
+    r = await send(client, tenant, invoice["id"])
+    assert r.status_code == 202, r.text
+    return (
+        tenant,
+        invoice["id"],
+        r.json()["model"]["id"],
+        {**case, "number": invoice["number"], "issue_date": invoice["issue_date"]},
+    )
+
+
+async def test_issue_to_cashed_end_to_end(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, settings: Settings, app: Any, pa: AfnorPaServer
+) -> None:
+    """A French invoice goes to the PA; the PA's statuses (by poll and by webhook) land in
+    the timeline and fire the tenant's webhooks; the payment that settles it makes Faktura
+    send 212 "Encaissée" as a CDAR flow that passes fr-cdar-1.4.0.03; all traffic with the
+    PA is valid against the AFNOR documents (the fixture asserts no violation)."""
+    hooks = http_server()
+    hook_url, sink = hooks.__enter__()
     pa.outbox = []
     async with keyed_app(app, settings) as s:
-        await configure(client, tenant, pa)
-        r = await client.post(
-            "/v1/invoices?issue=true",
-            json={"model": france_corpus.invoice_model(case)},
-            headers=tenant.headers,
-        )
-        assert r.status_code == 201, r.text
-        invoice = r.json()["model"]
-        iid = invoice["id"]
-        r = await send(client, tenant, iid)
-        assert r.status_code == 202, r.text
-        did = r.json()["model"]["id"]
-        invoice = {**case, "number": invoice["number"], "issue_date": invoice["issue_date"]}
+        tenant, iid, did, invoice = await french_sale(client, owner, pa, hook_url)
         at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         async with in_process_worker(app.state.pool, s):
             await until(client, tenant, iid, did, "SENT")
@@ -507,3 +514,43 @@ async def test_issue_to_cashed_end_to_end(
         ("Out", ""),
         ("Out", "212"),
     ]
+
+
+async def test_every_status_the_pa_passes_on_lands_and_is_announced(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, settings: Settings, app: Any, pa: AfnorPaServer
+) -> None:
+    """Every status a platform or the buyer sets (XP Z12-012 release 1.4), coming from the PA
+    as a CDAR flow, is one timeline event of its normalized status and one tenant webhook."""
+    codes = sorted(c for c, st in cdar.STATUSES.items() if st.sent_by != "seller")
+    pa.outbox = []  # the PA's webhook calls are dropped: the poll finds every flow
+    with http_server() as (hook_url, sink):
+        async with keyed_app(app, settings) as s:
+            tenant, iid, did, invoice = await french_sale(client, owner, pa, hook_url)
+            at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            async with in_process_worker(app.state.pool, s):
+                await until(client, tenant, iid, did, "SENT")
+                for code in codes:
+                    status = cdar.STATUSES[code]
+                    reasons = sorted(status.reasons or cdar.REASON_CODES)
+                    details = (cdar.StatusDetail(reason_code=reasons[0]),) if status.reason_required else ()
+                    pa.push_lifecycle(pa_status(invoice, code, at, details=details))
+                expected = [lifecycle.EVENTS[lifecycle.normalized_status(c)] for c in codes]
+
+                async def landed() -> bool:
+                    kinds = [e["type"] for e in await timeline(client, tenant, iid)]
+                    return all(kinds.count(k) >= expected.count(k) for k in expected)
+
+                await wait_for(landed)
+
+                async def announced() -> bool:
+                    with sink.lock:
+                        got = [json.loads(req.body)["type"] for req in sink.requests]
+                    return all(got.count(k) >= expected.count(k) for k in set(expected))
+
+                await wait_for(announced)
+    kinds = [e["type"] for e in await timeline(client, tenant, iid)]
+    assert {k: kinds.count(k) for k in set(expected)} == {k: expected.count(k) for k in set(expected)}
+    seen = await owner.fetchval(
+        "SELECT count(*) FROM pa_flows WHERE invoice_id = $1 AND direction = 'In'", uuid.UUID(iid)
+    )
+    assert seen == len(codes)

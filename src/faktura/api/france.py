@@ -257,14 +257,13 @@ def _bad_signature() -> ApiError:
 
 async def _preflight(request: Request[Any, Any, Any], buyer: dict[str, Any], pointer: str) -> dict[str, Any]:
     """The Directory Service's answer for the buyer; 409 without a PA, 422 when the buyer
-    cannot receive or the PA refuses Faktura's credentials. None when the PA cannot be
-    reached now (the send then checks again before it submits)."""
+    cannot receive, the PA refuses Faktura's credentials or cannot be reached."""
     settings = request.app.state.settings
     async with tenant_scope(request) as scope:
         row = await settings_row(scope.conn, scope.tenant_id)
         tenant_id = scope.tenant_id
     if row is None:
-        raise conflict("No PA is configured for this tenant (PUT /v1/france/pa).", "/channel")
+        raise conflict("No PA is configured for this tenant (PUT /v1/france/pa).", pointer)
     client = client_for(settings, config_of(settings, tenant_id, row))
     try:
         return (await preflight(client, buyer)).view()
