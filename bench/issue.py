@@ -387,6 +387,8 @@ async def alternate(
             r = await asyncio.to_thread(drive_wrk, wrk, s.port, requests, seconds, args.concurrency)
         else:
             r = await drive(s.port, requests, seconds, args.concurrency)
+        if not r["requests"]:
+            sys.exit(f"bench: no request on {requests[0].path} was answered (did the server stop?)")
         r["cpu_ms"] = (cpu_seconds(s.pid) - cpu) / max(1.0, r["requests"]) * 1000
         return r
 
