@@ -69,7 +69,7 @@ async def test_each_filter_is_an_index_condition(owner: asyncpg.Connection) -> N
         missed = []
         for name, filters, column in FILTERS:
             for page in (None, cursor):
-                text, args, _ = list_query(tenant, lines=False, **filters).sql(page, 50)
+                text, args, _ = list_query(tenant, entries=True, **filters).sql(page, 50)
                 raw = await owner.fetchval(f"EXPLAIN (FORMAT JSON) {text}", *args)
                 plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
                 if column not in " ".join(_index_conds(plan)):
@@ -107,7 +107,7 @@ async def test_list_statements_are_planned_for_their_values(owner: asyncpg.Conne
     may switch to a generic plan, blind to the filter's value. Lists must never get one."""
     async with owner.transaction():
         tenant = uuid.uuid4()
-        q = list_query(tenant, lines=False, issue_date_before="2020-01-01")
+        q = list_query(tenant, entries=True, issue_date_before="2020-01-01")
         for _ in range(8):
             await fetch_page(owner, q, None, 50)
         text, _, _ = q.sql(None, 50)
