@@ -186,9 +186,9 @@ def list_query(
         modified_before=modified_before,
     )
     if (d := parse_date(issue_date_after, "issue_date_after")) is not None:
-        q.add("issue_date > ?", d)
+        q.add_range("issue_date > ?", d)
     if (d := parse_date(issue_date_before, "issue_date_before")) is not None:
-        q.add("issue_date < ?", d)
+        q.add_range("issue_date < ?", d)
     if status is not None:
         if status not in STATUSES:
             raise ApiError(
