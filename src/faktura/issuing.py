@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
@@ -31,7 +32,7 @@ from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
 from faktura.domain.syntax import resolve_level, resolve_syntax, syntax_of
 from faktura.metrics import INVOICES_ISSUED
-from faktura.numbering import DEFAULT_SERIES, ensure_default_series, series_spec, take_number
+from faktura.numbering import DEFAULT_SERIES, SeriesSpec, ensure_default_series, series_spec, take_number
 from faktura.render.einvoice import render_einvoice
 from faktura.settings import Settings
 
@@ -155,6 +156,45 @@ async def issue(
     invoice: InvoiceInput,
 ) -> tuple[Document, list[Finding]]:
     """Issue a locked draft. Raises IssueRefused on any fatal finding (nothing written)."""
+    staged = await stage(conn, settings, tenant_id, invoice_id, invoice)
+    # From here to commit the series' counter row is locked: database statements only, no
+    # storage I/O (the archive object is written after commit, `faktura.archive.deferred`).
+    number = await take_number(conn, tenant_id, staged.series, staged.spec, staged.issue_date)
+    return await complete(conn, settings, staged, number), staged.warnings
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An issue done up to its number: checked, rendered with a placeholder number, its PDF
+    queued. `complete` finishes it once a number is taken (`issue` for one, bulk for many)."""
+
+    tenant_id: uuid.UUID
+    invoice_id: uuid.UUID
+    series: str
+    spec: SeriesSpec
+    issue_date: dt.date
+    document_type: str
+    conformance_level: str | None
+    placeholder: str
+    draft_xml: bytes
+    kind: str
+    media_type: str
+    doc: Document
+    issued: dict[str, Any]
+    model: Any
+    meta: dict[str, str]
+    warnings: list[Finding]
+
+
+async def stage(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    invoice: InvoiceInput,
+) -> Staged:
+    """Everything of issuing that does not need the number. Raises IssueRefused on any fatal
+    finding; writes only the PDF job (and a missing default series)."""
     prepared = await prepare(conn, tenant_id, invoice, settings=settings)
     if any(f.fatal for f in prepared.findings) or prepared.buyer is None:
         raise IssueRefused(prepared.findings)
@@ -213,15 +253,36 @@ async def issue(
     contact_id = uuid.UUID(inv.contact) if inv.contact else None
     meta = await archive_meta(conn, tenant_id, contact_id)
     await queue_pdf(conn, tenant_id, invoice_id)
+    return Staged(
+        tenant_id=tenant_id,
+        invoice_id=invoice_id,
+        series=series,
+        spec=spec,
+        issue_date=inv.issue_date,
+        document_type=inv.document_type,
+        conformance_level=inv.conformance_level,
+        placeholder=placeholder,
+        draft_xml=draft_xml,
+        kind=einvoice.kind,
+        media_type=einvoice.media_type,
+        doc=doc,
+        issued=issued,
+        model=model,
+        meta=meta,
+        warnings=[f for f in prepared.findings if not f.fatal],
+    )
 
-    # From here to commit the series' counter row is locked: database statements only, no
-    # storage I/O (the archive object is written after commit, `faktura.archive.deferred`).
-    number = await take_number(conn, tenant_id, series, spec, inv.issue_date)
-    xml = draft_xml.replace(placeholder.encode(), xml_escape(number).encode())
+
+async def complete(conn: asyncpg.Connection, settings: Settings, staged: Staged, number: str) -> Document:
+    """Store a staged issue under its number (taken by the caller, whose transaction holds
+    the series' counter lock until commit): only database statements, nothing refused."""
+    s, tenant_id, invoice_id = staged, staged.tenant_id, staged.invoice_id
+    xml = s.draft_xml.replace(s.placeholder.encode(), xml_escape(number).encode())
     digest = hashlib.sha256(xml).hexdigest()
-    issued["xml"] = {"sha256": digest, "size": len(xml), "syntax": einvoice.kind}
-    if inv.conformance_level is not None:
-        issued["xml"]["conformance_level"] = inv.conformance_level
+    xml_meta = {"sha256": digest, "size": len(xml), "syntax": s.kind}
+    if s.conformance_level is not None:
+        xml_meta["conformance_level"] = s.conformance_level
+    issued = {**s.issued, "xml": xml_meta}
     await conn.execute(
         "WITH doc AS (INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
         " VALUES ($1, $2, $15, $11, $12, $13, $14))"
@@ -230,26 +291,26 @@ async def issue(
         " model = $10, rule_versions = $7::jsonb -> 'rule_versions' WHERE tenant_id = $1 AND id = $2",
         tenant_id,
         invoice_id,
-        series,
+        s.series,
         number,
-        inv.issue_date,
-        inv.currency,
+        s.issue_date,
+        s.doc.currency,
         issued,
-        doc.totals.tax_inclusive_amount,
-        doc.totals.payable_amount,
-        model,
-        einvoice.media_type,
+        s.doc.totals.tax_inclusive_amount,
+        s.doc.totals.payable_amount,
+        s.model,
+        s.media_type,
         xml,
         digest,
         len(xml),
-        einvoice.kind,
+        s.kind,
     )
     await events.record(conn, tenant_id, invoice_id, "invoice.issued", {"number": number, "status": "OPEN"})
-    doc = msgspec.structs.replace(doc, number=number)
+    doc = msgspec.structs.replace(s.doc, number=number)
     await on_issued(
-        conn, settings, tenant_id, invoice_id, xml, doc, meta, kind=einvoice.kind
+        conn, settings, tenant_id, invoice_id, xml, doc, s.meta, kind=s.kind
     )  # chain the XML's archive entry
     if doc.is_credit_note:
         await apply_credit_note(conn, tenant_id, invoice_id, doc)  # settle (or VOID) what it corrects
-    INVOICES_ISSUED.labels(inv.document_type).inc()
-    return doc, [f for f in prepared.findings if not f.fatal]
+    INVOICES_ISSUED.labels(s.document_type).inc()
+    return doc

@@ -66,13 +66,27 @@ async def take_number(
     conn: asyncpg.Connection, tenant_id: object, series: str, spec: SeriesSpec, issue_date: dt.date
 ) -> str:
     """The next number of the series; locks its counter row until the transaction ends."""
+    return (await take_numbers(conn, tenant_id, series, spec, issue_date, 1))[0]
+
+
+async def take_numbers(
+    conn: asyncpg.Connection,
+    tenant_id: object,
+    series: str,
+    spec: SeriesSpec,
+    issue_date: dt.date,
+    count: int,
+) -> list[str]:
+    """The next `count` numbers of the series in one statement (a bulk chunk's); locks its
+    counter row until the transaction ends, like `take_number`."""
     period = issue_date.year if spec.yearly_reset else 0
-    seq = await conn.fetchval(
-        "INSERT INTO number_counters (tenant_id, series, period, last_value) VALUES ($1, $2, $3, 1)"
+    last = await conn.fetchval(
+        "INSERT INTO number_counters (tenant_id, series, period, last_value) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (tenant_id, series, period)"
-        " DO UPDATE SET last_value = number_counters.last_value + 1 RETURNING last_value",
+        " DO UPDATE SET last_value = number_counters.last_value + $4 RETURNING last_value",
         tenant_id,
         series,
         period,
+        count,
     )
-    return render_number(spec.format, issue_date.year, seq)
+    return [render_number(spec.format, issue_date.year, seq) for seq in range(last - count + 1, last + 1)]
