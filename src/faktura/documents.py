@@ -161,12 +161,23 @@ def issued_document(row: Any) -> Document:
     )
 
 
+#: The renderer's CPU niceness: a PDF can wait, issuing and sends should not. On a busy
+#: machine the renderer yields the cores to the worker's and the API's issuing; on an idle
+#: one it takes all that is left.
+RENDER_NICENESS = 10
+
+
+def _start_renderer(parent_pid: int) -> None:
+    die_with_parent(parent_pid)  # a worker killed with -9 leaves no renderer behind
+    os.nice(RENDER_NICENESS)
+
+
 @lru_cache(maxsize=1)
 def _render_pool() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=die_with_parent,  # a worker killed with -9 leaves no renderer behind
+        initializer=_start_renderer,
         initargs=(os.getpid(),),
     )
 
