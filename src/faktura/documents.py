@@ -161,15 +161,12 @@ def issued_document(row: Any) -> Document:
     )
 
 
-#: The renderer's CPU niceness: a PDF can wait, issuing and sends should not. On a busy
-#: machine the renderer yields the cores to the worker's and the API's issuing; on an idle
-#: one it takes all that is left.
-RENDER_NICENESS = 10
-
-
 def _start_renderer(parent_pid: int) -> None:
     die_with_parent(parent_pid)  # a worker killed with -9 leaves no renderer behind
-    os.nice(RENDER_NICENESS)
+    # FAKTURA_PDF_NICENESS (README): with 10, a busy machine serves issuing, sends and the
+    # API first and renders PDFs with the CPU that is left
+    if niceness := int(os.environ.get("FAKTURA_PDF_NICENESS") or 0):
+        os.nice(niceness)  # a PDF can wait, issuing and sends should not
 
 
 @lru_cache(maxsize=1)

@@ -186,6 +186,10 @@ class Settings:
     #: applies. Default: `database_url` with the user swapped for `faktura_app`.
     app_database_url: str | None = None
     app_db_password: str | None = None
+    #: The worker's queue connection (it LISTENs for new jobs, so it needs a session of its
+    #: own): behind pgbouncer in transaction pooling mode, point it at PostgreSQL or at a
+    #: session-mode pool. Default: `app_dsn()`.
+    queue_database_url: str | None = None
     data_dir: Path = field(default_factory=lambda: Path(".faktura"))
     host: str = "127.0.0.1"
     port: int = 8000
@@ -236,6 +240,7 @@ class Settings:
             database_url=e.get("DATABASE_URL") or None,
             app_database_url=e.get("FAKTURA_APP_DATABASE_URL") or None,
             app_db_password=e.get("FAKTURA_APP_DB_PASSWORD") or None,
+            queue_database_url=e.get("FAKTURA_QUEUE_DATABASE_URL") or None,
             data_dir=Path(e.get("FAKTURA_DATA_DIR") or ".faktura"),
             host=e.get("FAKTURA_HOST") or "127.0.0.1",
             port=get_int("FAKTURA_PORT", 8000),
