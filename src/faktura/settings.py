@@ -194,6 +194,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    #: Bulk chunks one worker process runs at a time (`faktura.delivery.bulk`).
+    bulk_chunks: int = 4
     pool_min_size: int = 2
     pool_max_size: int = 10
     #: asyncpg's prepared-statement cache. Behind pgbouncer in transaction pooling mode it
@@ -245,6 +247,7 @@ class Settings:
             host=e.get("FAKTURA_HOST") or "127.0.0.1",
             port=get_int("FAKTURA_PORT", 8000),
             workers=get_int("FAKTURA_WORKERS", 1),
+            bulk_chunks=max(1, get_int("FAKTURA_BULK_CHUNKS", 4)),
             pool_min_size=get_int("FAKTURA_DB_POOL_MIN", 2),
             pool_max_size=get_int("FAKTURA_DB_POOL_MAX", 10),
             statement_cache_size=get_int("FAKTURA_DB_STATEMENT_CACHE_SIZE", 100),
