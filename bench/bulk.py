@@ -158,6 +158,9 @@ if __name__ == "__main__":
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-issue", action="store_true", help="create drafts instead of issuing")
     ap.add_argument(
+        "--max-seconds", type=float, default=3600, help="stop waiting for the items after this long"
+    )
+    ap.add_argument(
         "--pdf-seconds", type=float, default=120, help="how long to wait for the PDFs after the last item"
     )
     a = ap.parse_args()
