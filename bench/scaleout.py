@@ -100,28 +100,7 @@ class Stack:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self, apis: int, workers: int) -> list[str]:
-        urls = []
-        for _ in range(apis):
-            port = free_port()
-            self.procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "faktura.cli",
-                        "serve",
-                        "--port",
-                        str(port),
-                        "--workers",
-                        "1",
-                        "--no-worker",
-                    ],
-                    env=self.env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-            urls.append(f"http://127.0.0.1:{port}")
+        urls = [self._api() for _ in range(apis)]
         for _ in range(workers):
             self.procs.append(
                 subprocess.Popen(
@@ -131,18 +110,39 @@ class Stack:
                     stderr=subprocess.DEVNULL,
                 )
             )
-        for url in urls:
-            deadline = time.monotonic() + 90
-            while True:
+        return urls
+
+    def _api(self, tries: int = 3) -> str:
+        """One API process, answering; a port taken meanwhile by another process means a retry."""
+        for _ in range(tries):
+            port = free_port()
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "faktura.cli",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    "1",
+                    "--no-worker",
+                ],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            self.procs.append(proc)
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and time.monotonic() < deadline:
                 try:
                     if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
+                        return url
                 except httpx.HTTPError:
                     pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{url} did not start")
                 time.sleep(0.2)
-        return urls
+        raise RuntimeError("the API process did not start")
 
     def stop(self) -> None:
         for p in self.procs:
