@@ -2,10 +2,10 @@
 chunk after the other, with each phase timed (wall clock and this process's CPU).
 
 A profiling aid for `bench/bulk.py`, not a goal figure: the phases are the item's draft
-(`_create`), everything before the number (`stage`: checks, UBL with a placeholder, the
-branding and language lookups, the PDF job), the chunk's numbers (`take_numbers`) and the
-store under the number (`complete`: document, event, archive entry and its write job). The
-series' counter is locked from `take_numbers` to the commit, i.e. for the chunk's `complete`.
+(`_create`), everything before the number (`ready_to_issue`: checks, totals, the XML with a
+placeholder), its jobs (`enqueue_all`: PDF, archive write) and the chunk's numbers and store
+(`store_issued`, one per series: numbers, one statement). The series' counter is locked
+from `store_issued`'s numbers to the commit.
 
     .venv/bin/python bench/bulk_phases.py [--items 200]
 """
@@ -75,9 +75,9 @@ async def main(n: int) -> None:
                 "id"
             ]
         acc: dict[str, list[float]] = {}
-        for phase in ("_create", "stage", "take_numbers", "complete"):
+        for phase in ("_create", "ready_to_issue", "enqueue_all", "store_issued"):
             timed(bulk, phase, acc)
-        for step in ("prepare", "series_spec", "archive_meta", "queue_pdf"):
+        for step in ("prepare",):
             timed(issuing, step, acc)
         ctx = JobContext(app.state.pool, settings)
         t0, c0 = time.perf_counter(), time.process_time()

@@ -1,22 +1,25 @@
 """Throughput of create-and-issue against a baseline INSERT, on the same deployed stack.
 
 Starts `faktura serve --workers N` on loopback against a fresh database, then drives, for
-`--seconds` each at `--concurrency` open connections:
+`--seconds` each at `--concurrency` open connections, three sides in turn:
 
   1. baseline: `POST /bench/baseline` — the same app and server, a handler that only
      INSERTs the request JSON with asyncpg (what any JSON-over-PostgreSQL service costs);
-  2. faktura:  `POST /v1/invoices?issue=true` with a 10-line invoice (validate, number,
-     total, render UBL, store — one transaction).
+  2. `POST /v1/invoices?issue=true` with a 10-line invoice, all on one tenant's one number
+     series (validate, number, total, render UBL, store — one transaction);
+  3. the same spread over `--tenants` tenants (each request the next tenant's), each with
+     its own series.
 
 The load comes from `wrk` (Debian's package; installed with apt-get when missing and
 possible), an external client written in C, so the client does not eat the cores it
-measures; `--client python` uses the built-in asyncio client instead. The two sides
-alternate for `--rounds` rounds (baseline, faktura, baseline, ...), so the machine's
-drifting speed affects both alike; the headline is the median of the rounds' ratios.
-Prints requests/s and p50/p99 latency per round, and the load average before and after.
+measures; `--client python` uses the built-in asyncio client instead. The sides alternate
+for `--rounds` rounds (baseline, one series, many tenants, baseline, ...), so the machine's
+drifting speed affects them alike; the headline is the median of the rounds' ratios to
+their round's baseline. Prints requests/s, p50/p99 latency and the server's CPU time per
+request (all its processes, from /proc) per round, and the load average before and after.
 
     .venv/bin/python bench/issue.py [--seconds 15] [--concurrency 32] [--workers 2] [--rounds 3]
-                                    [--client wrk|python]
+                                    [--tenants 16] [--client wrk|python]
 """
 
 from __future__ import annotations
@@ -33,7 +36,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import asyncpg
 
@@ -85,19 +92,20 @@ class Client:
         return status, payload
 
 
-async def drive(
-    port: int, path: str, body: bytes, headers: dict[str, str], seconds: float, concurrency: int
-) -> dict[str, float]:
+async def drive(port: int, requests: list[Request], seconds: float, concurrency: int) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
 
-    async def worker() -> None:
+    async def worker(offset: int) -> None:
         nonlocal errors
         c = Client(port)
+        n = offset
         while time.perf_counter() < deadline:
+            r = requests[n % len(requests)]
+            n += 1
             t0 = time.perf_counter()
-            status, payload = await c.request("POST", path, body, headers)
+            status, payload = await c.request(r.method, r.path, r.body, r.headers)
             if status >= 300:
                 errors += 1
                 if errors == 1:
@@ -105,7 +113,7 @@ async def drive(
             latencies.append(time.perf_counter() - t0)
 
     start = time.perf_counter()
-    await asyncio.gather(*[worker() for _ in range(concurrency)])
+    await asyncio.gather(*[worker(i) for i in range(concurrency)])
     elapsed = time.perf_counter() - start
     latencies.sort()
     return {
@@ -118,11 +126,17 @@ async def drive(
 
 
 WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = io.open(os.getenv("BENCH_BODY"), "rb"):read("*a")
-for line in io.lines(os.getenv("BENCH_HEADERS")) do
-  local k, v = line:match("^([^:]+): (.*)$")
-  wrk.headers[k] = v
+local requests = {}
+local n = 0
+init = function(args)
+  for i, r in ipairs(REQUESTS) do
+    requests[i] = wrk.format(r[1], r[2], r[3], r[4])
+  end
+  n = math.random(#requests)  -- each thread starts elsewhere in the list
+end
+request = function()
+  n = n % #requests + 1
+  return requests[n]
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -130,6 +144,31 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
 end
 """
+
+
+class Request(NamedTuple):
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes = b""
+
+
+def lua_string(value: str | bytes) -> str:
+    text = value.decode() if isinstance(value, bytes) else value
+    return (
+        '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
+    )
+
+
+def lua_requests(requests: list[Request]) -> str:
+    """The requests wrk sends, in turn, as a Lua table."""
+    rows = []
+    for r in requests:
+        heads = {"Content-Type": "application/json", **r.headers} if r.body else r.headers
+        table = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in heads.items())
+        body = lua_string(r.body) if r.body else "nil"
+        rows.append(f"{{{lua_string(r.method)}, {lua_string(r.path)}, {{{table}}}, {body}}}")
+    return "REQUESTS = {\n" + ",\n".join(rows) + "\n}\n"
 
 
 def find_wrk() -> str | None:
@@ -143,14 +182,13 @@ def find_wrk() -> str | None:
 
 
 def drive_wrk(
-    wrk: str, port: int, path: str, body: bytes, headers: dict[str, str], seconds: float, concurrency: int
+    wrk: str, port: int, requests: list[Request], seconds: float, concurrency: int
 ) -> dict[str, float]:
+    """`requests` in turn (each connection takes the next), for `seconds`, over `concurrency`
+    connections from 2 wrk threads."""
     with tempfile.TemporaryDirectory() as tmp:
-        files = {name: Path(tmp) / name for name in ("script.lua", "body", "headers")}
-        files["script.lua"].write_text(WRK_SCRIPT)
-        files["body"].write_bytes(body)
-        heads = {"Content-Type": "application/json", **headers}
-        files["headers"].write_text("".join(f"{k}: {v}\n" for k, v in heads.items()))
+        script = Path(tmp) / "script.lua"
+        script.write_text(lua_requests(requests) + WRK_SCRIPT)
         out = subprocess.run(
             [
                 wrk,
@@ -160,10 +198,9 @@ def drive_wrk(
                 f"-c{concurrency}",
                 f"-d{max(1, round(seconds))}s",
                 "-s",
-                str(files["script.lua"]),
-                f"http://127.0.0.1:{port}{path}",
+                str(script),
+                f"http://127.0.0.1:{port}",
             ],
-            env={**os.environ, "BENCH_BODY": str(files["body"]), "BENCH_HEADERS": str(files["headers"])},
             capture_output=True,
             text=True,
             check=True,
@@ -171,16 +208,42 @@ def drive_wrk(
     if os.environ.get("BENCH_DEBUG"):
         print(out, file=sys.stderr)
     line = next(ln for ln in out.splitlines() if ln.startswith("WRK "))
-    requests, duration_us, p50, p99, errors, status_errors = (int(x) for x in line.split()[1:])
+    count, duration_us, p50, p99, errors, status_errors = (int(x) for x in line.split()[1:])
     if status_errors:
-        print(f"  {status_errors} responses with a status >= 400 on {path}", file=sys.stderr)
+        print(f"  {status_errors} responses with a status >= 400 on {requests[0].path}", file=sys.stderr)
     return {
-        "requests": requests,
+        "requests": count,
         "errors": errors + status_errors,
-        "rps": requests / (duration_us / 1e6),
+        "rps": count / (duration_us / 1e6),
         "p50_ms": p50 / 1000,
         "p99_ms": p99 / 1000,
     }
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of process `root` and all its descendants (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return sum(times.get(pid, 0.0) for pid in tree)
 
 
 async def setup(dsn: str) -> tuple[str, str]:
@@ -200,26 +263,52 @@ async def setup(dsn: str) -> tuple[str, str]:
     return dsn, key
 
 
-async def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=15, help="per side and round")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds, each measuring baseline then faktura")
-    ap.add_argument("--client", choices=("wrk", "python"), default="wrk", help="load generator")
-    ap.add_argument("--concurrency", type=int, default=32)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument(
-        "--with-job-worker",
-        action="store_true",
-        help="also run the job worker on the same cores (it renders a PDF/A-3 per issued invoice meanwhile)",
-    )
-    args = ap.parse_args()
-    wrk = find_wrk() if args.client == "wrk" else None
-    if args.client == "wrk" and wrk is None:
-        sys.exit(
-            "bench/issue.py: wrk is not installed and could not be (apt-get install wrk); skipped. "
-            "Run with --client python to use the built-in client instead."
-        )
+def vat_id(n: int) -> str:
+    """The `n`-th valid German VAT id (a platform has one tenant per VAT id)."""
+    from stdnum.de import vat
 
+    found = 0
+    for candidate in range(100_000_000, 999_999_999):
+        if vat.is_valid(f"DE{candidate}"):
+            if found == n:
+                return f"DE{candidate}"
+            found += 1
+    raise ValueError(n)
+
+
+@dataclass
+class Stack:
+    """`faktura serve` on loopback against a fresh database, with a platform key."""
+
+    port: int
+    key: str
+    pid: int
+
+    async def call(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        return await Client(self.port).request(method, path, body, headers)
+
+    async def tenant(self, n: int) -> tuple[dict[str, str], bytes]:
+        """Tenant number `n` with one contact: its headers and a 10-line invoice for it."""
+        tenant = json.loads((ROOT / "docs/examples/tenant.json").read_bytes())
+        if n:
+            tenant["model"]["vat_id"] = tenant["model"]["endpoint"]["value"] = vat_id(n)
+        status, payload = await self.call(
+            "POST", "/v1/tenants", json.dumps(tenant).encode(), {"Authorization": f"Bearer {self.key}"}
+        )
+        assert status == 201, payload
+        token = json.loads(payload)["model"]["account_token"]
+        headers = {"Authorization": f"Bearer {self.key}", "X-Account-Token": token}
+        status, payload = await self.call(
+            "POST", "/v1/contacts", (ROOT / "docs/examples/contact.json").read_bytes(), headers
+        )
+        contact = json.loads(payload)["model"]["id"]
+        return headers, json.dumps(ten_line_invoice(contact)).encode()
+
+
+@asynccontextmanager
+async def stack(workers: int, *, job_worker: bool = False, pool: int = 10) -> AsyncIterator[Stack]:
+    """The server, each worker with a database pool of `pool` connections opened at start
+    (the PostgreSQL server may be shared: a pool that cannot grow mid-run would fail requests)."""
     db = f"faktura_bench_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect(ADMIN_DSN)
     await admin.execute(f'CREATE DATABASE "{db}"')
@@ -233,7 +322,8 @@ async def main() -> None:
             **os.environ,
             "DATABASE_URL": dsn,
             "FAKTURA_BENCH_BASELINE": "1",
-            "FAKTURA_DB_POOL_MAX": "20",
+            "FAKTURA_DB_POOL_MIN": str(pool),
+            "FAKTURA_DB_POOL_MAX": str(pool),
             # one tenant at full speed: the limits stay on (their cost is measured) but never bind
             "FAKTURA_RATE_LIMIT_TENANT": "1000000",
             "FAKTURA_RATE_LIMIT_TENANT_BURST": "1000000",
@@ -249,65 +339,24 @@ async def main() -> None:
                 "--port",
                 str(port),
                 "--workers",
-                str(args.workers),
-                *([] if args.with_job_worker else ["--no-worker"]),
+                str(workers),
+                *([] if job_worker else ["--no-worker"]),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=server_log,  # a file: an unread pipe fills up and stalls the server's logging
         )
-        for _ in range(200):
+        for _ in range(600):
             try:
-                c = Client(port)
-                status, _ = await c.request("GET", "/health", b"", {})
+                status, _ = await Client(port).request("GET", "/health", b"", {})
                 if status == 200:
                     break
             except OSError:
                 await asyncio.sleep(0.1)
-        c = Client(port)
-        tenant_body = (ROOT / "docs/examples/tenant.json").read_bytes()
-        status, payload = await c.request(
-            "POST", "/v1/tenants", tenant_body, {"Authorization": f"Bearer {key}"}
-        )
-        token = json.loads(payload)["model"]["account_token"]
-        headers = {"Authorization": f"Bearer {key}", "X-Account-Token": token}
-        status, payload = await c.request(
-            "POST", "/v1/contacts", (ROOT / "docs/examples/contact.json").read_bytes(), headers
-        )
-        contact = json.loads(payload)["model"]["id"]
-        invoice = json.dumps(ten_line_invoice(contact)).encode()
-
-        print(
-            f"# bench/issue.py: {args.workers} server workers, concurrency {args.concurrency},"
-            f" {args.rounds} rounds of {args.seconds:.0f} s per side, client {args.client}, loopback;"
-            f" load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-        )
-
-        async def side(path: str, seconds: float) -> dict[str, float]:
-            if wrk is not None:
-                return await asyncio.to_thread(
-                    drive_wrk, wrk, port, path, invoice, headers, seconds, args.concurrency
-                )
-            return await drive(port, path, invoice, headers, seconds, args.concurrency)
-
-        await side("/bench/baseline", 2)  # warm-up
-        await side("/v1/invoices?issue=true", 2)
-        ratios = []
-        for n in range(1, args.rounds + 1):
-            base = await side("/bench/baseline", args.seconds)
-            fak = await side("/v1/invoices?issue=true", args.seconds)
-            ratios.append(fak["rps"] / base["rps"])
-            for name, r in (("baseline INSERT", base), ("create+issue", fak)):
-                print(
-                    f"round {n} {name:16s} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms"
-                    f"  p99 {r['p99_ms']:7.1f} ms  ({r['requests']:.0f} requests, {r['errors']:.0f} errors)"
-                )
-            print(f"round {n} ratio {ratios[-1]:.3f}", flush=True)
-        print(
-            f"median ratio create+issue / baseline over {args.rounds} rounds: {statistics.median(ratios):.3f}"
-            f" (rounds: {', '.join(f'{r:.3f}' for r in ratios)});"
-            f" load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-        )
+        else:
+            server_log.seek(0)
+            sys.exit(f"bench: the server did not start:\n{server_log.read().decode()[-3000:]}")
+        yield Stack(port, key, server.pid)
     finally:
         if server is not None:
             server.terminate()
@@ -319,6 +368,107 @@ async def main() -> None:
         server_log.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def alternate(
+    s: Stack, sides: dict[str, list[Request]], args: argparse.Namespace, wrk: str | None
+) -> dict[str, list[dict[str, float]]]:
+    """Rounds of every side in turn, the first side being the baseline; prints each side's
+    rate, latency, server CPU per request and ratio to that round's baseline. Returns each
+    side's figures per round."""
+
+    async def side(requests: list[Request], seconds: float) -> dict[str, float]:
+        cpu = cpu_seconds(s.pid)
+        if wrk is not None:
+            r = await asyncio.to_thread(drive_wrk, wrk, s.port, requests, seconds, args.concurrency)
+        else:
+            r = await drive(s.port, requests, seconds, args.concurrency)
+        r["cpu_ms"] = (cpu_seconds(s.pid) - cpu) / max(1.0, r["requests"]) * 1000
+        return r
+
+    for requests in sides.values():  # warm-up
+        await side(requests, 2)
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
+    baseline = next(iter(sides))
+    for n in range(1, args.rounds + 1):
+        for name, requests in sides.items():
+            r = await side(requests, args.seconds)
+            r["ratio"] = r["rps"] / results[baseline][-1]["rps"] if name != baseline else 1.0
+            results[name].append(r)
+            print(
+                f"round {n} {name:28s} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms"
+                f"  p99 {r['p99_ms']:7.1f} ms  cpu {r['cpu_ms']:5.2f} ms/req"
+                f"  ({r['requests']:.0f} requests, {r['errors']:.0f} errors)"
+                + (f"  ratio {r['ratio']:.3f}" if name != baseline else ""),
+                flush=True,
+            )
+    print(f"summary over {args.rounds} rounds (medians); load average after: {load_average()}")
+    for name, rs in results.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p99_ms", "cpu_ms", "ratio")}
+        ratios = ", ".join(f"{r['ratio']:.3f}" for r in rs)
+        print(
+            f"  {name:28s} {med['rps']:8.1f} req/s  p50 {med['p50_ms']:7.1f} ms  p99 {med['p99_ms']:7.1f} ms"
+            f"  cpu {med['cpu_ms']:5.2f} ms/req"
+            + (f"  ratio {med['ratio']:.3f} (rounds: {ratios})" if name != baseline else "")
+        )
+    return results
+
+
+def parser(doc: str, seconds: float = 15) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=seconds, help="per side and round")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds, each measuring every side in turn")
+    ap.add_argument("--client", choices=("wrk", "python"), default="wrk", help="load generator")
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--pool", type=int, default=10, help="database connections per server worker")
+    ap.add_argument(
+        "--with-job-worker",
+        action="store_true",
+        help="also run the job worker on the same cores (PDFs and archive writes meanwhile)",
+    )
+    return ap
+
+
+def load_generator(args: argparse.Namespace) -> str | None:
+    wrk = find_wrk() if args.client == "wrk" else None
+    if args.client == "wrk" and wrk is None:
+        sys.exit(
+            "bench: wrk is not installed and could not be (apt-get install wrk); skipped. "
+            "Run with --client python to use the built-in client instead."
+        )
+    return wrk
+
+
+async def main() -> None:
+    ap = parser(__doc__ or "")
+    ap.add_argument("--tenants", type=int, default=16, help="tenants of the many-tenant side")
+    args = ap.parse_args()
+    wrk = load_generator(args)
+    async with stack(args.workers, job_worker=args.with_job_worker, pool=args.pool) as s:
+        tenants = [await s.tenant(n) for n in range(args.tenants)]
+        headers, invoice = tenants[0]
+        print(
+            f"# bench/issue.py: {args.workers} server workers ({args.pool} connections each),"
+            f" concurrency {args.concurrency},"
+            f" {args.rounds} rounds of {args.seconds:.0f} s per side, client {args.client}, loopback;"
+            f" load average before: {load_average()}"
+        )
+        issue = "/v1/invoices?issue=true"
+        await alternate(
+            s,
+            {
+                "baseline INSERT": [Request("POST", "/bench/baseline", headers, invoice)],
+                "create+issue, one series": [Request("POST", issue, headers, invoice)],
+                f"create+issue, {len(tenants)} tenants": [Request("POST", issue, h, b) for h, b in tenants],
+            },
+            args,
+            wrk,
+        )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ database sharded by `tenant_id` (Citus) needs to route each statement to one sha
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -68,6 +69,13 @@ class _Resolver:
     def __init__(self, tree: ast.Module):
         self.module = _bindings(tree.body)
         self.resolving: set[int] = set()  # bindings being resolved: `q = f"..({q})"` uses the others
+        #: `from faktura.x import NAME [as alias]`: alias → (module file, NAME)
+        self.imported = {
+            alias.asname or alias.name: (SRC.parent / (node.module.replace(".", "/") + ".py"), alias.name)
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("faktura")
+            for alias in node.names
+        }
 
     def values(self, node: ast.expr, local: dict[str, list[ast.expr]]) -> list[tuple[str, bool]]:
         """(value, dynamic) for each value `node` may have; `dynamic` where a part is unknown."""
@@ -88,6 +96,12 @@ class _Resolver:
             return [(a + b, da or db) for a, da in left for b, db in right]
         if isinstance(node, ast.IfExp):
             return self.values(node.body, local) + self.values(node.orelse, local)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            # `TEMPLATE.format(returning=...)`: the named parts are unknown (column lists)
+            return [(_unknown_fields(v), True) for v, _ in self.values(node.func.value, local)]
+        if isinstance(node, ast.Name) and node.id in self.imported and node.id not in local | self.module:
+            path, name = self.imported[node.id]
+            return _module_constant(path, name)
         if isinstance(node, ast.Name):
             found: list[tuple[str, bool]] = []
             for expr in local.get(node.id) or self.module.get(node.id) or []:
@@ -99,6 +113,21 @@ class _Resolver:
                         self.resolving.discard(id(expr))
             return found
         return []
+
+
+def _unknown_fields(template: str) -> str:
+    """`str.format` fields of a template, replaced by the unknown part."""
+    return re.sub(r"(?<!\{)\{[a-z_]*\}(?!\})", DYNAMIC, template)
+
+
+@cache
+def _module_constant(path: Path, name: str) -> list[tuple[str, bool]]:
+    """The values of a module-level constant of another module of the application."""
+    if not path.exists():
+        return []
+    tree = ast.parse(path.read_text())
+    resolver = _Resolver(tree)
+    return [v for expr in resolver.module.get(name, []) for v in resolver.values(expr, {})]
 
 
 def _bindings(nodes: list[ast.AST]) -> dict[str, list[ast.expr]]:

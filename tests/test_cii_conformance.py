@@ -197,6 +197,11 @@ def test_specification_identifier_per_profile() -> None:
         "factur-x-basic": "urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic",
         "factur-x-en16931": "urn:cen.eu:en16931:2017",
         "factur-x-extended": "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended",
+        # France: EXTENDED-CTC-FR under its own id in CII, under Factur-X EXTENDED's in a Factur-X
+        "fr-ctc": "urn:cen.eu:en16931:2017",
+        "fr-ctc-extended": "urn:cen.eu:en16931:2017#conformant#urn.cpro.gouv.fr:1p0:extended-ctc-fr",
+        "fr-ctc-factur-x-en16931": "urn:cen.eu:en16931:2017",
+        "fr-ctc-factur-x-extended": "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended",
     }
     assert set(PROFILES) == set(expected)
     doc = document(CASES["de-de-public-buyer-leitweg"])

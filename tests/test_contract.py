@@ -95,7 +95,7 @@ async def test_invalid_enum_value_lists_the_allowed_ones(client: httpx.AsyncClie
     assert r.status_code == 422
     error = r.json()["errors"][0]
     assert error["source"]["pointer"] == "/model/channel"
-    assert "allowed: auto, email, peppol, webhook" in error["detail"]
+    assert "allowed: afnor-pa, auto, email, peppol, webhook" in error["detail"]
     cid = await make_contact(client, tenant)
     r = await client.post(
         "/v1/invoices", json=invoice_body(cid, document_type="BILL"), headers=tenant.headers

@@ -19,21 +19,33 @@ from xml.sax.saxutils import escape as xml_escape
 import asyncpg
 import msgspec
 
+from faktura.archive.ledger import COLUMNS as ARCHIVE_COLUMNS
 from faktura.compliance.binding import rebind
 from faktura.compliance.findings import Finding, Severity
+from faktura.compliance.france.documents import number_findings
 from faktura.compliance.profiles import select_profile
 from faktura.compliance.rulebook import Selection, check_on
 from faktura.compliance.syntax import syntax_findings
 from faktura.crediting import apply_credit_note
 from faktura.delivery import events
-from faktura.documents import archive_meta, on_issued, queue_pdf
-from faktura.domain.document import PEPPOL_BIS_3, Document, build_document
+from faktura.documents import archive_meta, issue_jobs, xml_entry
+from faktura.domain.document import FRENCH_PROFILES, PEPPOL_BIS_3, Document, build_document
+from faktura.domain.france import is_french_business
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
 from faktura.domain.syntax import resolve_level, resolve_syntax, syntax_of
+from faktura.jobs import enqueue_all
 from faktura.metrics import INVOICES_ISSUED
-from faktura.numbering import DEFAULT_SERIES, SeriesSpec, ensure_default_series, series_spec, take_number
-from faktura.render.einvoice import render_einvoice
+from faktura.numbering import (
+    DEFAULT_SERIES,
+    SeriesSpec,
+    ensure_default_series,
+    period_of,
+    render_number,
+    series_spec,
+    take_numbers,
+)
+from faktura.render.einvoice import EInvoice, render_einvoice
 from faktura.settings import Settings
 
 
@@ -53,6 +65,24 @@ class Prepared(msgspec.Struct, kw_only=True):
     findings: list[Finding]
     #: the rule-set versions the check applied (those in force on its day)
     selection: Selection
+    #: the number series asked for in `prepare` (None: not asked, or no such series)
+    series: SeriesSpec | None = None
+    #: the tenant's current branding version (None: the default look)
+    branding_version: int | None = None
+    #: the contact's language, if it names one
+    contact_language: str | None = None
+
+
+#: Everything an issue reads about its tenant, in one statement: the tenant, the buyer
+#: (a contact), the number series and the branding version.
+_CONTEXT = (
+    "SELECT t.data AS tenant,"
+    " (SELECT c.data FROM contacts c WHERE c.tenant_id = t.id AND c.id = $2) AS contact,"
+    " (SELECT s.format FROM number_series s WHERE s.tenant_id = t.id AND s.code = $3) AS series_format,"
+    " (SELECT s.yearly_reset FROM number_series s WHERE s.tenant_id = t.id AND s.code = $3) AS yearly_reset,"
+    " (SELECT max(b.version) FROM tenant_branding b WHERE b.tenant_id = t.id) AS branding_version"
+    " FROM tenants t WHERE t.id = $1"
+)
 
 
 def check_day(settings: Settings | None) -> dt.date:
@@ -72,12 +102,18 @@ async def prepare(
     *,
     today: dt.date | None = None,
     settings: Settings | None = None,
+    series: str | None = None,
 ) -> Prepared:
     """Resolve the buyer and the tenant's defaults, then run every check of the rule-set
     versions in force on the day of the check (`check_day`), with the preview of versions
-    that take effect soon as warnings."""
+    that take effect soon as warnings. With `series`, also read that number series."""
     day = check_day(settings)
-    tenant = await load_tenant(conn, tenant_id)
+    contact_id = None
+    if invoice.contact is not None:
+        with contextlib.suppress(ValueError):  # a malformed id is simply not found
+            contact_id = uuid.UUID(invoice.contact)
+    context = await conn.fetchrow(_CONTEXT, tenant_id, contact_id, series)
+    tenant = msgspec.convert(context["tenant"], TenantInput)
     currency = invoice.currency or tenant.default_currency
     invoice = msgspec.structs.replace(
         invoice,
@@ -88,16 +124,10 @@ async def prepare(
     buyer: Party | None = invoice.buyer
     buyer_ptr = "/model/buyer"
     missing: list[Finding] = []
+    contact = None
     if invoice.contact is not None:
         buyer_ptr = "/model/contact"
-        row = None
-        with contextlib.suppress(ValueError):  # a malformed id is simply not found
-            row = await conn.fetchrow(
-                "SELECT data FROM contacts WHERE tenant_id = $1 AND id = $2",
-                tenant_id,
-                uuid.UUID(invoice.contact),
-            )
-        if row is None:
+        if context["contact"] is None:
             missing.append(
                 Finding(
                     rule_id=None,
@@ -109,7 +139,8 @@ async def prepare(
                 )
             )
         else:
-            buyer = buyer_party(msgspec.convert(row["data"], ContactInput))
+            contact = msgspec.convert(context["contact"], ContactInput)
+            buyer = buyer_party(contact)
     seller = seller_party(tenant)
     invoice = msgspec.structs.replace(
         invoice,
@@ -119,6 +150,7 @@ async def prepare(
             seller.address.country,
             buyer.address.country if buyer is not None else None,
             invoice.buyer_reference,
+            french_business_buyer=is_french_business(buyer),
         ),
     )
     invoice = msgspec.structs.replace(
@@ -145,7 +177,88 @@ async def prepare(
         buyer=buyer,
         findings=missing + findings,
         selection=selection,
+        series=None
+        if context["series_format"] is None
+        else SeriesSpec(context["series_format"], context["yearly_reset"]),
+        branding_version=context["branding_version"],
+        contact_language=contact.language if contact is not None else None,
     )
+
+
+#: A draft row, as `POST /v1/invoices` writes it (`draft_values` gives the parameters).
+INSERT_DRAFT = (
+    "INSERT INTO invoices (tenant_id, id, document_type, status, contact_id, remote_id, issue_date,"
+    " due_date, currency, model) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9)"
+)
+
+
+def draft_values(
+    tenant_id: uuid.UUID, invoice_id: uuid.UUID, contact_id: uuid.UUID | None, model: InvoiceInput, sent: Any
+) -> tuple[Any, ...]:
+    return (
+        tenant_id,
+        invoice_id,
+        model.document_type,
+        contact_id,
+        model.remote_id,
+        model.issue_date,
+        model.due_date,
+        model.currency,
+        sent,
+    )
+
+
+@dataclass
+class Ready:
+    """An invoice checked, totalled and rendered, waiting only for its number."""
+
+    invoice_id: uuid.UUID
+    series: str
+    spec: SeriesSpec
+    period: int
+    #: the document with `placeholder` for its number, and its XML
+    doc: Document
+    placeholder: str
+    einvoice: EInvoice
+    conformance_level: str | None
+    issued: dict[str, Any]
+    model: dict[str, Any]
+    meta: dict[str, str]
+    warnings: list[Finding]
+    #: the draft's row to insert first (`draft_values`), when it is created with its issue
+    draft: tuple[Any, ...] | None = None
+
+
+#: Everything after the numbers, in one statement for every invoice of the batch (one array
+#: element each): the XML, the invoice's issued state, the `invoice.issued` event and the
+#: XML's archive entry (listed as pending: its object is written after commit). Returns the
+#: caller's columns of each invoice, its event, and whether a webhook endpoint listens.
+_STORE = (
+    "WITH m AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::date[], $6::text[], $7::jsonb[],"
+    " $8::numeric[], $9::numeric[], $10::jsonb[], $11::text[], $12::bytea[], $13::text[], $14::integer[],"
+    " $15::text[], $16::jsonb[], $17::bigint[], $18::uuid[], $19::text[], $20::text[], $21::timestamptz[],"
+    " $22::date[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[])"
+    " AS m (m_id, m_series, m_number, m_issue_date, m_currency, m_issued, m_total, m_balance, m_model, m_media,"
+    " m_xml, m_sha256, m_size, m_kind, m_event, e_seq, e_id, e_storage, e_key, e_created, e_retention, e_basis,"
+    " e_meta, e_prev, e_hash, e_media)),"
+    " doc AS (INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
+    " SELECT $1, m_id, m_kind, m_media, m_xml, m_sha256, m_size FROM m),"
+    " event AS (INSERT INTO invoice_events (tenant_id, invoice_id, type, data)"
+    " SELECT $1, m_id, 'invoice.issued', m_event FROM m RETURNING invoice_id AS ev_invoice, id AS ev_id,"
+    " created_at AS ev_at),"
+    f" entry AS (INSERT INTO archive_entries (tenant_id, {ARCHIVE_COLUMNS}) SELECT $1, e_seq, e_id, m_id, m_kind,"
+    " e_media, m_size, m_sha256, e_storage, e_key, e_created, e_retention, e_basis, e_meta::jsonb, e_prev, e_hash"
+    " FROM m),"
+    " pending AS (INSERT INTO archive_pending (tenant_id, seq) SELECT $1, e_seq FROM m)"
+    " UPDATE invoices SET status = 'OPEN', series = m_series, number = m_number, issue_date = m_issue_date,"
+    " currency = m_currency, issued = m_issued, total_amount = m_total, balance = m_balance,"
+    " issued_at = clock_timestamp(), modified_at = clock_timestamp(), model = m_model,"
+    " rule_versions = m_issued -> 'rule_versions'"
+    " FROM m JOIN event ON ev_invoice = m_id WHERE invoices.tenant_id = $1 AND invoices.id = m_id"
+    " RETURNING {returning}, ev_id AS event_id, ev_at AS event_at,"
+    " EXISTS (SELECT FROM webhook_endpoints w WHERE w.tenant_id = $1 AND w.enabled"
+    " AND 'invoice.issued' = ANY (w.event_types)) AS announce"
+)
 
 
 async def issue(
@@ -156,52 +269,46 @@ async def issue(
     invoice: InvoiceInput,
 ) -> tuple[Document, list[Finding]]:
     """Issue a locked draft. Raises IssueRefused on any fatal finding (nothing written)."""
-    staged = await stage(conn, settings, tenant_id, invoice_id, invoice)
-    # From here to commit the series' counter row is locked: database statements only, no
-    # storage I/O (the archive object is written after commit, `faktura.archive.deferred`).
-    number = await take_number(conn, tenant_id, staged.series, staged.spec, staged.issue_date)
-    return await complete(conn, settings, staged, number), staged.warnings
+    doc, warnings, _ = await issue_row(conn, settings, tenant_id, invoice_id, invoice)
+    return doc, warnings
 
 
-@dataclass(frozen=True)
-class Staged:
-    """An issue done up to its number: checked, rendered with a placeholder number, its PDF
-    queued. `complete` finishes it once a number is taken (`issue` for one, bulk for many)."""
-
-    tenant_id: uuid.UUID
-    invoice_id: uuid.UUID
-    series: str
-    spec: SeriesSpec
-    issue_date: dt.date
-    document_type: str
-    conformance_level: str | None
-    placeholder: str
-    draft_xml: bytes
-    kind: str
-    media_type: str
-    doc: Document
-    issued: dict[str, Any]
-    model: Any
-    meta: dict[str, str]
-    warnings: list[Finding]
-
-
-async def stage(
+async def issue_row(
     conn: asyncpg.Connection,
     settings: Settings,
     tenant_id: uuid.UUID,
     invoice_id: uuid.UUID,
     invoice: InvoiceInput,
-) -> Staged:
-    """Everything of issuing that does not need the number. Raises IssueRefused on any fatal
-    finding; writes only the PDF job (and a missing default series)."""
-    prepared = await prepare(conn, tenant_id, invoice, settings=settings)
+    *,
+    returning: str = "id",
+) -> tuple[Document, list[Finding], dict[str, Any]]:
+    """`issue`, also returning the issued invoice's row (its `returning` columns), so the
+    caller need not read it again while the series is still locked. The row's `model` and
+    `issued` are the values just written (no need to return and decode them)."""
+    ready = await ready_to_issue(conn, settings, tenant_id, invoice_id, invoice)
+    await enqueue_all(conn, issue_jobs(tenant_id, invoice_id, ready.einvoice.kind))
+    [(doc, row)] = await store_issued(conn, settings, tenant_id, [ready], returning=returning)
+    return doc, ready.warnings, row
+
+
+async def ready_to_issue(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    invoice: InvoiceInput,
+    *,
+    draft: tuple[Any, ...] | None = None,
+) -> Ready:
+    """Everything of an issue that does not need its number: checks, totals, the XML with a
+    placeholder for the number. Raises IssueRefused on any fatal finding."""
+    series = invoice.series or DEFAULT_SERIES[invoice.document_type]
+    prepared = await prepare(conn, tenant_id, invoice, settings=settings, series=series)
     if any(f.fatal for f in prepared.findings) or prepared.buyer is None:
         raise IssueRefused(prepared.findings)
     inv = prepared.invoice
     assert inv.issue_date is not None and inv.currency is not None
-    series = inv.series or DEFAULT_SERIES[inv.document_type]
-    spec = await series_spec(conn, tenant_id, series)
+    spec = prepared.series
     if spec is None and inv.series is None:
         fmt = (
             settings.default_credit_note_series_format
@@ -223,8 +330,6 @@ async def stage(
                 )
             ]
         )
-    # Everything expensive happens before the number is taken: the series' counter row stays
-    # locked from `take_number` until commit, so concurrent issuers on one series queue there.
     placeholder = f"FAKTURA-NUMBER-{uuid.uuid4().hex}"
     doc = build_document(
         inv,
@@ -236,81 +341,115 @@ async def stage(
         profile=inv.profile or PEPPOL_BIS_3,
     )
     einvoice = render_einvoice(doc)
-    draft_xml = einvoice.content
-    if draft_xml.count(placeholder.encode()) != 1:  # the number must appear exactly once (BT-1)
+    if einvoice.content.count(placeholder.encode()) != 1:  # the number must appear exactly once (BT-1)
         raise RuntimeError("the XML renderer must write the invoice number exactly once")
-    issued: dict[str, Any] = {
-        "profile": doc.profile,
-        "rule_versions": prepared.selection.versions,
-        "rule_notes": prepared.selection.notes,
-        "seller": msgspec.to_builtins(doc.seller),
-        "buyer": msgspec.to_builtins(doc.buyer),
-        "totals": msgspec.to_builtins(doc.totals),
-        "payment_means": msgspec.to_builtins(inv.payment_means),
-    }
-    model = msgspec.to_builtins(doc.invoice)
-
-    contact_id = uuid.UUID(inv.contact) if inv.contact else None
-    meta = await archive_meta(conn, tenant_id, contact_id)
-    await queue_pdf(conn, tenant_id, invoice_id)
-    return Staged(
-        tenant_id=tenant_id,
+    return Ready(
         invoice_id=invoice_id,
         series=series,
         spec=spec,
-        issue_date=inv.issue_date,
-        document_type=inv.document_type,
-        conformance_level=inv.conformance_level,
-        placeholder=placeholder,
-        draft_xml=draft_xml,
-        kind=einvoice.kind,
-        media_type=einvoice.media_type,
+        period=period_of(spec, inv.issue_date),
         doc=doc,
-        issued=issued,
-        model=model,
-        meta=meta,
+        placeholder=placeholder,
+        einvoice=einvoice,
+        conformance_level=inv.conformance_level,
+        issued={
+            "profile": doc.profile,
+            "rule_versions": prepared.selection.versions,
+            "rule_notes": prepared.selection.notes,
+            "seller": msgspec.to_builtins(doc.seller),
+            "buyer": msgspec.to_builtins(doc.buyer),
+            "totals": msgspec.to_builtins(doc.totals),
+            "payment_means": msgspec.to_builtins(inv.payment_means),
+        },
+        model=msgspec.to_builtins(doc.invoice),
+        meta=archive_meta(prepared.branding_version, prepared.contact_language, prepared.tenant.language),
         warnings=[f for f in prepared.findings if not f.fatal],
+        draft=draft,
     )
 
 
-async def complete(conn: asyncpg.Connection, settings: Settings, staged: Staged, number: str) -> Document:
-    """Store a staged issue under its number (taken by the caller, whose transaction holds
-    the series' counter lock until commit): only database statements, nothing refused."""
-    s, tenant_id, invoice_id = staged, staged.tenant_id, staged.invoice_id
-    xml = s.draft_xml.replace(s.placeholder.encode(), xml_escape(number).encode())
-    digest = hashlib.sha256(xml).hexdigest()
-    xml_meta = {"sha256": digest, "size": len(xml), "syntax": s.kind}
-    if s.conformance_level is not None:
-        xml_meta["conformance_level"] = s.conformance_level
-    issued = {**s.issued, "xml": xml_meta}
-    await conn.execute(
-        "WITH doc AS (INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
-        " VALUES ($1, $2, $15, $11, $12, $13, $14))"
-        " UPDATE invoices SET status = 'OPEN', series = $3, number = $4, issue_date = $5, currency = $6,"
-        " issued = $7, total_amount = $8, balance = $9, issued_at = clock_timestamp(), modified_at = clock_timestamp(),"
-        " model = $10, rule_versions = $7::jsonb -> 'rule_versions' WHERE tenant_id = $1 AND id = $2",
-        tenant_id,
-        invoice_id,
-        s.series,
-        number,
-        s.issue_date,
-        s.doc.currency,
-        issued,
-        s.doc.totals.tax_inclusive_amount,
-        s.doc.totals.payable_amount,
-        s.model,
-        s.media_type,
-        xml,
-        digest,
-        len(xml),
-        s.kind,
-    )
-    await events.record(conn, tenant_id, invoice_id, "invoice.issued", {"number": number, "status": "OPEN"})
-    doc = msgspec.structs.replace(s.doc, number=number)
-    await on_issued(
-        conn, settings, tenant_id, invoice_id, xml, doc, s.meta, kind=s.kind
-    )  # chain the XML's archive entry
-    if doc.is_credit_note:
-        await apply_credit_note(conn, tenant_id, invoice_id, doc)  # settle (or VOID) what it corrects
-    INVOICES_ISSUED.labels(s.document_type).inc()
-    return doc
+async def store_issued(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    batch: list[Ready],
+    *,
+    returning: str = "id",
+) -> list[tuple[Document, dict[str, Any]]]:
+    """Number and store a batch of ready invoices of one series and period, in batch order.
+
+    From the numbers to commit the series' counter row and the tenant's archive chain are
+    locked: `take_numbers`, one statement, the commit. No storage I/O: the archive objects
+    are written after commit (`faktura.archive.deferred`)."""
+    first = batch[0]
+    seq, head = await take_numbers(conn, tenant_id, first.series, first.period, len(batch))
+    values: list[list[Any]] = [[] for _ in range(26)]
+    docs = {}
+    for ready in batch:
+        number = render_number(ready.spec.format, ready.doc.issue_date.year, seq)
+        seq += 1
+        if ready.doc.profile in FRENCH_PROFILES and (refused := number_findings(number)):
+            raise IssueRefused(refused)  # BR-FR-01/02 on BT-1: the transaction gives the numbers back
+        xml = ready.einvoice.content.replace(ready.placeholder.encode(), xml_escape(number).encode())
+        digest = hashlib.sha256(xml).hexdigest()
+        ready.issued["xml"] = {"sha256": digest, "size": len(xml), "syntax": ready.einvoice.kind}
+        if ready.conformance_level is not None:
+            ready.issued["xml"]["conformance_level"] = ready.conformance_level
+        doc = docs[ready.invoice_id] = msgspec.structs.replace(ready.doc, number=number)
+        entry = xml_entry(
+            head, settings, tenant_id, ready.invoice_id, xml, digest, doc, ready.meta, ready.einvoice.kind
+        )
+        head = (entry.seq, entry.entry_hash)
+        member = (
+            ready.invoice_id,
+            ready.series,
+            number,
+            doc.issue_date,
+            doc.currency,
+            ready.issued,
+            doc.totals.tax_inclusive_amount,
+            doc.totals.payable_amount,
+            ready.model,
+            ready.einvoice.media_type,
+            xml,
+            digest,
+            len(xml),
+            ready.einvoice.kind,
+            {"number": number, "status": "OPEN"},
+            entry.seq,
+            entry.id,
+            entry.storage,
+            entry.storage_key,
+            entry.created_at,
+            entry.retention_until,
+            entry.retention_basis,
+            msgspec.json.encode(entry.meta).decode(),
+            entry.prev_hash,
+            entry.entry_hash,
+            entry.media_type,
+        )
+        for column, value in zip(values, member, strict=True):
+            column.append(value)
+    rows = {r["id"]: r for r in await conn.fetch(_STORE.format(returning=returning), tenant_id, *values)}
+    out = []
+    for ready in batch:
+        row, doc = rows[ready.invoice_id], docs[ready.invoice_id]
+        if row["announce"]:
+            event = {"number": doc.number, "status": "OPEN"}
+            await events.fan_out(
+                conn,
+                tenant_id,
+                ready.invoice_id,
+                "invoice.issued",
+                event,
+                row["event_id"],
+                row["event_at"],
+                None,
+            )
+        if doc.is_credit_note:
+            await apply_credit_note(
+                conn, tenant_id, ready.invoice_id, doc
+            )  # settle (or VOID) what it corrects
+        INVOICES_ISSUED.labels(doc.invoice.document_type).inc()
+        out.append((doc, {**row, "model": ready.model, "issued": ready.issued}))
+    return out

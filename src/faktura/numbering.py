@@ -1,8 +1,9 @@
 """Gapless numbering per tenant and series.
 
 The next number is taken inside the issuing transaction by an UPSERT on the series'
-counter row; the row stays locked until that transaction ends, so concurrent issuers queue
-and a rolled-back issue returns its number. Formats are `str.format` templates with
+counter row (with the tenant's archive chain lock, `take_number`); the row stays locked
+until that transaction ends, so concurrent issuers queue and a rolled-back issue returns
+its number. Formats are `str.format` templates with
 `{year}` and `{seq}` (e.g. `INV-{year}-{seq:05}`); a yearly series restarts at 1 each year.
 """
 
@@ -62,31 +63,18 @@ async def series_spec(conn: asyncpg.Connection, tenant_id: object, series: str) 
     return None if row is None else SeriesSpec(row["format"], row["yearly_reset"])
 
 
-async def take_number(
-    conn: asyncpg.Connection, tenant_id: object, series: str, spec: SeriesSpec, issue_date: dt.date
-) -> str:
-    """The next number of the series; locks its counter row until the transaction ends."""
-    return (await take_numbers(conn, tenant_id, series, spec, issue_date, 1))[0]
+def period_of(spec: SeriesSpec, issue_date: dt.date) -> int:
+    """The counter a number comes from: the issue year's for a yearly series, else 0."""
+    return issue_date.year if spec.yearly_reset else 0
 
 
 async def take_numbers(
-    conn: asyncpg.Connection,
-    tenant_id: object,
-    series: str,
-    spec: SeriesSpec,
-    issue_date: dt.date,
-    count: int,
-) -> list[str]:
-    """The next `count` numbers of the series in one statement (a bulk chunk's); locks its
-    counter row until the transaction ends, like `take_number`."""
-    period = issue_date.year if spec.yearly_reset else 0
-    last = await conn.fetchval(
-        "INSERT INTO number_counters (tenant_id, series, period, last_value) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (tenant_id, series, period)"
-        " DO UPDATE SET last_value = number_counters.last_value + $4 RETURNING last_value",
-        tenant_id,
-        series,
-        period,
-        count,
+    conn: asyncpg.Connection, tenant_id: object, series: str, period: int, count: int
+) -> tuple[int, tuple[int | None, str | None]]:
+    """The first of the series' next `count` sequence numbers and the head (seq, hash) of the
+    tenant's archive chain, in one call that locks both until the transaction ends
+    (`faktura_take_number`, migration 0009): issuing chains its archive entries after it."""
+    row = await conn.fetchrow(
+        "SELECT * FROM faktura_take_number($1, $2, $3, $4)", tenant_id, series, period, count
     )
-    return [render_number(spec.format, issue_date.year, seq) for seq in range(last - count + 1, last + 1)]
+    return row["number_seq"] - count + 1, (row["chain_seq"], row["chain_hash"])

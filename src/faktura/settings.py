@@ -73,6 +73,9 @@ class DeliverySettings:
     webhook_disable_after: int = 20
     #: pgqueuer re-picks a job whose worker stopped heart-beating for this long.
     job_heartbeat_timeout: float = 30.0
+    #: FAKTURA_PUBLIC_URL: this deployment's public base URL, for callbacks a third party
+    #: is told to call (a French PA's webhook); unset: the URL the API request came to.
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, e: dict[str, str]) -> DeliverySettings:
@@ -112,6 +115,7 @@ class DeliverySettings:
             retry_cap=num("FAKTURA_RETRY_CAP", d.retry_cap),
             webhook_disable_after=int(num("FAKTURA_WEBHOOK_DISABLE_AFTER", d.webhook_disable_after)),
             job_heartbeat_timeout=num("FAKTURA_JOB_HEARTBEAT_TIMEOUT", d.job_heartbeat_timeout),
+            public_url=e.get("FAKTURA_PUBLIC_URL") or None,
         )
 
     def problems(self) -> list[str]:

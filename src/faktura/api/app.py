@@ -23,6 +23,7 @@ from faktura.api.contract import HEAD_OPERATIONS
 from faktura.api.delivery import DeliverySettingsController, InvoiceDeliveryController
 from faktura.api.documents import DocumentController
 from faktura.api.errors import ApiError, handle_api_error, handle_http_exception, handle_internal
+from faktura.api.france import FrancePaController
 from faktura.api.gate import authenticate
 from faktura.api.health import health, ready
 from faktura.api.invoices import InvoiceController
@@ -57,6 +58,7 @@ CONTROLLERS = [
     EInvoiceBeWebhookController,
     PeppolDiscoveryController,
     TenantAccessPointController,
+    FrancePaController,
     DocumentController,
     InvoiceArchiveController,
     ArchiveController,

@@ -27,6 +27,7 @@ from faktura.api.delivery import (
     PaymentInput,
     SendRequest,
 )
+from faktura.api.france import PaInput
 from faktura.api.invoices import STATUSES as INVOICE_STATUSES
 from faktura.api.pagination import MAX_PAGE_SIZE
 from faktura.api.peppol import Callback, TenantAccessPointInput
@@ -347,6 +348,41 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "peppol_access_point_delete": Operation(
         "tenant", (Ok(204, "empty", description="Removed"),), errors=_errors(AUTH)
+    ),
+    # the French approved platform (AFNOR XP Z12-013)
+    "france_pa_retrieve": Operation("tenant", (model(views.TenantPa),), errors=_errors(AUTH)),
+    "france_pa_update": Operation(
+        "tenant",
+        (model(views.TenantPa),),
+        PaInput,
+        errors=_errors(
+            AUTH,
+            BODY,
+            {
+                409: "The secret cannot be stored (no FAKTURA_SECRETS_KEY)",
+                422: "The body is invalid, a URL is not allowed, or the PA refused the credentials or cannot be reached",
+            },
+        ),
+    ),
+    "france_pa_delete": Operation("tenant", (Ok(204, "empty", description="Removed"),), errors=_errors(AUTH)),
+    "france_pa_addressee": Operation(
+        "tenant",
+        (model(views.PaAddressee),),
+        errors=_errors(
+            AUTH,
+            {
+                409: "No PA is configured",
+                422: "Not addressable, or the PA refused the credentials or cannot be reached",
+            },
+        ),
+    ),
+    "france_pa_webhook": Operation(
+        "public",
+        (model(views.PaWebhookNotice, 200, "Taken; the flow is then read from the PA"),),
+        errors=_errors(
+            {400: "Malformed JSON or no `flowId`", 401: "Bad, stale or missing `Afnor-Signature`"}
+        ),
+        raw_body=("application/json",),
     ),
     # documents
     "invoices_archive": Operation("tenant", (model(views.InvoiceArchive),), errors=_errors(AUTH, FOUND)),

@@ -31,9 +31,10 @@ MAX_EVENTS_PAGE = 1000
 
 
 class SendRequest(Model, kw_only=True):
-    """`auto`: Peppol when the buyer has a Peppol endpoint id, else e-mail."""
+    """`auto`: Peppol when the buyer has a Peppol endpoint id, else e-mail. `afnor-pa`: the
+    tenant's French approved platform (`PUT /v1/france/pa`)."""
 
-    channel: Literal["peppol", "email", "webhook", "auto"] = "auto"
+    channel: Literal["peppol", "email", "webhook", "afnor-pa", "auto"] = "auto"
     force: bool = False
     to: Email | None = None
     url: Url | None = None
@@ -95,6 +96,11 @@ class InvoiceDeliveryController(Controller):
         iid = parse_id(invoice_id, "Invoice")
         raw = await request.body()
         body = _send_body(raw)
+        addressee = None
+        if body.channel == "afnor-pa":
+            from faktura.api.france import addressee_of
+
+            addressee = await addressee_of(request, iid)
         async with tenant_scope(request) as scope:
             if body.url is not None:
                 await check_url(body.url, scope.settings, "/url")
@@ -110,6 +116,7 @@ class InvoiceDeliveryController(Controller):
                         force=body.force,
                         to=body.to,
                         url=body.url,
+                        addressee=addressee,
                     )
                 except SendRefused as e:
                     raise ApiError(
@@ -282,7 +289,10 @@ class InvoiceDeliveryController(Controller):
                 new = "PAID" if paid else "PARTIALLY_PAID"
                 await move_invoice(scope.conn, tid, iid, new, ("OPEN", "SUBMITTED", "PARTIALLY_PAID"))
                 if paid:
+                    from faktura.delivery.afnor_pa_jobs import on_paid
+
                     await events.record(scope.conn, tid, iid, "invoice.paid", data)
+                    await on_paid(scope.conn, tid, iid)
                 return model_response(payment_view(pay), 201)
 
             return await idempotent(request, scope, raw, work)

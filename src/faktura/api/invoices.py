@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 
 from faktura.api.common import merge_patch, parse_id
 from faktura.api.contacts import contact_view
@@ -23,18 +23,44 @@ from faktura.api.pagination import (
 from faktura.api.wire import idempotent, json_response, read_model
 from faktura.compliance.basic import Checks, anchored, check_numbers
 from faktura.compliance.findings import error_object
+from faktura.documents import issue_jobs
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.totals import compute
-from faktura.issuing import IssueRefused, issue, prepare
+from faktura.issue_batch import IssueBatcher
+from faktura.issuing import (
+    INSERT_DRAFT,
+    IssueRefused,
+    draft_values,
+    issue_row,
+    prepare,
+    ready_to_issue,
+    store_issued,
+)
+from faktura.jobs import enqueue_all
 from faktura.render.einvoice import file_suffix
 
-COLUMNS = (
-    "id, document_type, status, series, number, issue_date, due_date, paid_on_date, contact_id, remote_id,"
-    " currency, model, issued, total_amount, balance, created_at, modified_at, issued_at,"
-    " credited, ARRAY(SELECT p.id::text FROM payments p WHERE p.tenant_id = invoices.tenant_id"
-    " AND p.invoice_id = invoices.id ORDER BY p.created_at) AS payments"
+PAYMENTS = (
+    "ARRAY(SELECT p.id::text FROM payments p WHERE p.tenant_id = invoices.tenant_id"
+    " AND p.invoice_id = invoices.id ORDER BY p.created_at)"
 )
+ROW_COLUMNS = (
+    "id, document_type, status, series, number, issue_date, due_date, paid_on_date, contact_id, remote_id,"
+    " currency, total_amount, balance, created_at, modified_at, issued_at, credited"
+)
+COLUMNS = f"{ROW_COLUMNS}, model, issued, {PAYMENTS} AS payments"
 LIST_COLUMNS = COLUMNS
+#: A list page without `expand` is made of the rows' stored list entries (migration 0011: the
+#: JSON `invoice_view(row, lines=False)` encodes, kept by a trigger on every write), with the
+#: payment ids put in: nothing is decoded or encoded per row. The documents are read only
+#: for a row without an entry (a draft), which is listed through `invoice_view`.
+LIST_ENTRY_COLUMNS = (
+    f"{ROW_COLUMNS}, convert_to(replace(list_entry, chr(1), array_to_json({PAYMENTS})::text), 'UTF8') AS entry,"
+    " CASE WHEN list_entry IS NULL THEN model END AS model,"
+    " CASE WHEN list_entry IS NULL THEN issued END AS issued,"
+    f" CASE WHEN list_entry IS NULL THEN {PAYMENTS} END AS payments"
+)
+#: An issued invoice's row as issuing returns it: `model` and `issued` are the values it wrote.
+ISSUED_COLUMNS = COLUMNS.replace(" model, issued,", "")
 #: A list page without `expand=line_items` reads less of each issued invoice from the
 #: database (and so decodes and re-encodes less): not its lines, nor the parts of its
 #: snapshot the list does not show. A draft keeps its lines: its totals are computed from them.
@@ -144,11 +170,12 @@ def list_query(
     remote_id: str | None = None,
     type: str | None = None,
     lines: bool = True,
+    entries: bool = False,
 ) -> Query:
-    """The list's query from the seed's filters (each one backed by an index, migration 0007)."""
-    q = Query(
-        "invoices", LIST_COLUMNS if lines else LIST_COLUMNS_WITHOUT_LINES, ["tenant_id = $1"], [tenant_id]
-    )
+    """The list's query from the seed's filters (each one backed by an index, migration 0007);
+    with `entries`, rows carry their stored list entry (see `list_body`)."""
+    columns = LIST_ENTRY_COLUMNS if entries else LIST_COLUMNS if lines else LIST_COLUMNS_WITHOUT_LINES
+    q = Query("invoices", columns, ["tenant_id = $1"], [tenant_id])
     if (cid := parse_uuid(contact_id, "contact_id")) is not None:
         q.add("contact_id = ?", cid)
     add_time_filters(
@@ -188,6 +215,21 @@ def list_query(
     return q
 
 
+def list_body(rows: list[Any], nxt: str | None, prev: str | None) -> bytes:
+    """A page without `expand`, from rows of `list_query(..., entries=True)`: the stored
+    entries joined; a row without one is encoded from `invoice_view`. The same bytes as
+    encoding the page of `invoice_view`s."""
+    results = b",".join(
+        r["entry"] if r["entry"] is not None else msgspec.json.encode(invoice_view(r, lines=False))
+        for r in rows
+    )
+    return b'{"next":%b,"previous":%b,"results":[%b]}' % (
+        msgspec.json.encode(nxt),
+        msgspec.json.encode(prev),
+        results,
+    )
+
+
 def _expand(values: list[str] | None) -> set[str]:
     """`expand=contact,line_items` or `expand=contact&expand=line_items`."""
     fields = {f.strip() for v in values or () for f in v.split(",") if f.strip()}
@@ -221,17 +263,26 @@ def _reject_bad_numbers(model: InvoiceInput) -> None:
         raise findings_error(c.findings)
 
 
-async def _contact_id(scope: Scope, model: InvoiceInput) -> uuid.UUID | None:
+def _no_such_contact() -> ApiError:
+    return ApiError(422, [problem("Not Found", "No contact with this id.", "NOT_FOUND", "/model/contact")])
+
+
+def _contact_uuid(model: InvoiceInput) -> uuid.UUID | None:
+    """The contact's id (None: the invoice names none); a malformed one is not found: 422."""
     if model.contact is None:
         return None
     try:
-        cid = uuid.UUID(model.contact)
+        return uuid.UUID(model.contact)
     except ValueError:
-        cid = None
-    if cid is None or not await scope.conn.fetchval(
+        raise _no_such_contact() from None
+
+
+async def _contact_id(scope: Scope, model: InvoiceInput) -> uuid.UUID | None:
+    cid = _contact_uuid(model)
+    if cid is not None and not await scope.conn.fetchval(
         "SELECT EXISTS (SELECT FROM contacts WHERE tenant_id = $1 AND id = $2)", scope.tenant_id, cid
     ):
-        raise ApiError(422, [problem("Not Found", "No contact with this id.", "NOT_FOUND", "/model/contact")])
+        raise _no_such_contact()
     return cid
 
 
@@ -247,14 +298,29 @@ async def _fetch(scope: Scope, invoice_id: uuid.UUID, *, lock: bool = False) -> 
 
 
 async def _issue_locked(scope: Scope, row: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """Issue the draft `row`, locked by the caller; the issued row and the warnings."""
     if row["status"] != "DRAFT":
         raise conflict("The invoice is already issued; correct it with a credit note.")
-    model = msgspec.convert(row["model"], InvoiceInput)
+    return await _issue(scope, row["id"], msgspec.convert(row["model"], InvoiceInput), row["model"])
+
+
+async def _issue(
+    scope: Scope, invoice_id: uuid.UUID, model: InvoiceInput, sent: dict[str, Any]
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Issue a draft of this transaction (`sent`: its model as the client sent it, which
+    findings point into)."""
     try:
-        _, warnings = await issue(scope.conn, scope.settings, scope.tenant_id, row["id"], model)  # type: ignore[arg-type]
+        _, warnings, issued = await issue_row(
+            scope.conn,
+            scope.settings,
+            scope.tenant_id,  # type: ignore[arg-type]
+            invoice_id,
+            model,
+            returning=ISSUED_COLUMNS,
+        )
     except IssueRefused as refused:
-        raise findings_error(anchored(refused.findings, row["model"])) from None
-    return await _fetch(scope, row["id"]), [error_object(f) for f in anchored(warnings, row["model"])]
+        raise findings_error(anchored(refused.findings, sent)) from None
+    return issued, [error_object(f) for f in anchored(warnings, sent)]
 
 
 CODE_LIST_RULES = ("BR-CL-", "PEPPOL-EN16931-CL")
@@ -276,6 +342,49 @@ async def _draft_findings(scope: Scope, model: InvoiceInput) -> list[dict[str, A
     return [error_object(f) for f in findings]
 
 
+def issue_batcher(request: Request[Any, Any, Any]) -> IssueBatcher:
+    """This process's batcher of issues (`faktura.issue_batch`), made on first use."""
+    state = request.app.state
+    if (batcher := state.get("issue_batcher")) is None:
+        batcher = state.issue_batcher = IssueBatcher(state.pool, state.settings, ISSUED_COLUMNS)
+    return batcher  # type: ignore[no-any-return]
+
+
+async def _create_and_issue(request: Request[Any, Any, Any], model: InvoiceInput) -> Response[bytes]:
+    """`POST /v1/invoices?issue=true`: checked and rendered in the request's transaction, then
+    created, numbered and stored in it if nothing else of its series is in flight in this
+    process, else in the next batch of its series (`faktura.issue_batch`), which commits it.
+    (With an `Idempotency-Key`, all of it happens in the request's transaction.)"""
+    batcher = issue_batcher(request)
+    row = None
+    with batcher.alone() as claim:  # released after the commit
+        async with tenant_scope(request) as scope:
+            assert scope.tenant_id is not None
+            tenant_id, contact_id = scope.tenant_id, _contact_uuid(model)
+            invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
+            draft = draft_values(tenant_id, invoice_id, contact_id, model, sent)
+            try:
+                ready = await ready_to_issue(
+                    scope.conn, scope.settings, tenant_id, invoice_id, model, draft=draft
+                )
+            except IssueRefused as refused:
+                if any(
+                    f.problem_type == "NOT_FOUND" and f.pointer == "/model/contact" for f in refused.findings
+                ):
+                    raise _no_such_contact() from None  # as a draft's create says it
+                raise findings_error(anchored(refused.findings, sent)) from None
+            if claim.take(tenant_id, ready):
+                await scope.conn.execute(INSERT_DRAFT, *draft)
+                await enqueue_all(scope.conn, issue_jobs(tenant_id, invoice_id, ready.einvoice.kind))
+                [(_, row)] = await store_issued(
+                    scope.conn, scope.settings, tenant_id, [ready], returning=ISSUED_COLUMNS
+                )
+    if row is None:
+        _, row = await batcher.issue(tenant_id, ready)
+    warnings = [error_object(f) for f in anchored(ready.warnings, sent)]
+    return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
+
+
 def _with_contact(row: Any, contacts: dict[uuid.UUID, dict[str, Any]] | None) -> dict[str, Any] | None:
     if contacts is None or row["contact_id"] is None:
         return None
@@ -291,25 +400,20 @@ class InvoiceController(Controller):
         """Create a draft; with `?issue=true` create and issue it in one transaction."""
         model, body = await read_model(request, InvoiceInput)
         _reject_bad_numbers(model)
+        if issue and request.headers.get("idempotency-key") is None:
+            return await _create_and_issue(request, model)
         async with tenant_scope(request) as scope:
 
             async def work() -> Response[bytes]:
                 contact_id = await _contact_id(scope, model)
+                invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
+                draft = draft_values(scope.tenant_id, invoice_id, contact_id, model, sent)  # type: ignore[arg-type]
+                # Issued at once, the draft's row is not read back: issuing returns the issued row.
                 row = await scope.conn.fetchrow(
-                    "INSERT INTO invoices (tenant_id, id, document_type, status, contact_id, remote_id, issue_date,"
-                    f" due_date, currency, model) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}",
-                    scope.tenant_id,
-                    uuid.uuid4(),
-                    model.document_type,
-                    contact_id,
-                    model.remote_id,
-                    model.issue_date,
-                    model.due_date,
-                    model.currency,
-                    msgspec.to_builtins(model),
+                    INSERT_DRAFT + ("" if issue else f" RETURNING {COLUMNS}"), *draft
                 )
                 if issue:
-                    row, warnings = await _issue_locked(scope, row)
+                    row, warnings = await _issue(scope, invoice_id, model, sent)
                 else:
                     warnings = await _draft_findings(scope, model)
                 return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
@@ -354,8 +458,11 @@ class InvoiceController(Controller):
                 remote_id=remote_id,
                 type=type,
                 lines="line_items" in expanded,
+                entries=not expanded,
             )
             rows, nxt, prev = await fetch_page(scope.conn, q, cursor, size)
+            if not expanded:
+                return Response(list_body(rows, nxt, prev), media_type=MediaType.JSON)
             contacts = None
             if "contact" in expanded:
                 contacts = await _contacts(scope, {r["contact_id"] for r in rows if r["contact_id"]})

@@ -199,6 +199,8 @@ class DeliveryTarget(msgspec.Struct, kw_only=True):
     to: str | UnsetType = UNSET  # email
     receiver: str | UnsetType = UNSET  # peppol: scheme:id
     url: str | UnsetType = UNSET  # webhook
+    #: afnor-pa: the buyer's directory line (SIREN, SIRET, routing code, addressing id).
+    addressee: dict[str, Any] | UnsetType = UNSET
 
 
 class InvoiceDelivery(msgspec.Struct, kw_only=True):
@@ -371,6 +373,39 @@ class TenantAccessPoint(msgspec.Struct, kw_only=True):
     kind: str | None
     url: str | None
     token_set: bool
+
+
+class TenantPa(msgspec.Struct, kw_only=True):
+    """The tenant's French approved platform (`configured: false`: none); the secret is
+    never returned, only whether it is set."""
+
+    configured: bool
+    flow_url: str | UnsetType = UNSET
+    directory_url: str | UnsetType = UNSET
+    auth: str | UnsetType = UNSET
+    token_url: str | UnsetType | None = UNSET
+    client_id: str | UnsetType | None = UNSET
+    organization_id: str | UnsetType | None = UNSET
+    secret_set: bool | UnsetType = UNSET
+    webhook_id: str | UnsetType | None = UNSET
+
+
+class PaAddressee(msgspec.Struct, kw_only=True):
+    """Where a buyer receives, as the PA's Directory Service says (its enabled line)."""
+
+    addressable: bool
+    siren: str
+    siret: str | None
+    routing_code: str | None
+    addressing_identifier: str | None
+    platform_type: str | None
+
+
+class PaWebhookNotice(msgspec.Struct, kw_only=True):
+    """A PA's webhook call, taken: the flow it names is read from the PA next."""
+
+    flow_id: str
+    accepted: bool
 
 
 class AccessPointNotice(msgspec.Struct, kw_only=True):

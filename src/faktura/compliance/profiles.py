@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from faktura.compliance import en16931, faktura, peppol, xrechnung
+from faktura.compliance import en16931, faktura, france, peppol, xrechnung
 from faktura.compliance.engine import RuleSet
 from faktura.compliance.findings import Severity
-from faktura.domain.document import FACTUR_X, PEPPOL_BIS_3, XRECHNUNG_3, ZUGFERD
+from faktura.domain.document import FACTUR_X, FR_CTC, FR_CTC_EXTENDED, PEPPOL_BIS_3, XRECHNUNG_3, ZUGFERD
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +43,29 @@ PROFILES: dict[str, Profile] = {
     ZUGFERD: Profile(
         name=ZUGFERD, rule_sets=(en16931.RULE_SET, faktura.RULE_SET), oracle=("facturx-en16931",)
     ),
+    # France (XP Z12-012): EN 16931 plus the BR-FR rules; EXTENDED-CTC-FR adds its own Schematron
+    FR_CTC: Profile(
+        name=FR_CTC,
+        rule_sets=(en16931.RULE_SET, france.RULE_SET, faktura.RULE_SET),
+        oracle=("en16931-1.3.16", "fr-ctc-1.4.0.03"),
+    ),
+    FR_CTC_EXTENDED: Profile(
+        name=FR_CTC_EXTENDED,
+        rule_sets=(en16931.RULE_SET, france.RULE_SET, france.RULE_SET_EXTENDED, faktura.RULE_SET),
+        oracle=("en16931-1.3.16", "fr-ctc-1.4.0.03", "fr-ctc-extended-1.4.0.03"),
+    ),
 }
 
 RULE_SETS: dict[str, RuleSet] = {
-    rs.name: rs for rs in (en16931.RULE_SET, peppol.RULE_SET, xrechnung.RULE_SET, faktura.RULE_SET)
+    rs.name: rs
+    for rs in (
+        en16931.RULE_SET,
+        peppol.RULE_SET,
+        xrechnung.RULE_SET,
+        france.RULE_SET,
+        france.RULE_SET_EXTENDED,
+        faktura.RULE_SET,
+    )
 }
 
 
@@ -72,16 +91,21 @@ def select_profile(
     seller_country: str,
     buyer_country: str | None,
     buyer_reference: str | None,
+    *,
+    french_business_buyer: bool = False,
 ) -> str:
     """The profile an invoice is issued under: the one it names; else the tenant's default;
     else XRechnung when a German seller invoices a German public buyer (whose buyer reference
-    BT-10 is a valid Leitweg-ID, as German public buyers require); else Peppol BIS 3."""
+    BT-10 is a valid Leitweg-ID, as German public buyers require); else `fr-ctc` when a French
+    seller invoices a French business (`domain.france.is_french_business`); else Peppol BIS 3."""
     from faktura.compliance.identifiers import leitweg_valid
 
     if explicit:
         return explicit
     if tenant_default:
         return tenant_default
+    if seller_country == "FR" and french_business_buyer:
+        return FR_CTC
     if (
         seller_country == "DE"
         and buyer_country == "DE"

@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
-from faktura.compliance import en16931, faktura, peppol, xrechnung
+from faktura.compliance import en16931, faktura, france, peppol, xrechnung
 from faktura.compliance.basic import check_invoice
 from faktura.compliance.engine import RuleSet
 from faktura.compliance.findings import Finding, Severity
@@ -21,6 +21,8 @@ from faktura.compliance.profiles import PROFILES, Profile
 from faktura.compliance.profiles import profile as base_profile
 from faktura.compliance.versions import (
     EN16931,
+    FR_CTC,
+    FR_CTC_EXTENDED,
     PEPPOL,
     STORED_NAME,
     XRECHNUNG,
@@ -39,6 +41,8 @@ RULE_SETS: dict[tuple[str, str], RuleSet] = {
     (EN16931, en16931.RULE_SET.version): en16931.RULE_SET,
     **{(PEPPOL, v): rs for v, rs in peppol.VERSIONS.items()},
     **{(XRECHNUNG, v): rs for v, rs in xrechnung.VERSIONS.items()},
+    **{(FR_CTC, v): rs for v, rs in france.VERSIONS.items()},
+    **{(FR_CTC_EXTENDED, v): rs for v, rs in france.VERSIONS_EXTENDED.items()},
 }
 #: the official families of each profile, in rule-set order (Faktura's own rules follow)
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -46,6 +50,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     XRECHNUNG_3: (EN16931, XRECHNUNG),
     FACTUR_X: (EN16931,),
     ZUGFERD: (EN16931,),
+    # the French profiles are named as their rule families (`domain.document.FR_CTC`, ...)
+    FR_CTC: (EN16931, FR_CTC),
+    FR_CTC_EXTENDED: (EN16931, FR_CTC, FR_CTC_EXTENDED),
 }
 #: profiles judged by their own official validator (Factur-X's Schematron), not their families'
 OWN_ORACLE = frozenset({FACTUR_X, ZUGFERD})

@@ -15,9 +15,19 @@ from __future__ import annotations
 
 from faktura.compliance.cii import cii_findings
 from faktura.compliance.findings import Finding, Severity
-from faktura.domain.document import XRECHNUNG_3
+from faktura.compliance.france.cii import french_cii_findings
+from faktura.domain import france
+from faktura.domain.document import FR_CTC_EXTENDED, FRENCH_PROFILES, XRECHNUNG_3
 from faktura.domain.invoice import InvoiceInput, Party
-from faktura.domain.syntax import CII, FACTURX_PROFILES, ISSUED_LEVELS, allowed_syntaxes, syntax_of
+from faktura.domain.syntax import (
+    CII,
+    FACTURX_PROFILES,
+    FRENCH_FACTURX_LEVELS,
+    ISSUED_LEVELS,
+    allowed_syntaxes,
+    facturx_level,
+    syntax_of,
+)
 from faktura.domain.totals import Totals
 
 
@@ -152,6 +162,34 @@ def _facturx_categories(invoice: InvoiceInput, base: str) -> list[Finding]:
     return out
 
 
+def _facturx_party_ids(invoice: InvoiceInput, buyer: Party | None, base: str) -> list[Finding]:
+    """Factur-X BASIC and EN 16931 carry one identifier without a scheme (`ram:ID`) and one
+    with a scheme (`ram:GlobalID`) for the buyer and the payee (FX-SCH-A-000163/164 and
+    000467/468 at EN 16931), where EN 16931 repeats BT-46 and BT-60: a SIRET beside another
+    schemed identifier is one too many."""
+    out = []
+    buyer_ptr = f"{base}/buyer" if invoice.buyer is not None else f"{base}/contact"
+    for party, ptr, term in ((buyer, buyer_ptr, "BT-46"), (invoice.payee, f"{base}/payee", "BT-60")):
+        if party is None:
+            continue
+        idents = france.identifiers(party)
+        for kind, element in ((True, "GlobalID"), (False, "ID")):
+            if sum((i.scheme is not None) == kind for i in idents) > 1:
+                out.append(
+                    _fatal(
+                        "FK-FACTURX-CARDINALITY",
+                        "Not Carried By Factur-X",
+                        f"Factur-X BASIC and EN 16931 carry one {term} identifier"
+                        f" {'with' if kind else 'without'} a scheme (ram:{element}); this party has"
+                        f" {sum((i.scheme is not None) == kind for i in idents)} (the SIRET counts as one with"
+                        " scheme 0009). Keep one, or choose conformance level EXTENDED.",
+                        f"{ptr}/identifiers",
+                        term,
+                    )
+                )
+    return out
+
+
 def syntax_findings(
     invoice: InvoiceInput,
     seller: Party | None,
@@ -176,8 +214,19 @@ def syntax_findings(
         )
         return out
     level = invoice.conformance_level
-    facturx = profile in FACTURX_PROFILES
-    if level is not None and not facturx:
+    facturx = facturx_level(profile, level) is not None
+    french_level = FRENCH_FACTURX_LEVELS.get(profile)
+    if level is not None and french_level is not None and (level != french_level or syntax != CII):
+        out.append(
+            _fatal(
+                "FK-SYNTAX",
+                "Factur-X Level Of A French Profile",
+                f"A {profile} invoice is a Factur-X at level {french_level}, in syntax CII"
+                f" (its XML is the {profile} CII); without a level it is a plain UBL or CII e-invoice.",
+                f"{base}/conformance_level",
+            )
+        )
+    elif level is not None and not facturx and profile not in FACTURX_PROFILES:
         out.append(
             _fatal(
                 "FK-SYNTAX",
@@ -186,7 +235,7 @@ def syntax_findings(
                 f"{base}/conformance_level",
             )
         )
-    elif facturx and level is not None and level not in ISSUED_LEVELS:
+    elif profile in FACTURX_PROFILES and level is not None and level not in ISSUED_LEVELS:
         german = seller is not None and seller.address.country == "DE"
         why = (
             "is not an invoice for a German seller: since 2025 an e-invoice must carry the EN 16931 data"
@@ -205,6 +254,8 @@ def syntax_findings(
     if syntax != CII:
         return out
     out += cii_findings(invoice, totals, xrechnung=profile == XRECHNUNG_3, base=base, seller=seller)
+    if profile in FRENCH_PROFILES:
+        out += french_cii_findings(invoice, seller, buyer, base, totals)
     if not facturx and len(invoice.preceding_invoices) > 1:
         out.append(
             _fatal(
@@ -218,11 +269,12 @@ def syntax_findings(
         )
     if facturx:
         out += _facturx_categories(invoice, base)
+    if facturx_level(profile, level) in ("BASIC", "EN16931"):
+        out += _facturx_party_ids(invoice, buyer, base)
     if facturx and level == "BASIC":
         out += _basic_leaves_out(invoice, seller, buyer, base)
     if (
-        facturx
-        and level == "EXTENDED"
+        ((facturx and level == "EXTENDED") or profile == FR_CTC_EXTENDED)
         and (totals is None or totals.payable_amount > 0)
         and invoice.due_date is None
         and not (invoice.payment_terms and invoice.payment_terms.strip())
@@ -232,8 +284,8 @@ def syntax_findings(
                 "BR-CO-25",
                 "Payment Due Date Or Terms Missing",
                 "[BR-CO-25]-In case the Amount due for payment (BT-115) is positive, either the Payment due date"
-                " (BT-9) or the Payment terms (BT-20) shall be present. Factur-X EXTENDED enforces it (EN 16931"
-                " 1.3.16 does not), for credit notes too.",
+                " (BT-9) or the Payment terms (BT-20) shall be present. Factur-X EXTENDED and EXTENDED-CTC-FR enforce"
+                " it (EN 16931 1.3.16 does not), for credit notes too.",
                 f"{base}/payment_terms",
                 "BT-20",
             )

@@ -19,9 +19,24 @@ from dataclasses import dataclass
 EN16931 = "en16931"
 PEPPOL = "peppol"
 XRECHNUNG = "xrechnung"
+#: France (FNFE-MPE, XP Z12-012): the BR-FR rules of the EN 16931 profile and of EXTENDED-CTC-FR
+FR_CTC = "fr-ctc"
+FR_CTC_EXTENDED = "fr-ctc-extended"
 #: the families as they are named in an issued document's `rule_versions`
-STORED_NAME = {EN16931: "en16931", PEPPOL: "peppol_bis", XRECHNUNG: "xrechnung"}
-TITLES = {EN16931: "EN 16931", PEPPOL: "Peppol BIS Billing", XRECHNUNG: "XRechnung Schematron"}
+STORED_NAME = {
+    EN16931: "en16931",
+    PEPPOL: "peppol_bis",
+    XRECHNUNG: "xrechnung",
+    FR_CTC: "fr_ctc",
+    FR_CTC_EXTENDED: "fr_ctc_extended",
+}
+TITLES = {
+    EN16931: "EN 16931",
+    PEPPOL: "Peppol BIS Billing",
+    XRECHNUNG: "XRechnung Schematron",
+    FR_CTC: "France CTC (BR-FR)",
+    FR_CTC_EXTENDED: "France CTC EXTENDED-CTC-FR",
+}
 
 #: how many days before a version takes effect its findings are previewed as warnings
 PREVIEW_DAYS = 90
@@ -133,6 +148,25 @@ VERSIONS: tuple[RuleVersion, ...] = (
     ),
     RuleVersion(
         XRECHNUNG, "2.6.0", _d("2026-08-31"), "KoSIT release 2026-08-31 (kit VERSIONS.md; not stored)", False
+    ),
+    RuleVersion(
+        FR_CTC,
+        "1.4.0.03",
+        _d("2026-09-01"),
+        "FNFE-MPE France_RFE release 1.4.0.03 (2026-08-04; XP Z12-012 V1.4), in force with the reform"
+        " on 2026-09-01 (kit VERSIONS.md)",
+        True,
+        "schematron/fr-ctc-1.4.0.03/UBL/EN16931/schematron/BR-FR-Flux2-Schematron-UBL.sch",
+        "fr-ctc-1.4.0.03",
+    ),
+    RuleVersion(
+        FR_CTC_EXTENDED,
+        "1.4.0.03",
+        _d("2026-09-01"),
+        "FNFE-MPE France_RFE release 1.4.0.03, EXTENDED-CTC-FR (2026-08-04), in force 2026-09-01 (kit VERSIONS.md)",
+        True,
+        "schematron/fr-ctc-1.4.0.03/UBL/EXTENDED-CTC-FR/schematron/EXTENDED-CTC-FR-UBL.sch",
+        "fr-ctc-extended-1.4.0.03",
     ),
 )
 

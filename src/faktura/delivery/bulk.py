@@ -1,14 +1,14 @@
 """Bulk issuing: a batch of up to 10,000 invoice models, processed by workers in chunks.
 
 The API stores the items and queues one job per chunk in the same transaction. A worker
-processes a chunk in one transaction: each item is created and checked and rendered in its
-own savepoint (so one bad item never spoils the others, and leaves no row), then the
-chunk's numbers are taken in one statement per series and the issued items stored under
-them, and every item's result (the invoice, or its findings) is written back. The series'
-counter stays locked only from that statement to the commit, so two workers' chunks of one
-tenant overlap their checking and rendering, and numbering stays gapless: a refused item
-never takes a number, and anything failing after the numbers rolls the whole chunk back
-(it is then run again; items already done are skipped).
+processes a chunk in one transaction: each item is created, checked and rendered in its own
+savepoint (`faktura.issuing.ready_to_issue`; one bad item never spoils the others and leaves
+no row), then the chunk's items of each series are numbered and stored together
+(`store_issued`: their numbers and one statement), and every item's result (the invoice,
+or its findings) is written back. The series' counter stays locked only from those numbers
+to the commit, so chunks of one tenant overlap their checking and rendering, and numbering
+stays gapless: a refused item never takes a number, and anything failing after the numbers
+rolls the whole chunk back (it is then run again; items already done are skipped).
 
 The batch status is derived from the items on read (no counter row to contend on):
 ENQUEUED (nothing done yet), IN_PROGRESS, then SUCCESS, FAILED or PARTIAL_SUCCESS.
@@ -25,11 +25,11 @@ import msgspec
 
 from faktura.compliance.basic import Checks, check_numbers, shape_findings
 from faktura.compliance.findings import error_object
+from faktura.documents import issue_jobs
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.money import unreadable_decimal
-from faktura.issuing import IssueRefused, Staged, complete, stage
-from faktura.jobs import JobContext
-from faktura.numbering import take_numbers
+from faktura.issuing import INSERT_DRAFT, IssueRefused, Ready, draft_values, ready_to_issue, store_issued
+from faktura.jobs import JobContext, enqueue_all
 from faktura.turns import TenantTurns
 
 BULK_JOB = "bulk.process"
@@ -84,14 +84,16 @@ async def process(ctx: JobContext, payload: dict[str, Any]) -> None:
             payload["indexes"],
         )
         results: dict[int, _Result] = {}
-        staged: list[tuple[int, Staged]] = []
+        ready: list[tuple[int, Ready]] = []
         for item in items:
             idx = item["idx"]
             try:
                 async with conn.transaction():  # a savepoint: a refused item leaves no row
                     invoice_id, model = await _create(conn, tenant_id, item["model"])
                     if item["issue"]:
-                        staged.append((idx, await stage(conn, ctx.settings, tenant_id, invoice_id, model)))
+                        r = await ready_to_issue(conn, ctx.settings, tenant_id, invoice_id, model)
+                        await enqueue_all(conn, issue_jobs(tenant_id, invoice_id, r.einvoice.kind))
+                        ready.append((idx, r))
                 results[idx] = _Result("SUCCESS", invoice_id, warnings=[])
             except _ItemError as e:
                 results[idx] = _Result("FAILED", errors=e.errors)
@@ -101,19 +103,13 @@ async def process(ctx: JobContext, payload: dict[str, Any]) -> None:
                     errors=[error_object(f) for f in e.findings if f.fatal],
                     warnings=[error_object(f) for f in e.findings if not f.fatal],
                 )
-        # From here to commit the chunk's series counters are locked: numbers, then stores.
-        numbered: list[tuple[int, Staged, str]] = []
-        by_series = sorted(staged, key=_number_key)  # one lock order for every chunk: no deadlock
-        for _, group in groupby(by_series, key=_number_key):
+        # From here to commit the chunk's series counters are locked: one `store_issued` (its
+        # numbers and one statement) per series and period, in one order for every chunk.
+        for _, group in groupby(sorted(ready, key=_number_key), key=_number_key):
             members = list(group)
-            first = members[0][1]
-            numbers = await take_numbers(
-                conn, tenant_id, first.series, first.spec, first.issue_date, len(members)
-            )
-            numbered += [(idx, s, n) for (idx, s), n in zip(members, numbers, strict=True)]
-        for idx, s, number in sorted(numbered, key=lambda x: x[0]):
-            await complete(conn, ctx.settings, s, number)
-            results[idx].warnings = [error_object(f) for f in s.warnings]
+            await store_issued(conn, ctx.settings, tenant_id, [r for _, r in members])
+            for idx, r in members:
+                results[idx].warnings = [error_object(f) for f in r.warnings]
         await conn.executemany(
             "UPDATE bulk_items SET status = $4, invoice_id = $5, errors = $6, warnings = $7,"
             " modified_at = clock_timestamp() WHERE tenant_id = $1 AND batch_id = $2 AND idx = $3",
@@ -124,9 +120,9 @@ async def process(ctx: JobContext, payload: dict[str, Any]) -> None:
         )
 
 
-def _number_key(item: tuple[int, Staged]) -> tuple[str, int]:
-    """Items numbered by one statement: same series and year (the number's `{year}`)."""
-    return item[1].series, item[1].issue_date.year
+def _number_key(item: tuple[int, Ready]) -> tuple[str, int]:
+    """Items numbered together: one series and period (one counter row); items in idx order."""
+    return item[1].series, item[1].period
 
 
 class _ItemError(Exception):
@@ -168,16 +164,6 @@ async def _create(conn: Any, tenant_id: uuid.UUID, raw: Any) -> tuple[uuid.UUID,
             )
     invoice_id = uuid.uuid4()
     await conn.execute(
-        "INSERT INTO invoices (tenant_id, id, document_type, status, contact_id, remote_id, issue_date,"
-        " due_date, currency, model) VALUES ($1, $2, $3, 'DRAFT', $4, $5, $6, $7, $8, $9)",
-        tenant_id,
-        invoice_id,
-        model.document_type,
-        contact_id,
-        model.remote_id,
-        model.issue_date,
-        model.due_date,
-        model.currency,
-        msgspec.to_builtins(model),
+        INSERT_DRAFT, *draft_values(tenant_id, invoice_id, contact_id, model, msgspec.to_builtins(model))
     )
     return invoice_id, model

@@ -44,7 +44,7 @@ from faktura.settings import DeliverySettings, Settings
 log = logging.getLogger("faktura.delivery")
 
 SEND_JOB = "delivery.send"
-CHANNELS = ("peppol", "email", "webhook")
+CHANNELS = ("peppol", "email", "webhook", "afnor-pa")
 COLUMNS = (
     "id, invoice_id, channel, status, target, attempts, max_attempts, lease_until, message_id, evidence,"
     " response_code, last_error, forced, created_at, modified_at, rule_check"
@@ -117,6 +117,7 @@ async def request_send(
     force: bool = False,
     to: str | None = None,
     url: str | None = None,
+    addressee: dict[str, Any] | None = None,
 ) -> tuple[Any, bool]:
     """Queue a delivery (and its job) in the caller's transaction. Returns (row, created).
     Without `force`, an existing delivery of the invoice on the channel that has not FAILED
@@ -168,6 +169,9 @@ async def request_send(
             )
         target = {"url": hook}
         await _ensure_webhook_secret(conn, tenant_id)
+    elif channel == "afnor-pa":
+        # the buyer's directory line, as the Directory Service gave it before the request
+        target = {"addressee": addressee or {}}
     else:
         receiver = participant_id(buyer)
         if not receiver:
@@ -273,6 +277,10 @@ def channel_for(name: str, ctx: JobContext) -> Channel:
         return EmailChannel(cfg)
     if name == "webhook":
         return WebhookChannel(cfg)
+    if name == "afnor-pa":
+        from faktura.delivery import afnor_pa_jobs
+
+        return afnor_pa_jobs.channel(ctx)  # type: ignore[no-any-return]
     from faktura.delivery.tracking import DeliveryJournal
 
     capability = None
@@ -459,6 +467,10 @@ async def _settle(
                 from faktura.delivery import tracking
 
                 await tracking.start(conn, ctx.settings, tenant_id, delivery_id)
+            elif result.evidence.get("tracking") == "pa":
+                from faktura.delivery import afnor_pa_jobs
+
+                await afnor_pa_jobs.start(conn, ctx.settings, tenant_id, d, result.evidence)
             await move_invoice(
                 conn, tenant_id, d["invoice_id"], "SUBMITTED", ("OPEN",), delivery_id=str(delivery_id)
             )

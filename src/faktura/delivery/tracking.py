@@ -137,10 +137,15 @@ async def track(ctx: JobContext, payload: dict[str, Any]) -> None:
         since = dt.datetime.fromisoformat(payload.get("since") or dt.datetime.now(dt.UTC).isoformat())
         if status in FINAL or (dt.datetime.now(dt.UTC) - since).total_seconds() > cfg.peppol_ap_poll_for:
             return
-        tries = int(payload.get("tries") or 0) + 1
-        await enqueue(
-            conn,
-            TRACK_JOB,
-            {**payload, "tries": tries},
-            delay=dt.timedelta(seconds=next_delay(tries, cfg.peppol_ap_poll_interval, cfg.retry_cap)),
-        )
+        await poll_again(conn, TRACK_JOB, payload, cfg)
+
+
+async def poll_again(conn: asyncpg.Connection, job: str, payload: dict[str, Any], cfg: Any) -> None:
+    """Schedule the next look of a polling job, one try later (`next_delay`)."""
+    tries = int(payload.get("tries") or 0) + 1
+    await enqueue(
+        conn,
+        job,
+        {**payload, "tries": tries},
+        delay=dt.timedelta(seconds=next_delay(tries, cfg.peppol_ap_poll_interval, cfg.retry_cap)),
+    )

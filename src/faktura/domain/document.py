@@ -18,6 +18,10 @@ XRECHNUNG_3 = "xrechnung-3"
 #: Factur-X and ZUGFeRD: one format (CII in a PDF/A-3) under its French and German names
 FACTUR_X = "factur-x"
 ZUGFERD = "zugferd"
+#: France (XP Z12-012): the EN 16931 profile and EXTENDED-CTC-FR, both under the BR-FR rules
+FR_CTC = "fr-ctc"
+FR_CTC_EXTENDED = "fr-ctc-extended"
+FRENCH_PROFILES = frozenset({FR_CTC, FR_CTC_EXTENDED})
 
 
 class Document(msgspec.Struct, kw_only=True):

@@ -34,6 +34,18 @@ VatCategory = Annotated[
 SchemeId = Annotated[
     str, Meta(pattern=r"^[0-9A-Z]{1,10}$", description="Identifier scheme (ISO 6523 ICD / EAS)")
 ]
+#: French company identifiers; their Luhn check digits are checked by `compliance.france`
+Siren = Annotated[
+    str,
+    Meta(
+        pattern=r"^[0-9]{9}$",
+        description="French SIREN (9 digits), written as legal registration id scheme 0002",
+    ),
+]
+Siret = Annotated[
+    str,
+    Meta(pattern=r"^[0-9]{14}$", description="French SIRET (14 digits: SIREN + establishment), scheme 0009"),
+]
 
 # Amounts are exact decimals. Ranges (no negative prices, nothing absurd) are checked by
 # `faktura.compliance.basic` so that every violation is reported at once, with its pointer.
@@ -91,6 +103,10 @@ class Party(Model, kw_only=True):
     endpoint: Identifier | None = None
     address: Address
     contact: ContactPoint | None = None
+    #: France: the SIREN is the legal registration identifier (BT-30 / BT-47, scheme 0002)
+    siren: Siren | None = None
+    #: France: the establishment's SIRET, a party identifier (BT-29 / BT-46, scheme 0009)
+    siret: Siret | None = None
 
 
 class TaxRepresentative(Model, kw_only=True):
@@ -264,7 +280,15 @@ class Delivery(Model, kw_only=True):
 DocumentType = Literal["INVOICE", "CREDIT_NOTE"]
 
 
-ProfileName = Literal["peppol-bis-3", "xrechnung-3", "factur-x", "zugferd"]
+ProfileName = Literal["peppol-bis-3", "xrechnung-3", "factur-x", "zugferd", "fr-ctc", "fr-ctc-extended"]
+#: France (XP Z12-012, BR-FR-08): the billing mode ("cadre de facturation", BT-23). The letter
+#: says what is invoiced (B goods, S services, M mixed), the digit the case: 1 deposit-free
+#: invoice, 2 already paid, 3 deposit, 4 final after deposit, 5/6 subcontracting / co-contracting,
+#: 7 VAT already collected (e-reporting), 8/9 multi-vendor and bidirectional invoices.
+BillingMode = Literal[
+    "B1", "S1", "M1", "B2", "S2", "M2", "S3", "B4", "S4", "M4", "S5", "S6", "B7", "S7",
+    "B8", "S8", "M8", "B9", "S9", "M9",
+]  # fmt: skip
 #: the e-invoice syntax: OASIS UBL 2.1 or UN/CEFACT Cross Industry Invoice
 Syntax = Literal["ubl", "cii"]
 #: Factur-X / ZUGFeRD conformance levels. MINIMUM and BASIC_WL are not invoices in Germany
@@ -290,6 +314,10 @@ class InvoiceInput(Model, kw_only=True):
                 " (a valid Leitweg-ID as buyer reference) of a German seller, else Peppol BIS 3."
                 " `factur-x` and `zugferd` (the same format under its French and German names) issue"
                 " the CII XML of a Factur-X / ZUGFeRD invoice at `conformance_level`."
+                " `fr-ctc` (EN 16931) and `fr-ctc-extended` (EXTENDED-CTC-FR) are the French"
+                " e-invoicing profiles (BR-FR rules, XP Z12-012), in UBL or CII; absent, `fr-ctc` is"
+                " chosen for a French seller invoicing a French business (a buyer with a SIREN or a"
+                " scheme 0225 electronic address)."
             ),
         ]
         | None
@@ -317,6 +345,17 @@ class InvoiceInput(Model, kw_only=True):
     ) = None
     type_code: (
         Annotated[str, Meta(pattern=r"^[0-9]{1,3}$", description="UNTDID 1001; default 380/381")] | None
+    ) = None
+    billing_mode: (
+        Annotated[
+            BillingMode,
+            Meta(
+                description="BT-23 business process: the French billing mode (cadre de facturation,"
+                " BR-FR-08), required by `fr-ctc` / `fr-ctc-extended`. Under Peppol BIS 3 a French"
+                " seller's invoice carrying it is sent with the French Peppol process id."
+            ),
+        ]
+        | None
     ) = None
     series: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")] | None = None
     remote_id: ShortText | None = None
@@ -361,3 +400,11 @@ class InvoiceInput(Model, kw_only=True):
     sub_total: Amount | None = None
     total_tax_amount: Amount | None = None
     total_amount: Amount | None = None
+
+
+def creditor_id(invoice: InvoiceInput) -> str | None:
+    """BT-90 from the first direct debit mandate; UBL puts it on the seller or payee (UBL-SR-29: once)."""
+    for pm in invoice.payment_means:
+        if pm.mandate is not None and pm.mandate.creditor_id:
+            return pm.mandate.creditor_id
+    return None

@@ -75,3 +75,18 @@ def unreadable_decimal(
             if (found := unreadable_decimal(v, r, (*path, i))) is not None:
                 return found
     return None
+
+
+def decimal_text(value: Decimal) -> str:
+    """Quantities, rates, percentages as every syntax writes them: the exact value without
+    trailing zeros or exponent (the French rules count their decimals, BR-FR-DEC-*)."""
+    return fmt(value.normalize()) if value != 0 else "0"
+
+
+def price_text(value: Decimal) -> str:
+    """Unit prices may carry more than two decimals (BT-146 is not an amount); never fewer."""
+    normalized = value.normalize()
+    exponent = normalized.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        return fmt(normalized)
+    return fmt(value.quantize(CENT))

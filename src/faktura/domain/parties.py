@@ -24,6 +24,8 @@ from faktura.domain.invoice import (
     PaymentMeans,
     ProfileName,
     ShortText,
+    Siren,
+    Siret,
     Syntax,
     Text,
 )
@@ -48,6 +50,8 @@ class TenantInput(Model, kw_only=True):
     address: Address
     endpoint: Identifier | None = None
     contact: ContactPoint | None = None
+    siren: Siren | None = None
+    siret: Siret | None = None
     bank_account: PayeeAccount | None = None
     default_currency: CurrencyCode = "EUR"
     #: Profile of invoices that name none (see `InvoiceInput.profile`).
@@ -72,6 +76,8 @@ class ContactInput(Model, kw_only=True):
     identifiers: list[Identifier] = []
     endpoint: Identifier | None = None
     address: Address
+    siren: Siren | None = None
+    siret: Siret | None = None
     email: Email | None = None
     phone: ShortText | None = None
     contact_name: Text | None = None
@@ -93,6 +99,8 @@ def seller_party(t: TenantInput) -> Party:
         endpoint=t.endpoint,
         address=t.address,
         contact=t.contact,
+        siren=t.siren,
+        siret=t.siret,
     )
 
 
@@ -109,6 +117,8 @@ def buyer_party(c: ContactInput) -> Party:
         endpoint=c.endpoint,
         address=c.address,
         contact=point,
+        siren=c.siren,
+        siret=c.siret,
     )
 
 

@@ -16,6 +16,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from faktura.compliance.identifiers import looks_like_iban
+from faktura.domain import france
 from faktura.domain.document import Document
 from faktura.domain.invoice import BIC, Address, Party, PaymentMeans, TaxRepresentative
 from faktura.render.pdf.labels import LABELS
@@ -82,8 +83,11 @@ def _party(p: Party, f: Formatter, seller_country: str, labels: dict[str, str]) 
         ids.append((labels["vat_id"], p.vat_id))
     if p.tax_registration_id:
         ids.append((labels["tax_registration_id"], p.tax_registration_id))
-    if p.legal_id:
-        ids.append((labels["legal_id"], p.legal_id.value))
+    registration = france.legal_id(p)  # the SIREN where the party has one
+    if registration is not None:
+        ids.append((labels["legal_id"], registration.value))
+    if p.siret:
+        ids.append(("SIRET", p.siret))  # the same word in every language
     contact = []
     if p.contact:
         contact = [x for x in (p.contact.name, p.contact.phone, p.contact.email) if x]

@@ -13,7 +13,9 @@ from typing import TypeAlias
 from lxml import etree
 
 from faktura.domain.invoice import Address, Period
-from faktura.domain.money import CENT, fmt, round2
+from faktura.domain.money import decimal_text as decimal_text  # shared by every renderer
+from faktura.domain.money import fmt, round2
+from faktura.domain.money import price_text as price_text
 
 NS_CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 NS_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
@@ -51,20 +53,6 @@ def amount(parent: Element, name: str, value: Decimal, currency: str) -> Element
     el = cbc(parent, name, amount_text(value), currencyID=currency)
     assert el is not None
     return el
-
-
-def decimal_text(value: Decimal) -> str:
-    """Quantities, rates, percentages: the exact value without trailing zeros or exponent."""
-    return fmt(value.normalize()) if value != 0 else "0"
-
-
-def price_text(value: Decimal) -> str:
-    """Unit prices may carry more than two decimals (BT-146 is not an amount); never fewer."""
-    normalized = value.normalize()
-    exponent = normalized.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        return fmt(normalized)
-    return fmt(value.quantize(CENT))
 
 
 def date_text(value: dt.date | None) -> str | None:

@@ -12,7 +12,15 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from faktura.domain.document import PEPPOL_BIS_3, XRECHNUNG_3, Document
+from faktura.domain import france
+from faktura.domain.document import (
+    FR_CTC,
+    FR_CTC_EXTENDED,
+    FRENCH_PROFILES,
+    PEPPOL_BIS_3,
+    XRECHNUNG_3,
+    Document,
+)
 from faktura.render.ubl.allowances import allowance_charge
 from faktura.render.ubl.common import NS_CAC, NS_CBC, NS_CREDIT_NOTE, NS_INVOICE, Element, cbc, date_text
 from faktura.render.ubl.delivery import delivery
@@ -41,6 +49,12 @@ PROFILES: dict[str, UblProfile] = {
         customization_id="urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0",
         profile_id="urn:fdc:peppol.eu:2017:poacc:billing:01:1.0",
     ),
+    # France (XP Z12-012): BT-23 is the invoice's billing mode (`InvoiceInput.billing_mode`)
+    FR_CTC: UblProfile(customization_id="urn:cen.eu:en16931:2017", profile_id=""),
+    FR_CTC_EXTENDED: UblProfile(
+        customization_id="urn:cen.eu:en16931:2017#conformant#urn.cpro.gouv.fr:1p0:extended-ctc-fr",
+        profile_id="",
+    ),
 }
 
 # Root child sequences of UBL-Invoice-2.1.xsd / UBL-CreditNote-2.1.xsd (elements we never
@@ -68,6 +82,17 @@ CREDIT_NOTE_SEQUENCE = (
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
+def profile_id(doc: Document, profile: UblProfile) -> str | None:
+    """BT-23: the billing mode under the French profiles; the French Peppol process id for a
+    French seller's Peppol invoice that carries a billing mode; else the profile's own."""
+    mode = doc.invoice.billing_mode
+    if doc.profile in FRENCH_PROFILES:
+        return mode
+    if doc.profile == PEPPOL_BIS_3 and mode and doc.seller.address.country == "FR":
+        return france.peppol_process_id(doc.seller, doc.buyer)
+    return profile.profile_id
+
+
 def _children(doc: Document) -> list[Element]:
     inv, totals, currency = doc.invoice, doc.totals, doc.currency
     credit_note = doc.is_credit_note
@@ -76,7 +101,7 @@ def _children(doc: Document) -> list[Element]:
         raise ValueError(f"no UBL profile {doc.profile!r}; known: {', '.join(PROFILES)}")
     out: list[Element | None] = [
         cbc(None, "CustomizationID", profile.customization_id),
-        cbc(None, "ProfileID", profile.profile_id),
+        cbc(None, "ProfileID", profile_id(doc, profile)),
         cbc(None, "ID", doc.number),
         cbc(None, "IssueDate", date_text(doc.issue_date)),
         cbc(None, "DueDate", None if credit_note else date_text(inv.due_date)),  # see payment.py

@@ -7,7 +7,15 @@ non-VAT tax registration (BT-32) to a second `PartyTaxScheme` with another schem
 
 from __future__ import annotations
 
-from faktura.domain.invoice import ContactPoint, Identifier, InvoiceInput, Party, TaxRepresentative
+from faktura.domain import france
+from faktura.domain.invoice import (
+    ContactPoint,
+    Identifier,
+    InvoiceInput,
+    Party,
+    TaxRepresentative,
+    creditor_id,
+)
 from faktura.render.ubl.common import Element, address, cac, cbc, identifier
 
 #: TaxScheme/ID of the seller tax registration (BT-32). "FC" (fiscal code) unless the
@@ -16,14 +24,6 @@ from faktura.render.ubl.common import Element, address, cac, cbc, identifier
 TAX_REGISTRATION_SCHEME = {"NO": "TAX"}
 DEFAULT_TAX_REGISTRATION_SCHEME = "FC"
 SEPA = "SEPA"
-
-
-def creditor_id(invoice: InvoiceInput) -> str | None:
-    """BT-90 from the first direct debit mandate; UBL puts it on the seller or payee (UBL-SR-29: once)."""
-    for pm in invoice.payment_means:
-        if pm.mandate is not None and pm.mandate.creditor_id:
-            return pm.mandate.creditor_id
-    return None
 
 
 def _written(text: str | None) -> bool:
@@ -48,7 +48,7 @@ def _party(party: Party, *, seller: bool, sepa_creditor_id: str | None = None) -
     el = cac(None, "Party")
     if party.endpoint is not None:
         identifier(el, "EndpointID", party.endpoint.value, party.endpoint.scheme)
-    for ident in party.identifiers:
+    for ident in france.identifiers(party):  # with the SIRET (scheme 0009) where there is one
         _party_identification(el, ident)
     if sepa_creditor_id:
         _party_identification(el, Identifier(value=sepa_creditor_id, scheme=SEPA))
@@ -67,8 +67,9 @@ def _party(party: Party, *, seller: bool, sepa_creditor_id: str | None = None) -
         cbc(cac(scheme, "TaxScheme"), "ID", scheme_id)
     legal = cac(el, "PartyLegalEntity")
     cbc(legal, "RegistrationName", party.name)
-    if party.legal_id is not None:
-        identifier(legal, "CompanyID", party.legal_id.value, party.legal_id.scheme)
+    registration = france.legal_id(party)  # the SIREN (scheme 0002) where there is one
+    if registration is not None:
+        identifier(legal, "CompanyID", registration.value, registration.scheme)
     if seller:  # BT-33 seller additional legal information; no buyer counterpart
         cbc(legal, "CompanyLegalForm", party.legal_form)
     _contact(el, party.contact)
@@ -95,15 +96,16 @@ def payee_party(invoice: InvoiceInput) -> Element | None:
     if payee is None:
         return None
     el = cac(None, "PayeeParty")
-    for ident in payee.identifiers:
+    for ident in france.identifiers(payee):
         _party_identification(el, ident)
     sepa = creditor_id(invoice)
     if sepa:
         _party_identification(el, Identifier(value=sepa, scheme=SEPA))
     if _written(payee.name):
         cbc(cac(el, "PartyName"), "Name", payee.name)
-    if payee.legal_id is not None:
-        identifier(cac(el, "PartyLegalEntity"), "CompanyID", payee.legal_id.value, payee.legal_id.scheme)
+    registration = france.legal_id(payee)
+    if registration is not None:
+        identifier(cac(el, "PartyLegalEntity"), "CompanyID", registration.value, registration.scheme)
     return el
 
 
