@@ -162,12 +162,20 @@ def issued_document(row: Any) -> Document:
     )
 
 
+def _start_renderer(parent_pid: int) -> None:
+    die_with_parent(parent_pid)  # a worker killed with -9 leaves no renderer behind
+    # FAKTURA_PDF_NICENESS (README): with 10, a busy machine serves issuing, sends and the
+    # API first and renders PDFs with the CPU that is left
+    if niceness := int(os.environ.get("FAKTURA_PDF_NICENESS") or 0):
+        os.nice(niceness)  # a PDF can wait, issuing and sends should not
+
+
 @lru_cache(maxsize=1)
 def _render_pool() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=die_with_parent,  # a worker killed with -9 leaves no renderer behind
+        initializer=_start_renderer,
         initargs=(os.getpid(),),
     )
 

@@ -190,10 +190,16 @@ class Settings:
     #: applies. Default: `database_url` with the user swapped for `faktura_app`.
     app_database_url: str | None = None
     app_db_password: str | None = None
+    #: The worker's queue connection (it LISTENs for new jobs, so it needs a session of its
+    #: own): behind pgbouncer in transaction pooling mode, point it at PostgreSQL or at a
+    #: session-mode pool. Default: `app_dsn()`.
+    queue_database_url: str | None = None
     data_dir: Path = field(default_factory=lambda: Path(".faktura"))
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    #: Bulk chunks one worker process runs at a time (`faktura.delivery.bulk`).
+    bulk_chunks: int = 4
     pool_min_size: int = 2
     pool_max_size: int = 10
     #: asyncpg's prepared-statement cache. Behind pgbouncer in transaction pooling mode it
@@ -240,10 +246,12 @@ class Settings:
             database_url=e.get("DATABASE_URL") or None,
             app_database_url=e.get("FAKTURA_APP_DATABASE_URL") or None,
             app_db_password=e.get("FAKTURA_APP_DB_PASSWORD") or None,
+            queue_database_url=e.get("FAKTURA_QUEUE_DATABASE_URL") or None,
             data_dir=Path(e.get("FAKTURA_DATA_DIR") or ".faktura"),
             host=e.get("FAKTURA_HOST") or "127.0.0.1",
             port=get_int("FAKTURA_PORT", 8000),
             workers=get_int("FAKTURA_WORKERS", 1),
+            bulk_chunks=max(1, get_int("FAKTURA_BULK_CHUNKS", 4)),
             pool_min_size=get_int("FAKTURA_DB_POOL_MIN", 2),
             pool_max_size=get_int("FAKTURA_DB_POOL_MAX", 10),
             statement_cache_size=get_int("FAKTURA_DB_STATEMENT_CACHE_SIZE", 100),

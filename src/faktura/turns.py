@@ -1,7 +1,7 @@
 """Each tenant its turn at a worker's scarce resources.
 
 A `faktura worker` takes every queued job it can see and runs them as concurrent tasks; what
-they then queue for is the worker's CPU-bound work: issuing a bulk item (one at a time, see
+they then queue for is the worker's CPU-bound work: running a bulk chunk (a few at a time, see
 `faktura.delivery.bulk`) and the PDF rendering process. A plain semaphore or executor queue
 serves those first come, first served, so 10,000 items of one tenant's bulk would stand
 before another tenant's single invoice. `TenantTurns` serves the waiting tenants round

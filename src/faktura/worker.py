@@ -123,7 +123,7 @@ async def _run_connected(settings: Settings, *, drain: bool) -> bool:
     pool = await create_pool(settings)
     conn: asyncpg.Connection | None = None
     try:
-        conn = await asyncpg.connect(settings.app_dsn())
+        conn = await asyncpg.connect(settings.queue_database_url or settings.app_dsn())
         running: set[asyncio.Task[Any]] = set()
         pgq = build_queue(conn, JobContext(pool, settings), HANDLERS, running)
         lost = asyncio.Event()

@@ -1,0 +1,287 @@
+"""Month-end: N invoices across M tenants through bulk, issued, rendered and sent to the Peppol
+sandbox access point, while another tenant issues and sends one invoice every second.
+
+Fresh database (created and dropped here), the API in-process (ASGI, as bench/bulk.py),
+`--workers` real `faktura worker` processes with the built-in Peppol sandbox. Each of the M
+tenants (one platform each) posts one batch of N/M invoices; every invoice is sent over Peppol
+as soon as its item is issued. Meanwhile a probe tenant, every second, issues one invoice and
+sends it; its delay is the time from the issue call until the delivery is SENT (goal: never
+more than 5 s). Prints the wall time from the first POST to all issued, to all PDFs
+archived, to all sends ACCEPTED, the probe's delays, and checks that every tenant's numbers
+are gapless. The full run is 100,000 invoices over 1,000 tenants; `--scale 0.02` runs 2,000
+over 20 here.
+
+    .venv/bin/python bench/monthend.py [--invoices 100000] [--tenants 1000] [--scale 1.0] [--workers 2]
+                                       [--max-seconds 3600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+from bulk import ADMIN_DSN, example, loadavg
+
+PROBE_BUDGET_S = 5.0
+
+
+async def main(invoices: int, tenant_count: int, workers: int, max_seconds: float) -> None:
+    from faktura.api.app import create_app, create_pool
+    from faktura.db.migrate import migrate
+    from faktura.db.platforms import create_platform
+    from faktura.settings import Settings
+
+    per_tenant = max(1, invoices // tenant_count)
+    invoices = per_tenant * tenant_count
+    name = f"faktura_bench_monthend_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = ADMIN_DSN.rpartition("/")[0] + f"/{name}"
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        await migrate(dsn)
+        owner = await asyncpg.connect(dsn)
+        db = await asyncpg.create_pool(dsn, min_size=1, max_size=4)  # the bench's own reads, concurrent
+        data_dir = Path(tempfile.mkdtemp(prefix="faktura-bench-"))
+        settings = Settings(database_url=dsn, data_dir=data_dir)
+        app = create_app(settings)
+        app.state.pool = await create_pool(settings)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=60) as c:
+
+            async def new_tenant() -> tuple[dict[str, str], str, uuid.UUID]:
+                """A tenant of its own platform (so that every one can use the example's VAT id)."""
+                _, key = await create_platform(owner, "bench")
+                h = {"Authorization": f"Bearer {key}"}
+                tenant = (await c.post("/v1/tenants", json=example("tenant"), headers=h)).json()["model"]
+                h["X-Account-Token"] = tenant["account_token"]
+                contact = (await c.post("/v1/contacts", json=example("contact"), headers=h)).json()["model"][
+                    "id"
+                ]
+                return h, contact, uuid.UUID(tenant["id"])
+
+            tenants = [await new_tenant() for _ in range(tenant_count)]
+            probe_headers, probe_contact, _ = await new_tenant()
+            env = {
+                **os.environ,
+                "DATABASE_URL": dsn,
+                "FAKTURA_DB_POOL_MIN": "1",
+                "FAKTURA_DATA_DIR": str(data_dir),
+                "FAKTURA_PEPPOL_SANDBOX": "1",
+                "FAKTURA_SANDBOX_REPORT_DELAY": "0.2",
+                "FAKTURA_OUTBOUND_ALLOW": "127.0.0.1",
+                # PDFs render with the CPU that issuing and sends leave (override in the environment)
+                "FAKTURA_PDF_NICENESS": os.environ.get("FAKTURA_PDF_NICENESS", "10"),
+            }
+            marks: dict[str, float] = {}
+            probes: list[float] = []
+            stop = asyncio.Event()
+
+            async def probe_once(record: bool = True) -> None:
+                t0 = time.monotonic()
+                r = await c.post(
+                    "/v1/invoices?issue=true",
+                    json={"model": example("invoice")["model"] | {"contact": probe_contact}},
+                    headers=probe_headers,
+                )
+                assert r.status_code == 201, r.text
+                inv = r.json()["model"]["id"]
+                r = await c.post(
+                    f"/v1/invoices/{inv}/send", json={"channel": "peppol"}, headers=probe_headers
+                )
+                assert r.status_code == 202, r.text
+                while time.monotonic() - t0 < 120:
+                    st = (await c.get(f"/v1/invoices/{inv}/status", headers=probe_headers)).json()
+                    if st["deliveries"] and st["deliveries"][0]["status"] in (
+                        "SENT",
+                        "DELIVERED",
+                        "ACCEPTED",
+                    ):
+                        break
+                    await asyncio.sleep(0.05)
+                if record:
+                    probes.append(time.monotonic() - t0)
+
+            # the workers run before month-end starts, as in production: wait until one answers
+            procs = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "faktura.cli", "worker"], env=env, stderr=subprocess.DEVNULL
+                )
+                for _ in range(workers)
+            ]
+            await probe_once(record=False)
+            started = time.monotonic()
+            for i, (h, contact, _) in enumerate(tenants):
+                model = example("invoice")["model"] | {"contact": contact}
+                items = [{"idempotency_key": f"m-{i}-{k}", "model": model} for k in range(per_tenant)]
+                r = await c.post("/v1/invoices/bulk", json={"items": items}, headers=h)
+                assert r.status_code == 202, r.text
+            posted = time.monotonic() - started
+            print(
+                f"# bench/monthend.py: {invoices} invoices over {tenant_count} tenants ({per_tenant} each) through"
+                f" bulk, {workers} workers, Peppol sandbox; load average before: {loadavg()}",
+                flush=True,
+            )
+            headers_of = {tenant_id: h for h, _, tenant_id in tenants}
+
+            async def prober() -> None:
+                running: set[asyncio.Task[None]] = set()
+                while not stop.is_set():
+                    task = asyncio.create_task(probe_once())
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                    await asyncio.sleep(1)
+                await asyncio.gather(*running)
+
+            async def sender() -> None:
+                """Send every issued bulk invoice over Peppol as soon as it is issued."""
+                sent: set[uuid.UUID] = set()
+                gate = asyncio.Semaphore(8)
+
+                async def send(tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> None:
+                    async with gate:
+                        r = await c.post(
+                            f"/v1/invoices/{invoice_id}/send",
+                            json={"channel": "peppol"},
+                            headers=headers_of[tenant_id],
+                        )
+                    assert r.status_code == 202, r.text
+
+                while len(sent) < invoices and not stop.is_set():
+                    rows = await db.fetch(
+                        "SELECT i.tenant_id, i.invoice_id FROM bulk_items i WHERE i.status = 'SUCCESS' AND i.tenant_id = ANY($1::uuid[])",
+                        list(headers_of),
+                    )
+                    fresh = [(r["tenant_id"], r["invoice_id"]) for r in rows if r["invoice_id"] not in sent]
+                    await asyncio.gather(*[send(t, i) for t, i in fresh])
+                    sent.update(i for _, i in fresh)
+                    await asyncio.sleep(0.5)
+
+            async def watch() -> None:
+                last_report = 0.0
+                while len(marks) < 3 and time.monotonic() - started < max_seconds:
+                    now = time.monotonic() - started
+                    if now - last_report >= 10:
+                        last_report = now
+                        row = await db.fetchrow(
+                            "SELECT (SELECT count(*) FROM bulk_items WHERE status <> 'PENDING') AS items,"
+                            " (SELECT count(*) FROM archive_entries WHERE kind = 'pdf') AS pdfs,"
+                            " (SELECT count(*) FROM deliveries WHERE status = 'ACCEPTED') AS accepted"
+                        )
+                        recent = probes[-10:]
+                        print(
+                            f"  {now:6.0f} s: {row['items']} items done, {row['pdfs']} PDFs, {row['accepted']} ACCEPTED;"
+                            f" last probes {' '.join(f'{x:.1f}' for x in recent)}",
+                            flush=True,
+                        )
+                    if "issued" not in marks and not await db.fetchval(
+                        "SELECT count(*) FROM bulk_items WHERE status = 'PENDING'"
+                    ):
+                        marks["issued"] = now
+                        print(f"all {invoices} issued after {now:.1f} s", flush=True)
+                    bulk_ids = "SELECT invoice_id FROM bulk_items WHERE invoice_id IS NOT NULL"
+                    if (
+                        "pdfs" not in marks
+                        and await db.fetchval(
+                            f"SELECT count(*) FROM archive_entries WHERE kind = 'pdf' AND invoice_id IN ({bulk_ids})"
+                        )
+                        >= invoices
+                    ):
+                        marks["pdfs"] = now
+                        print(f"all PDFs archived after {now:.1f} s", flush=True)
+                    if (
+                        "accepted" not in marks
+                        and await db.fetchval(
+                            f"SELECT count(*) FROM deliveries WHERE status = 'ACCEPTED' AND invoice_id IN ({bulk_ids})"
+                        )
+                        >= invoices
+                    ):
+                        marks["accepted"] = now
+                        print(f"all sends ACCEPTED after {now:.1f} s", flush=True)
+                    await asyncio.sleep(1)
+                stop.set()
+
+            await asyncio.gather(watch(), prober(), sender())
+            wall = time.monotonic() - started
+        counts = await db.fetchrow(
+            "SELECT (SELECT count(*) FROM invoices WHERE number IS NOT NULL) AS issued,"
+            " (SELECT count(*) FROM archive_entries WHERE kind = 'pdf') AS pdfs,"
+            " (SELECT count(*) FROM deliveries WHERE status = 'ACCEPTED') AS accepted"
+        )
+        gaps = await db.fetch(
+            "SELECT tenant_id, series, count(*) AS n, count(DISTINCT number) AS distinct_numbers,"
+            " max(right(number, 5)::int) AS top FROM invoices WHERE number IS NOT NULL GROUP BY 1, 2"
+            " HAVING count(*) <> max(right(number, 5)::int) OR count(*) <> count(DISTINCT number)"
+        )
+        print(f"POST of {tenant_count} batches: {posted:.1f} s")
+        for key, label in (
+            ("issued", "all issued"),
+            ("pdfs", "all PDFs archived"),
+            ("accepted", "all sends ACCEPTED"),
+        ):
+            at = marks.get(key)
+            print(
+                f"wall time to {label}: "
+                + (f"{at:.1f} s ({invoices / at:.1f}/s)" if at else f"not within {wall:.0f} s")
+            )
+        print(
+            f"at the end: {counts['issued']} issued, {counts['pdfs']} PDFs, {counts['accepted']} ACCEPTED (incl. the probe's)"
+        )
+        if probes:
+            over = sum(1 for p in probes if p > PROBE_BUDGET_S)
+            print(
+                f"probe tenant's issue + send, every second: {len(probes)} probes, median {statistics.median(probes):.2f} s,"
+                f" max {max(probes):.2f} s; over {PROBE_BUDGET_S:.0f} s: {over} (goal: 0)"
+            )
+        print(
+            f"numbers gapless and unique in every tenant's series: {'yes' if not gaps else f'NO: {[tuple(g) for g in gaps]}'}"
+        )
+        print(f"load average after: {loadavg()}")
+        await app.state.pool.close()
+        await owner.close()
+        await db.close()
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--invoices", type=int, default=100_000)
+    ap.add_argument("--tenants", type=int, default=1_000)
+    ap.add_argument("--scale", type=float, default=1.0, help="multiplies --invoices and --tenants")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--max-seconds", type=float, default=3600)
+    a = ap.parse_args()
+
+    async def run() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        await main(
+            max(1, round(a.invoices * a.scale)), max(1, round(a.tenants * a.scale)), a.workers, a.max_seconds
+        )
+
+    asyncio.run(run())
