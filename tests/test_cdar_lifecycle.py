@@ -62,6 +62,7 @@ async def french_tenant(client: httpx.AsyncClient, owner: asyncpg.Connection, nu
         trading_name="Atelier Lumière",
         vat_id=french_vat(number),
         siren=number,
+        legal_id=None,  # the SIREN is the legal registration id (FK-FR-LEGAL-ID)
         legal_form="SAS au capital de 10 000 EUR",
         address={"line1": "35 rue des Lilas", "city": "Paris", "postal_code": "75018", "country": "FR"},
         endpoint={"value": number, "scheme": "0225"},
@@ -85,6 +86,7 @@ async def french_invoice(client: httpx.AsyncClient, t: Tenant, buyer: str) -> di
         name="Boulangerie Martin SARL",
         vat_id=french_vat(buyer),
         siren=buyer,
+        legal_id=None,
         endpoint={"value": buyer, "scheme": "0225"},
         address={"line1": "2 place du Marché", "city": "Lyon", "postal_code": "69002", "country": "FR"},
         language="fr",

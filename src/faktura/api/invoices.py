@@ -357,30 +357,34 @@ async def _create_and_issue(request: Request[Any, Any, Any], model: InvoiceInput
     (With an `Idempotency-Key`, all of it happens in the request's transaction.)"""
     batcher = issue_batcher(request)
     row = None
-    with batcher.alone() as claim:  # released after the commit
-        async with tenant_scope(request) as scope:
-            assert scope.tenant_id is not None
-            tenant_id, contact_id = scope.tenant_id, _contact_uuid(model)
-            invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
-            draft = draft_values(tenant_id, invoice_id, contact_id, model, sent)
-            try:
-                ready = await ready_to_issue(
-                    scope.conn, scope.settings, tenant_id, invoice_id, model, draft=draft
-                )
-            except IssueRefused as refused:
-                if any(
-                    f.problem_type == "NOT_FOUND" and f.pointer == "/model/contact" for f in refused.findings
-                ):
-                    raise _no_such_contact() from None  # as a draft's create says it
-                raise findings_error(anchored(refused.findings, sent)) from None
-            if claim.take(tenant_id, ready):
-                await scope.conn.execute(INSERT_DRAFT, *draft)
-                await enqueue_all(scope.conn, issue_jobs(tenant_id, invoice_id, ready.einvoice.kind))
-                [(_, row)] = await store_issued(
-                    scope.conn, scope.settings, tenant_id, [ready], returning=ISSUED_COLUMNS
-                )
-    if row is None:
-        _, row = await batcher.issue(tenant_id, ready)
+    try:
+        with batcher.alone() as claim:  # released after the commit
+            async with tenant_scope(request) as scope:
+                assert scope.tenant_id is not None
+                tenant_id, contact_id = scope.tenant_id, _contact_uuid(model)
+                invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
+                draft = draft_values(tenant_id, invoice_id, contact_id, model, sent)
+                try:
+                    ready = await ready_to_issue(
+                        scope.conn, scope.settings, tenant_id, invoice_id, model, draft=draft
+                    )
+                except IssueRefused as refused:
+                    if any(
+                        f.problem_type == "NOT_FOUND" and f.pointer == "/model/contact"
+                        for f in refused.findings
+                    ):
+                        raise _no_such_contact() from None  # as a draft's create says it
+                    raise findings_error(anchored(refused.findings, sent)) from None
+                if claim.take(tenant_id, ready):
+                    await scope.conn.execute(INSERT_DRAFT, *draft)
+                    await enqueue_all(scope.conn, issue_jobs(tenant_id, invoice_id, ready.einvoice.kind))
+                    [(_, row)] = await store_issued(
+                        scope.conn, scope.settings, tenant_id, [ready], returning=ISSUED_COLUMNS
+                    )
+        if row is None:
+            _, row = await batcher.issue(tenant_id, ready)
+    except IssueRefused as refused:  # on the number its series gave (BR-FR-01/02): given back
+        raise findings_error(anchored(refused.findings, sent)) from None
     warnings = [error_object(f) for f in anchored(ready.warnings, sent)]
     return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
 
