@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.france.codes import VAT_RATES, decimal_text
+from faktura.compliance.france.common import BAR_TREATMENTS, SELF_BILLED
+from faktura.compliance.france.documents import CORRECTIVE_TYPES, CREDIT_TYPES, DEPOSIT_TYPES, PAID_MODES
 from faktura.domain import france
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.notes import subject_and_text
@@ -111,17 +113,6 @@ NATIVE_IDS = (
     "BR-FR-CO-14_BT-29-1",
 )
 
-#: BR-FR-20 / BR-FR-31: the values of a BAR note (`custom:is-valid-bar-treatment`)
-BAR_TREATMENTS = frozenset({"B2B", "B2BINT", "B2C", "B2CINT", "OUTOFSCOPE", "ARCHIVEONLY"})
-#: BT-3 codes of credit notes (BR-FR-CO-05), deposit invoices (BR-FR-CO-07), and the billing
-#: modes of an invoice already paid (BR-FR-CO-07, BR-FR-CO-09)
-CREDIT_TYPES = frozenset({"261", "381", "396", "502", "503"})
-#: BT-3 codes of corrective invoices, which refer to exactly one invoice (BR-FR-CO-04)
-CORRECTIVE_TYPES = frozenset({"384", "471", "472", "473"})
-DEPOSIT_TYPES = frozenset({"386", "500", "503"})
-PAID_MODES = frozenset({"B2", "S2", "M2"})
-#: BT-3 codes of self-billed documents (BR-FR-21 / BR-FR-22)
-SELF_BILLED = frozenset({"389", "501", "500", "471", "473", "261", "502"})
 #: BR-FR-CO-14: a member of a single VAT taxpayer (assujetti unique) says so in a TXD note
 SINGLE_TAXPAYER_SCHEME = "0231"
 SINGLE_TAXPAYER_NOTE = "MEMBRE_ASSUJETTI_UNIQUE"
