@@ -61,6 +61,9 @@ STEPS = [
     ("queue PDF job", "faktura.issuing", "queue_pdf", 1),
     ("queue jobs (PDF, archive write)", "faktura.issuing", "enqueue_all", 1),
     ("take number (locks the series)", "faktura.issuing", "take_number", 1),
+    ("draft, jobs, numbers, store (alone on its series)", "faktura.api.invoices", "_store_alone", 0),
+    ("queue jobs (PDF, archive write)", "faktura.api.invoices", "enqueue_all", 1),
+    ("numbers + store (locks the series)", "faktura.api.invoices", "store_issued", 1),
     ("batch: drafts, jobs, numbers, store, commit", "faktura.issue_batch", "IssueBatcher._commit", 0),
     ("queue jobs (PDF, archive write)", "faktura.issue_batch", "enqueue_all", 1),
     ("numbers + store (locks the series)", "faktura.issue_batch", "store_issued", 1),
@@ -136,7 +139,7 @@ class Timer:
 
 
 def install(timer: Timer) -> list[tuple[str, int]]:
-    shown = []
+    shown: list[tuple[str, int]] = []
     for label, module, attr, depth in STEPS:
         try:
             owner: Any = importlib.import_module(module)
@@ -147,7 +150,8 @@ def install(timer: Timer) -> list[tuple[str, int]]:
             owner = getattr(owner, part, None)
         if hasattr(owner, name):
             setattr(owner, name, timer.wrap(label, getattr(owner, name)))
-            shown.append((label, depth))
+            if (label, depth) not in shown:
+                shown.append((label, depth))
             if attr == "tenant_scope":
                 shown.append(("commit + release", 0))
     return shown

@@ -1,7 +1,7 @@
 """Gapless numbering per tenant and series.
 
 The next number is taken inside the issuing transaction by an UPSERT on the series'
-counter row (with the tenant's archive chain lock, `take_number`); the row stays locked
+counter row (with the tenant's archive chain lock, `take_numbers`); the row stays locked
 until that transaction ends, so concurrent issuers queue and a rolled-back issue returns
 its number. Formats are `str.format` templates with
 `{year}` and `{seq}` (e.g. `INV-{year}-{seq:05}`); a yearly series restarts at 1 each year.

@@ -1,7 +1,7 @@
 """Archive objects written after commit, so that no number series waits on storage.
 
 Issuing appends the UBL's chained entry in its transaction, lists it in `archive_pending`
-and queues `archive.write` in that same transaction; from that commit on the bytes are
+and queues `archive.write` in that same transaction (`faktura.issuing.store_issued`); from that commit on the bytes are
 durable in `invoice_documents`. The job copies them into the object store and clears the
 pending row. A crash between commit and write heals by itself: the job is still queued
 (pgqueuer picks a job again once its heartbeat is stale), and `requeue_pending`, run when a
@@ -12,7 +12,6 @@ counts the entry as pending, not missing.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import signal
@@ -21,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from faktura.archive.ledger import ArchiveEntry, append_entry
+from faktura.archive.ledger import ArchiveEntry
 from faktura.archive.storage import ObjectMissing, ObjectStore, open_store
 from faktura.jobs import JobContext, enqueue
 
@@ -48,41 +47,6 @@ def write_job(tenant_id: uuid.UUID, invoice_id: uuid.UUID, kind: str) -> tuple[s
     queues it before its entry's `seq` is known (before the number is taken)."""
     payload = {"tenant_id": str(tenant_id), "invoice_id": str(invoice_id), "kind": kind}
     return WRITE_JOB, payload, f"{WRITE_JOB}:{tenant_id}:{invoice_id}:{kind}", 1
-
-
-async def append_pending(
-    conn: asyncpg.Connection,
-    storage: str,
-    tenant_id: uuid.UUID,
-    invoice_id: uuid.UUID,
-    kind: str,
-    media_type: str,
-    data: bytes,
-    *,
-    country: str,
-    issue_date: dt.date,
-    meta: dict[str, str] | None = None,
-) -> ArchiveEntry:
-    """Chain the entry of an artefact issued in this transaction (its bytes are in
-    `invoice_documents` under the same kind) and queue the write of its object."""
-    entry = await append_entry(
-        conn,
-        storage,
-        tenant_id,
-        invoice_id,
-        kind,
-        media_type,
-        hashlib.sha256(data).hexdigest(),
-        len(data),
-        country=country,
-        issue_date=issue_date,
-        meta=meta,
-        fresh=True,
-        pending=True,
-    )
-    payload, key = _job(tenant_id, entry.seq)
-    await enqueue(conn, WRITE_JOB, payload, dedupe_key=key, priority=1)
-    return entry
 
 
 async def _source(conn: asyncpg.Connection, tenant_id: uuid.UUID, seq: int) -> tuple[Any, bytes] | None:
