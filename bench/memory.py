@@ -34,7 +34,7 @@ from pathlib import Path
 
 import asyncpg
 from issue import ADMIN_DSN, ROOT, Client, drive_wrk, find_wrk, free_port, setup, ten_line_invoice
-from lists import loadavg, server_env, wrk_get
+from lists import loadavg, server_env, stop_process, wrk_get
 
 API_WORKER_GOAL_MB = 250
 
@@ -245,12 +245,7 @@ async def main() -> None:
         if sampler is not None:
             sampler.halt.set()
         for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            stop_process(p)
         await conn.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
