@@ -1,24 +1,31 @@
-"""Invoice list pages at scale: every seed filter, with and without matches, first and deep pages.
+"""Invoice list pages at scale, over HTTP: a page of 50 against the bare INSERT, and p99 at
+10,000 and at 1,000,000 invoices in one tenant for every seed filter, first and deep pages.
 
-Loads `--rows` issued invoices into one tenant and `--others` more spread over `--tenants`
-other tenants of a fresh database, set-based (`INSERT … SELECT … generate_series`, not
-through the API), then runs the list query exactly as `GET /v1/invoices` builds it
-(`faktura.api.invoices.list_query` + `fetch_page`, as the application role with the
-tenant's row-level security on) for:
+Seeds one dedicated database (`faktura_bench_lists`) once per run, set-based (`INSERT …
+SELECT … generate_series`, not through the API): `--small` invoices in one tenant, `--rows`
+in another, and `--others` spread over `--tenants` more. `--keep` keeps it afterwards and
+`--reuse` measures a kept one again without seeding (the seed takes minutes). Then starts
+`faktura serve --workers N` on loopback against it and drives it with `wrk` (Debian's
+package, an external client in C, installed with apt-get when missing; see bench/issue.py):
 
-  - the first page and a deep cursor page (the cursor half-way through the filter's own
-    result, as a client paging through it holds; half-way through the tenant for a filter
-    with fewer than two matches);
-  - each filter of the seed (status, issue-date range, created/modified range, contact,
-    number, remote id, type), once matching many rows and once matching few or none.
+  1. the goal's ratio: rounds alternating `POST /bench/baseline` (the same app and server, a
+     handler that only INSERTs the request JSON) and `GET /v1/invoices?page_size=50` in the
+     big tenant, `--seconds` each at `--concurrency` connections; the median of the rounds'
+     ratios of requests/s;
+  2. flatness: for each filter of the seed (status, issue-date, created and modified ranges,
+     contact, number, remote id, type), once matching many rows and once few or none, the
+     first page and a deep cursor page (half-way through the filter's own result; half-way
+     through the tenant for fewer than two matches), in the small and in the big tenant:
+     `--case-seconds` of `wrk` at `--case-concurrency` connections each; p99 big / small.
 
-For each: the median of `--repeat` timings of the query, the time to turn the page into the
-response body (`invoice_view` + JSON), and the index the plan reads. `--explain` prints
-every plan (EXPLAIN ANALYZE, BUFFERS).
+`--sql` adds the query-level table (the query exactly as `GET /v1/invoices` builds it, as
+the application role with row-level security, median of `--repeat` runs) and `--explain`
+prints every plan (EXPLAIN ANALYZE, BUFFERS).
 
-    .venv/bin/python bench/lists.py [--rows 1000000] [--others 1000000] [--tenants 1000]
-                                    [--page-size 50] [--repeat 5] [--explain] [--keep]
-                                    [--upto 0006_rule_versions]  # without the list indexes
+    .venv/bin/python bench/lists.py [--small 10000] [--rows 1000000] [--others 1000000]
+        [--tenants 1000] [--seconds 10] [--rounds 3] [--case-seconds 3] [--concurrency 32]
+        [--case-concurrency 8] [--workers 2] [--keep] [--reuse] [--sql] [--explain]
+        [--upto 0006_rule_versions]  # without the list indexes
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -41,9 +50,12 @@ import msgspec
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from faktura.api.invoices import invoice_view, list_query  # noqa: E402
+from issue import Client, drive_wrk, find_wrk, free_port  # noqa: E402
+
+from faktura.api.invoices import list_body, list_query  # noqa: E402
 from faktura.api.pagination import decode_cursor, encode_cursor, fetch_page  # noqa: E402
 from faktura.db.migrate import migrate_connection  # noqa: E402
+from faktura.db.platforms import create_platform  # noqa: E402
 
 ADMIN_DSN = os.environ.get("FAKTURA_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB = os.environ.get("FAKTURA_BENCH_DB", "faktura_bench_lists")
@@ -52,7 +64,6 @@ CONTACTS = 1_000
 
 #: An issued invoice's `model` and `issued` snapshots (one 3-line invoice, the same for every row).
 MODEL = {
-    "contact": None,
     "buyer_reference": "PO-2026-118",
     "due_date": "2026-12-22",
     "payment_terms": "30 days net",
@@ -104,7 +115,8 @@ SELECT {{tenant}}, gen_random_uuid(),
     CASE WHEN g % 50 = 0 THEN 'CREDIT_NOTE' ELSE 'INVOICE' END,
     {STATUS_SQL}, 'INV', {{number}},
     DATE '2021-01-01' + (g * 1800 / $3)::int, DATE '2021-01-31' + (g * 1800 / $3)::int,
-    {{contact}}, CASE WHEN g % 10 = 0 THEN 'R-' || g END, 'EUR', $4::jsonb, $5::jsonb, 907.50, 907.50,
+    {{contact}}, CASE WHEN g % 10 = 0 THEN 'R-' || g END, 'EUR',
+    $4::jsonb || coalesce(jsonb_build_object('contact', {{contact}}::text), '{{{{}}}}'), $5::jsonb, 907.50, 907.50,
     TIMESTAMPTZ '2021-01-01 00:00Z' + interval '1800 days' * g / $3,
     TIMESTAMPTZ '2021-01-01 00:00Z' + interval '1800 days' * g / $3 + interval '1 hour',
     TIMESTAMPTZ '2021-01-01 00:00Z' + interval '1800 days' * g / $3
@@ -112,59 +124,295 @@ FROM generate_series($1::bigint, $2::bigint) AS g
 """
 
 
-async def load(
-    admin_dsn: str, rows: int, others: int, tenants: int, upto: str | None
-) -> tuple[str, uuid.UUID, list[uuid.UUID]]:
-    base = admin_dsn.rpartition("/")[0]
-    admin = await asyncpg.connect(admin_dsn)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{DB}"')
-    await admin.close()
-    dsn = f"{base}/{DB}"
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate_connection(conn, upto=upto)
-        platform = uuid.uuid4()
-        await conn.execute("INSERT INTO platforms (id, name) VALUES ($1, 'bench')", platform)
-        big = uuid.uuid4()
-        other_ids = [uuid.uuid4() for _ in range(tenants)]
-        await conn.executemany(
-            "INSERT INTO tenants (id, platform_id, data) VALUES ($1, $2, '{}')",
-            [(t, platform) for t in [big, *other_ids]],
-        )
-        contacts = [uuid.uuid4() for _ in range(CONTACTS)]
-        await conn.executemany(
-            "INSERT INTO contacts (tenant_id, id, data) VALUES ($1, $2, '{}')", [(big, c) for c in contacts]
-        )
-        model, issued = json.dumps(MODEL), json.dumps(ISSUED)
-        t0 = time.perf_counter()
-        sql_big = INSERT.format(
-            tenant="$6::uuid", number="'INV-' || g", contact=f"($7::uuid[])[1 + g % {CONTACTS}]"
-        )
-        for lo in range(1, rows + 1, CHUNK):
-            await conn.execute(sql_big, lo, min(lo + CHUNK - 1, rows), rows, model, issued, big, contacts)
-            print(
-                f"  loaded {min(lo + CHUNK - 1, rows):,} / {rows:,} into one tenant",
-                file=sys.stderr,
-                flush=True,
-            )
-        sql_others = INSERT.format(
-            tenant=f"($6::uuid[])[1 + g % {tenants}]", number="'INV-' || g", contact="NULL::uuid"
-        )
-        for lo in range(1, others + 1, CHUNK):
+async def seed_invoices(
+    conn: asyncpg.Connection, tenant: uuid.UUID, rows: int, contacts: list[uuid.UUID]
+) -> None:
+    """`rows` issued invoices (with their list entries, written by the trigger) into one tenant."""
+    await conn.executemany(
+        "INSERT INTO contacts (tenant_id, id, data) VALUES ($1, $2, '{}')", [(tenant, c) for c in contacts]
+    )
+    sql = INSERT.format(
+        tenant="$6::uuid", number="'INV-' || g", contact=f"($7::uuid[])[1 + g % {len(contacts)}]"
+    )
+    for lo in range(1, rows + 1, CHUNK):
+        hi = min(lo + CHUNK - 1, rows)
+        await conn.execute(sql, lo, hi, rows, json.dumps(MODEL), json.dumps(ISSUED), tenant, contacts)
+        print(f"  loaded {hi:,} / {rows:,} into tenant {tenant}", file=sys.stderr, flush=True)
+
+
+async def seed_others(conn: asyncpg.Connection, platform: uuid.UUID, others: int, tenants: int) -> None:
+    other_ids = [uuid.uuid4() for _ in range(tenants)]
+    await conn.executemany(
+        "INSERT INTO tenants (id, platform_id, data) VALUES ($1, $2, '{}')",
+        [(t, platform) for t in other_ids],
+    )
+    sql = INSERT.format(tenant=f"($6::uuid[])[1 + g % {tenants}]", number="'INV-' || g", contact="NULL::uuid")
+    for lo in range(1, others + 1, CHUNK):
+        hi = min(lo + CHUNK - 1, others)
+        await conn.execute(sql, lo, hi, max(others, 1), json.dumps(MODEL), json.dumps(ISSUED), other_ids)
+        print(f"  loaded {hi:,} / {others:,} into {tenants} tenants", file=sys.stderr, flush=True)
+
+
+class Bench:
+    """The seeded database, the server on it, and the two measured tenants' credentials."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.dsn = ADMIN_DSN.rpartition("/")[0] + "/" + DB
+        self.port = free_port()
+        self.server: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in `stop`)
+        #: name ("small", "big") -> (tenant id, headers, rows, contacts)
+        self.tenants: dict[str, tuple[uuid.UUID, dict[str, str], int, list[uuid.UUID]]] = {}
+
+    async def seeded(self) -> bool:
+        admin = await asyncpg.connect(ADMIN_DSN)
+        try:
+            if not await admin.fetchval("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)", DB):
+                return False
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return bool(await conn.fetchval("SELECT to_regclass('bench_lists_tenants') IS NOT NULL"))
+        finally:
+            await conn.close()
+
+    async def create_database(self) -> tuple[str, str]:
+        admin = await asyncpg.connect(ADMIN_DSN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{DB}"')
+        await admin.close()
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await migrate_connection(conn, upto=self.args.upto)
             await conn.execute(
-                sql_others, lo, min(lo + CHUNK - 1, others), max(others, 1), model, issued, other_ids
+                "CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, body jsonb NOT NULL);"
+                " GRANT INSERT ON bench_baseline TO faktura_app;"
+                " GRANT USAGE ON SEQUENCE bench_baseline_id_seq TO faktura_app"
             )
+            # one platform per measured tenant: each uses the same example seller
+            return (await create_platform(conn, "bench-small"))[1], (
+                await create_platform(conn, "bench-big")
+            )[1]
+        finally:
+            await conn.close()
+
+    async def seed(self, keys: tuple[str, str]) -> None:
+        """The measured tenants through the API (they need account tokens), their invoices and
+        the other tenants' in SQL; what the next `--reuse` needs in `bench_lists_tenants`."""
+        a = self.args
+        c = Client(self.port)
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.execute(
+                "CREATE TABLE bench_lists_tenants (name text PRIMARY KEY, id uuid, headers jsonb, rows bigint)"
+            )
+            t0 = time.perf_counter()
+            for name, key, rows in (("small", keys[0], a.small), ("big", keys[1], a.rows)):
+                _, payload = await c.request(
+                    "POST",
+                    "/v1/tenants",
+                    (ROOT / "docs/examples/tenant.json").read_bytes(),
+                    {"Authorization": f"Bearer {key}"},
+                )
+                model = json.loads(payload)["model"]
+                headers = {"Authorization": f"Bearer {key}", "X-Account-Token": model["account_token"]}
+                tenant = uuid.UUID(model["id"])
+                await seed_invoices(conn, tenant, rows, [uuid.uuid4() for _ in range(CONTACTS)])
+                await conn.execute(
+                    "INSERT INTO bench_lists_tenants VALUES ($1, $2, $3, $4)",
+                    name,
+                    tenant,
+                    json.dumps(headers),
+                    rows,
+                )
+            platform = await conn.fetchval("SELECT platform_id FROM tenants WHERE id = $1", tenant)
+            await seed_others(conn, platform, a.others, a.tenants)
+            await conn.execute("VACUUM ANALYZE")
+            print(f"  seed + VACUUM ANALYZE: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        finally:
+            await conn.close()
+
+    async def load_tenants(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            for r in await conn.fetch("SELECT name, id, headers, rows FROM bench_lists_tenants"):
+                contacts = [
+                    c["id"]
+                    for c in await conn.fetch(
+                        "SELECT id FROM contacts WHERE tenant_id = $1 ORDER BY id", r["id"]
+                    )
+                ]
+                self.tenants[r["name"]] = (r["id"], json.loads(r["headers"]), r["rows"], contacts)
+        finally:
+            await conn.close()
+
+    async def start(self) -> None:
+        env = server_env(self.dsn)
+        command = [sys.executable, "-m", "faktura.cli", "serve", "--port", str(self.port)]
+        self.server = subprocess.Popen(
+            [*command, "--workers", str(self.args.workers), "--no-worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+        for _ in range(600):
+            try:
+                status, _ = await Client(self.port).request("GET", "/health", b"", {})
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            await asyncio.sleep(0.1)
+        raise SystemExit("bench/lists.py: the server did not start")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.terminate()
+            try:
+                self.server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
+        self.log.close()
+
+
+def server_env(dsn: str) -> dict[str, str]:
+    """The server's environment: the bench's baseline route on; one tenant at full speed (the
+    rate limits stay on, their cost is measured, but never bind)."""
+    unlimited = {
+        f"FAKTURA_RATE_LIMIT_{scope}{burst}": "1000000"
+        for scope in ("TENANT", "PLATFORM")
+        for burst in ("", "_BURST")
+    }
+    return {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "FAKTURA_BENCH_BASELINE": "1",
+        "FAKTURA_DB_POOL_MAX": "20",
+        **unlimited,
+    }
+
+
+WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk_get(
+    wrk: str, port: int, path: str, headers: dict[str, str], seconds: float, concurrency: int
+) -> dict[str, float]:
+    """`wrk --latency` on one GET: requests/s, p50 and p99 (ms), errors (socket and status)."""
+    out = subprocess.run(
+        [wrk, "-t2", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "--latency"]
+        + [arg for k, v in headers.items() for arg in ("-H", f"{k}: {v}")]
+        + [f"http://127.0.0.1:{port}{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    latency = {
+        m[0]: float(m[1]) * WRK_UNITS[m[2]]
+        for m in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    }
+    socket = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    status = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    if socket or status:
+        print(f"  {path}: {status} responses with a status >= 400, {socket} socket errors", file=sys.stderr)
+    if len(latency) < 2:
+        sys.exit(f"bench/lists.py: no latency percentiles from wrk on {path}:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    return {"rps": rps, "p50_ms": latency["50"], "p99_ms": latency["99"], "errors": socket + status}
+
+
+def list_path(filters: dict[str, str], cursor: str | None, size: int) -> str:
+    query = {**filters, "page_size": str(size), **({"cursor": cursor} if cursor else {})}
+    return "/v1/invoices?" + "&".join(f"{k}={v}" for k, v in query.items())
+
+
+async def ratio_rounds(bench: Bench, wrk: str) -> None:
+    """The goal's figure: a page of 50 against the bare INSERT, rounds alternating."""
+    a = bench.args
+    _, headers, _, _ = bench.tenants["big"]
+    body = json.dumps({"model": MODEL}).encode()
+    page = list_path({}, None, a.page_size)
+
+    def side(path: str, seconds: float) -> dict[str, float]:
+        if path == page:
+            return wrk_get(wrk, bench.port, path, headers, seconds, a.concurrency)
+        return drive_wrk(wrk, bench.port, path, body, headers, seconds, a.concurrency)
+
+    await asyncio.to_thread(side, "/bench/baseline", 2)  # warm-up
+    await asyncio.to_thread(side, page, 2)
+    ratios = []
+    for n in range(1, a.rounds + 1):
+        base = await asyncio.to_thread(side, "/bench/baseline", a.seconds)
+        lst = await asyncio.to_thread(side, page, a.seconds)
+        ratios.append(lst["rps"] / base["rps"])
+        for name, r in (("baseline INSERT", base), (f"list page of {a.page_size}", lst)):
             print(
-                f"  loaded {min(lo + CHUNK - 1, others):,} / {others:,} into {tenants} tenants",
-                file=sys.stderr,
-                flush=True,
+                f"round {n} {name:17s} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms"
+                f"  p99 {r['p99_ms']:7.1f} ms  ({r['errors']:.0f} errors)"
             )
-        await conn.execute("VACUUM ANALYZE invoices")
-        print(f"  load + VACUUM ANALYZE: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
-        return dsn, big, contacts
+        print(f"round {n} ratio {ratios[-1]:.3f}", flush=True)
+    print(
+        f"median ratio list page / baseline over {a.rounds} rounds: {statistics.median(ratios):.3f}"
+        f" (rounds: {', '.join(f'{r:.3f}' for r in ratios)}); load average: {loadavg()}",
+        flush=True,
+    )
+
+
+async def flatness(bench: Bench, wrk: str) -> None:
+    """p99 of every case in the small and the big tenant; the goal is big / small ≤ 1.5."""
+    a = bench.args
+    conn = await asyncpg.connect(bench.dsn)
+    plans: dict[str, list[tuple[str, str | None, int]]] = {}
+    try:
+        for size_name, (tenant, _, rows, contacts) in bench.tenants.items():
+            middle = await conn.fetchrow(
+                "SELECT created_at, id FROM invoices WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC"
+                " OFFSET $2 LIMIT 1",
+                tenant,
+                rows // 2,
+            )
+            fallback = encode_cursor("n", middle["created_at"], middle["id"])
+            for name, filters in cases(rows, contacts):
+                cursor, matches = await deep_cursor(
+                    conn, list_query(tenant, entries=True, **filters), fallback
+                )
+                plans.setdefault(size_name, []).append((name, cursor, matches))
     finally:
         await conn.close()
+    small, big = bench.tenants["small"], bench.tenants["big"]
+    print(
+        f"\n{'case':38} {'page':>5} {'matches':>15} {'req/s':>15} {'p50 ms':>13} {'p99 ms':>15} {'p99 big/small':>13}"
+    )
+    worst = 0.0
+    for i, (name, filters) in enumerate(cases(big[2], big[3])):
+        small_filters = cases(small[2], small[3])[i][1]
+        for page in ("first", "deep"):
+            got = []
+            for size_name, flt, headers in (("small", small_filters, small[1]), ("big", filters, big[1])):
+                _, cursor, matches = plans[size_name][i]
+                path = list_path(flt, cursor if page == "deep" else None, a.page_size)
+                r = await asyncio.to_thread(
+                    wrk_get, wrk, bench.port, path, headers, a.case_seconds, a.case_concurrency
+                )
+                got.append((matches, r))
+            (m_s, s), (m_b, b) = got
+            worst = max(worst, b["p99_ms"] / s["p99_ms"])
+            print(
+                f"{name:38} {page:>5} {m_s:>7}/{m_b:<7} {s['rps']:>7.0f}/{b['rps']:<7.0f}"
+                f" {s['p50_ms']:>6.1f}/{b['p50_ms']:<6.1f} {s['p99_ms']:>7.1f}/{b['p99_ms']:<7.1f}"
+                f" {b['p99_ms'] / s['p99_ms']:>13.2f}",
+                flush=True,
+            )
+    print(
+        f"worst p99 ratio {big[2]:,} / {small[2]:,} invoices: {worst:.2f} (goal ≤ 1.5); load average: {loadavg()}"
+    )
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def cases(rows: int, contacts: list[uuid.UUID]) -> list[tuple[str, dict[str, str]]]:
@@ -200,7 +448,12 @@ async def in_tenant(conn: asyncpg.Connection, tenant: uuid.UUID) -> None:
 
 def plan_index(plan: list[str]) -> str:
     names = [w for line in plan for w in re.findall(r"(?:using|Scan on) (invoices_[a-z_]+)", line)]
-    kinds = [k for k in ("Bitmap Heap Scan", "Index Scan", "Seq Scan", "Sort") if any(k in ln for ln in plan)]
+    on_invoices = [ln for ln in plan if " on invoices" in ln or "Sort Key: invoices" in ln]  # not payments
+    kinds = [
+        k
+        for k in ("Bitmap Heap Scan", "Index Scan", "Seq Scan", "Sort")
+        if any(k in ln for ln in on_invoices)
+    ]
     return ",".join(dict.fromkeys(names)) + (f" ({'/'.join(kinds)})" if kinds else "")
 
 
@@ -219,21 +472,22 @@ async def deep_cursor(conn: asyncpg.Connection, q: Any, fallback: str) -> tuple[
     return encode_cursor("n", row["created_at"], row["id"]), count
 
 
-async def measure(
-    dsn: str, big: uuid.UUID, rows: int, contacts: list[uuid.UUID], args: argparse.Namespace
-) -> None:
-    conn = await asyncpg.connect(dsn)
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+async def measure(bench: Bench) -> None:
+    """The query-level table: the list query and the page's body, timed in-process."""
+    args = bench.args
+    big, _, rows, contacts = bench.tenants["big"]
+    conn = await asyncpg.connect(bench.dsn)
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=msgspec.json.decode, schema="pg_catalog")
     deep = await conn.fetchrow(
         "SELECT created_at, id FROM invoices WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC OFFSET $2 LIMIT 1",
         big,
         rows // 2,
     )
     tenant_middle = encode_cursor("n", deep["created_at"], deep["id"])
-    print(f"{'case':38} {'matches':>8} {'page':>5} {'rows':>5} {'query ms':>9} {'view ms':>8}  plan")
+    print(f"\n{'case':38} {'matches':>8} {'page':>5} {'rows':>5} {'query ms':>9} {'body ms':>8}  plan")
     plans: list[tuple[str, list[str]]] = []
     for name, filters in cases(rows, contacts):
-        q = list_query(big, lines=False, **filters)
+        q = list_query(big, entries=True, **filters)
         middle, matches = await deep_cursor(conn, q, tenant_middle)
         for page, cursor in (("first", None), ("deep", middle)):
             times = []
@@ -242,11 +496,11 @@ async def measure(
                 async with conn.transaction():
                     await in_tenant(conn, big)
                     t = time.perf_counter()
-                    got, _, _ = await fetch_page(conn, q, cursor, args.page_size)
+                    got, nxt, prev = await fetch_page(conn, q, cursor, args.page_size)
                     times.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
-            body = msgspec.json.encode({"results": [invoice_view(r, lines=False) for r in got]})
-            view_ms = (time.perf_counter() - t) * 1000
+            body = list_body(got, nxt, prev)
+            body_ms = (time.perf_counter() - t) * 1000
             assert body
             text, qargs, _ = q.sql(decode_cursor(cursor) if cursor else None, args.page_size)
             async with conn.transaction():
@@ -254,7 +508,7 @@ async def measure(
                 plan = [r[0] for r in await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {text}", *qargs)]
             plans.append((f"{name} [{page}]", plan))
             print(
-                f"{name:38} {matches:>8} {page:>5} {len(got):>5} {statistics.median(times):>9.2f} {view_ms:>8.2f}  {plan_index(plan)}",
+                f"{name:38} {matches:>8} {page:>5} {len(got):>5} {statistics.median(times):>9.2f} {body_ms:>8.2f}  {plan_index(plan)}",
                 flush=True,
             )
     if args.explain:
@@ -266,31 +520,58 @@ async def measure(
 
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rows", type=int, default=1_000_000, help="invoices in the measured tenant")
+    ap.add_argument("--small", type=int, default=10_000, help="invoices in the small measured tenant")
+    ap.add_argument("--rows", type=int, default=1_000_000, help="invoices in the big measured tenant")
     ap.add_argument(
         "--others", type=int, default=None, help="invoices over the other tenants (default: --rows)"
     )
     ap.add_argument("--tenants", type=int, default=1_000, help="number of other tenants")
     ap.add_argument("--page-size", type=int, default=50)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--explain", action="store_true", help="print every query plan")
-    ap.add_argument(
-        "--upto",
-        default=None,
-        help="apply migrations only up to this one (e.g. 0006_rule_versions: before the list indexes)",
-    )
-    ap.add_argument("--keep", action="store_true", help=f"keep the database {DB!r}")
+    ap.add_argument("--seconds", type=float, default=10, help="per side and round of the ratio")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--case-seconds", type=float, default=3, help="per case, page and tenant")
+    ap.add_argument("--case-concurrency", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-cases", action="store_true", help="only the ratio rounds")
+    ap.add_argument("--sql", action="store_true", help="also the query-level table")
+    ap.add_argument("--repeat", type=int, default=5, help="with --sql: timings per query")
+    ap.add_argument("--explain", action="store_true", help="with --sql: print every query plan")
+    ap.add_argument("--upto", default=None, help="apply migrations only up to this one")
+    ap.add_argument("--keep", action="store_true", help=f"keep the database {DB!r} for --reuse")
+    ap.add_argument("--reuse", action="store_true", help=f"measure a kept {DB!r} without seeding")
     args = ap.parse_args()
-    others = args.rows if args.others is None else args.others
-    print(
-        f"loading {args.rows:,} invoices into one tenant, {others:,} over {args.tenants} others",
-        file=sys.stderr,
-    )
-    dsn, big, contacts = await load(ADMIN_DSN, args.rows, others, args.tenants, args.upto)
+    args.others = args.rows if args.others is None else args.others
+    wrk = find_wrk()
+    if wrk is None:
+        sys.exit("bench/lists.py: wrk is not installed and could not be (apt-get install wrk)")
+    bench = Bench(args)
+    reuse = args.reuse and await bench.seeded()
+    keys = None if reuse else await bench.create_database()
     try:
-        await measure(dsn, big, args.rows, contacts, args)
+        await bench.start()
+        if keys is not None:
+            print(
+                f"seeding {args.small:,} + {args.rows:,} invoices into two tenants,"
+                f" {args.others:,} over {args.tenants} others",
+                file=sys.stderr,
+            )
+            await bench.seed(keys)
+        await bench.load_tenants()
+        print(
+            f"# bench/lists.py: {args.small:,} and {args.rows:,} invoices in two tenants + {args.others:,} over"
+            f" {args.tenants} others ({'reused' if reuse else 'seeded now'}); {args.workers} server workers;"
+            f" wrk; page size {args.page_size}; load average before: {loadavg()}",
+            flush=True,
+        )
+        await ratio_rounds(bench, wrk)
+        if not args.no_cases:
+            await flatness(bench, wrk)
+        if args.sql:
+            await measure(bench)
     finally:
-        if not args.keep:
+        bench.stop()
+        if not (args.keep or args.reuse):
             admin = await asyncpg.connect(ADMIN_DSN)
             await admin.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
             await admin.close()

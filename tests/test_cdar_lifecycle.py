@@ -61,7 +61,7 @@ async def french_tenant(client: httpx.AsyncClient, owner: asyncpg.Connection, nu
         legal_name="Atelier Lumière SAS",
         trading_name="Atelier Lumière",
         vat_id=french_vat(number),
-        legal_id={"value": number, "scheme": "0002"},
+        siren=number,
         legal_form="SAS au capital de 10 000 EUR",
         address={"line1": "35 rue des Lilas", "city": "Paris", "postal_code": "75018", "country": "FR"},
         endpoint={"value": number, "scheme": "0225"},
@@ -70,13 +70,21 @@ async def french_tenant(client: httpx.AsyncClient, owner: asyncpg.Connection, nu
     )
 
 
+#: the mentions a French invoice must carry (BR-FR-05)
+FRENCH_NOTES = [
+    "#PMT#Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40 EUR",
+    "#PMD#Pénalités de retard : trois fois le taux d'intérêt légal",
+    "#AAB#Pas d'escompte pour paiement anticipé",
+]
+
+
 async def french_invoice(client: httpx.AsyncClient, t: Tenant, buyer: str) -> dict[str, Any]:
     cid = await make_contact(
         client,
         t,
         name="Boulangerie Martin SARL",
         vat_id=french_vat(buyer),
-        legal_id={"value": buyer, "scheme": "0002"},
+        siren=buyer,
         endpoint={"value": buyer, "scheme": "0225"},
         address={"line1": "2 place du Marché", "city": "Lyon", "postal_code": "69002", "country": "FR"},
         language="fr",
@@ -84,6 +92,8 @@ async def french_invoice(client: httpx.AsyncClient, t: Tenant, buyer: str) -> di
     body = {
         "model": {
             "contact": cid,
+            "billing_mode": "S1",
+            "notes": FRENCH_NOTES,
             "buyer_reference": "CMD-2026-77",
             "due_date": "2026-12-31",
             "payment_terms": "30 jours fin de mois",
@@ -354,3 +364,61 @@ async def test_a_partial_payment_is_cashed_pro_rata(
     ]
     assert [r.role for r in message.recipients] == ["BY"]  # VAT on debits: not to the PPF
     assert done.event == "invoice.cashed" and done.message.invoice.number == invoice["number"]
+
+
+async def test_cashed_needs_a_french_address_for_the_buyer(
+    client: httpx.AsyncClient, owner: asyncpg.Connection, app: Any, settings: Settings
+) -> None:
+    tenant = await french_tenant(client, owner, siren(random.Random(19)))
+    cid = await make_contact(client, tenant)  # a Belgian buyer: no SIREN, no 0225 address
+    body = {
+        "model": {
+            "contact": cid,
+            "buyer_reference": "PO-9",
+            "due_date": "2026-12-31",
+            "line_items": [
+                {
+                    "item": {"name": "Conseil"},
+                    "quantity": "1",
+                    "unit_code": "HUR",
+                    "unit_price": "100.00",
+                    "tax_category": "AE",
+                    "tax_rate": "0",
+                    "tax_exemption_reason_code": "VATEX-EU-AE",
+                }
+            ],
+        }
+    }
+    r = await client.post("/v1/invoices?issue=true", json=body, headers=tenant.headers)
+    assert r.status_code == 201, r.text
+    iid = uuid.UUID(r.json()["model"]["id"])
+    async with scope(app, settings, tenant) as conn:
+        with pytest.raises(ValueError, match="buyer's electronic address"):
+            await lifecycle.cashed_status(
+                conn,
+                tenant.id,
+                iid,
+                at=dt.datetime(2026, 12, 1, tzinfo=PARIS),
+                to_tax_administration=False,
+                paid=Decimal("1.00"),
+            )
+
+
+def test_the_documented_code_table_is_the_code() -> None:
+    """docs/france-lifecycle.md lists every status as `cdar.STATUSES` and the mapping have it."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "france-lifecycle.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and cells[0].isdigit():
+            rows[int(cells[0])] = cells
+    assert sorted(rows) == sorted(cdar.STATUSES)
+    for code, (_, french, english, sent_by, tax, phase, event, faktura) in rows.items():
+        status = cdar.STATUSES[code]
+        normalized = lifecycle.normalized_status(code)
+        assert (french, english, phase) == (status.french, status.english, status.phase), code
+        assert tax == status.tax_administration and event == f"{normalized} / `{EVENTS[normalized]}`", code
+        assert (faktura == "**sends**") == (code in cdar.ISSUER_CODES), code
+        assert sent_by.startswith(status.sent_by), code

@@ -1,10 +1,10 @@
 """Issued artefacts: the UBL into the archive at issue time, the PDF by a worker job.
 
-`on_issued` runs inside the issuing transaction, so "issued" and "archived" commit
-together: the XML's chained archive row and the `pdf.render` job commit with the invoice,
-or none of them does. The XML object itself is written right after commit by the
-`archive.write` job (`faktura.archive.deferred`): the series' number stays locked only for
-database work, never for an fsync or an S3 PUT. The entry's `meta` snapshots what the PDF will look like
+Issuing (`faktura.issuing`) inserts the XML's chained archive entry (`xml_entry`) with the
+invoice and queues the `pdf.render` job in the same transaction, so "issued" and "archived"
+commit together, or none of them does. The XML object itself is written right after commit
+by the `archive.write` job (`faktura.archive.deferred`): the series' number stays locked
+only for database work, never for an fsync or an S3 PUT. The entry's `meta` snapshots what the PDF will look like
 (buyer language, branding version), so a later logo or language change never alters an
 issued invoice's PDF, even if the job runs late or is retried.
 
@@ -28,12 +28,13 @@ import asyncpg
 import msgspec
 
 from faktura.archive import archive_document, entries_for_invoice, open_store
-from faktura.archive.deferred import append_pending, read_object
+from faktura.archive.deferred import read_object, write_job
+from faktura.archive.ledger import ArchiveEntry, next_entry
 from faktura.domain.document import Document
 from faktura.domain.invoice import InvoiceInput, Party
-from faktura.domain.syntax import DEFAULT_LEVEL, FACTURX_PROFILES
+from faktura.domain.syntax import facturx_level
 from faktura.domain.totals import Totals
-from faktura.jobs import JobContext, enqueue
+from faktura.jobs import JobContext
 from faktura.render.pdf import PDF_MEDIA_TYPE, Branding, PdfRenderer, Rendered, choose_language
 from faktura.render.pdf.facturx import XMP_LEVELS
 from faktura.settings import Settings
@@ -95,51 +96,51 @@ async def buyer_language(conn: asyncpg.Connection, tenant_id: uuid.UUID, contact
     return choose_language(contact_lang, tenant_lang)
 
 
-async def archive_meta(
-    conn: asyncpg.Connection, tenant_id: uuid.UUID, contact_id: uuid.UUID | None
-) -> dict[str, str]:
-    """What the PDF job needs to render exactly as at issue time (branding version, buyer
-    language). Looked up before the invoice number is taken, to keep that lock short."""
-    version, _ = await current_branding(conn, tenant_id)
-    meta = {"language": await buyer_language(conn, tenant_id, contact_id)}
-    if version is not None:
-        meta["branding_version"] = str(version)
+def archive_meta(branding: int | None, *languages: str | None) -> dict[str, str]:
+    """What the PDF job needs to render exactly as at issue time: the branding version and
+    the buyer's language (the first of `languages` we have labels for: contact, tenant)."""
+    meta = {"language": choose_language(*languages)}
+    if branding is not None:
+        meta["branding_version"] = str(branding)
     return meta
 
 
-async def queue_pdf(conn: asyncpg.Connection, tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> None:
-    """Queue the invoice's PDF in the issuing transaction (before its number is taken: the
-    job does not depend on it, and the series lock stays short)."""
-    await enqueue(
-        conn,
+def issue_jobs(
+    tenant_id: uuid.UUID, invoice_id: uuid.UUID, kind: str
+) -> list[tuple[str, dict[str, Any], str, int]]:
+    """The jobs an issue queues (`enqueue_all`, one statement, before its number is taken:
+    neither needs it): the PDF, and the write of the XML's archive object after commit."""
+    pdf = (
         PDF_JOB,
         {"tenant_id": str(tenant_id), "invoice_id": str(invoice_id)},
-        dedupe_key=f"{PDF_JOB}:{invoice_id}",
-        priority=-1,  # after deliveries and bulk items: a PDF can wait, a send should not
+        f"{PDF_JOB}:{invoice_id}",
+        -1,  # after deliveries and bulk items: a PDF can wait, a send should not
     )
+    return [pdf, write_job(tenant_id, invoice_id, kind)]
 
 
-async def on_issued(
-    conn: asyncpg.Connection,
+def xml_entry(
+    head: tuple[int | None, str | None],
     settings: Settings,
     tenant_id: uuid.UUID,
     invoice_id: uuid.UUID,
     xml: bytes,
+    digest: str,
     doc: Document,
     meta: dict[str, str],
-    *,
-    kind: str = UBL_KIND,
-) -> None:
-    """Chain the issued XML's archive entry (`kind`: its syntax), in the issuing transaction;
-    its object is written after commit (`archive.write`)."""
-    await append_pending(
-        conn,
+    kind: str,
+) -> ArchiveEntry:
+    """The issued XML's archive entry (`kind`: its syntax), chained after `head` (seq, hash);
+    issuing inserts it with the invoice, its object is written after commit (`archive.write`)."""
+    return next_entry(
+        *head,
         open_store(settings).name,
         tenant_id,
         invoice_id,
         kind,
         "application/xml",
-        xml,
+        digest,
+        len(xml),
         country=doc.seller.address.country,
         issue_date=doc.issue_date,
         meta={"number": doc.number, **meta},
@@ -221,8 +222,9 @@ async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
         "pages": str(rendered.pages),
         "conformance": "PDF/A-3B",
     }
-    if doc.profile in FACTURX_PROFILES:  # a hybrid: say at which level, as its XMP does
-        meta["factur_x"] = XMP_LEVELS[doc.invoice.conformance_level or DEFAULT_LEVEL]
+    level = facturx_level(doc.profile, doc.invoice.conformance_level)
+    if level is not None:  # a hybrid: say at which level, as its XMP does
+        meta["factur_x"] = XMP_LEVELS[level]
     async with ctx.tenant(tenant_id) as conn:
         await archive_document(
             conn,

@@ -18,6 +18,8 @@ from xml.sax.saxutils import escape as xml_escape
 import asyncpg
 import msgspec
 
+from faktura.archive.ledger import COLUMNS as ARCHIVE_COLUMNS
+from faktura.archive.ledger import entry_values
 from faktura.compliance.binding import rebind
 from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.profiles import select_profile
@@ -25,14 +27,15 @@ from faktura.compliance.rulebook import Selection, check_on
 from faktura.compliance.syntax import syntax_findings
 from faktura.crediting import apply_credit_note
 from faktura.delivery import events
-from faktura.documents import archive_meta, on_issued, queue_pdf
+from faktura.documents import archive_meta, issue_jobs, xml_entry
 from faktura.domain.document import PEPPOL_BIS_3, Document, build_document
 from faktura.domain.france import is_french_business
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
 from faktura.domain.syntax import resolve_level, resolve_syntax, syntax_of
+from faktura.jobs import enqueue_all
 from faktura.metrics import INVOICES_ISSUED
-from faktura.numbering import DEFAULT_SERIES, ensure_default_series, series_spec, take_number
+from faktura.numbering import DEFAULT_SERIES, SeriesSpec, ensure_default_series, series_spec, take_number
 from faktura.render.einvoice import render_einvoice
 from faktura.settings import Settings
 
@@ -53,6 +56,24 @@ class Prepared(msgspec.Struct, kw_only=True):
     findings: list[Finding]
     #: the rule-set versions the check applied (those in force on its day)
     selection: Selection
+    #: the number series asked for in `prepare` (None: not asked, or no such series)
+    series: SeriesSpec | None = None
+    #: the tenant's current branding version (None: the default look)
+    branding_version: int | None = None
+    #: the contact's language, if it names one
+    contact_language: str | None = None
+
+
+#: Everything an issue reads about its tenant, in one statement: the tenant, the buyer
+#: (a contact), the number series and the branding version.
+_CONTEXT = (
+    "SELECT t.data AS tenant,"
+    " (SELECT c.data FROM contacts c WHERE c.tenant_id = t.id AND c.id = $2) AS contact,"
+    " (SELECT s.format FROM number_series s WHERE s.tenant_id = t.id AND s.code = $3) AS series_format,"
+    " (SELECT s.yearly_reset FROM number_series s WHERE s.tenant_id = t.id AND s.code = $3) AS yearly_reset,"
+    " (SELECT max(b.version) FROM tenant_branding b WHERE b.tenant_id = t.id) AS branding_version"
+    " FROM tenants t WHERE t.id = $1"
+)
 
 
 def check_day(settings: Settings | None) -> dt.date:
@@ -72,12 +93,18 @@ async def prepare(
     *,
     today: dt.date | None = None,
     settings: Settings | None = None,
+    series: str | None = None,
 ) -> Prepared:
     """Resolve the buyer and the tenant's defaults, then run every check of the rule-set
     versions in force on the day of the check (`check_day`), with the preview of versions
-    that take effect soon as warnings."""
+    that take effect soon as warnings. With `series`, also read that number series."""
     day = check_day(settings)
-    tenant = await load_tenant(conn, tenant_id)
+    contact_id = None
+    if invoice.contact is not None:
+        with contextlib.suppress(ValueError):  # a malformed id is simply not found
+            contact_id = uuid.UUID(invoice.contact)
+    context = await conn.fetchrow(_CONTEXT, tenant_id, contact_id, series)
+    tenant = msgspec.convert(context["tenant"], TenantInput)
     currency = invoice.currency or tenant.default_currency
     invoice = msgspec.structs.replace(
         invoice,
@@ -88,16 +115,10 @@ async def prepare(
     buyer: Party | None = invoice.buyer
     buyer_ptr = "/model/buyer"
     missing: list[Finding] = []
+    contact = None
     if invoice.contact is not None:
         buyer_ptr = "/model/contact"
-        row = None
-        with contextlib.suppress(ValueError):  # a malformed id is simply not found
-            row = await conn.fetchrow(
-                "SELECT data FROM contacts WHERE tenant_id = $1 AND id = $2",
-                tenant_id,
-                uuid.UUID(invoice.contact),
-            )
-        if row is None:
+        if context["contact"] is None:
             missing.append(
                 Finding(
                     rule_id=None,
@@ -109,7 +130,8 @@ async def prepare(
                 )
             )
         else:
-            buyer = buyer_party(msgspec.convert(row["data"], ContactInput))
+            contact = msgspec.convert(context["contact"], ContactInput)
+            buyer = buyer_party(contact)
     seller = seller_party(tenant)
     invoice = msgspec.structs.replace(
         invoice,
@@ -146,7 +168,33 @@ async def prepare(
         buyer=buyer,
         findings=missing + findings,
         selection=selection,
+        series=None
+        if context["series_format"] is None
+        else SeriesSpec(context["series_format"], context["yearly_reset"]),
+        branding_version=context["branding_version"],
+        contact_language=contact.language if contact is not None else None,
     )
+
+
+#: Everything after the number, in one statement: the XML, the invoice's issued state, the
+#: `invoice.issued` event and the XML's archive entry (listed as pending: its object is
+#: written after commit). Returns the caller's columns of the invoice, the event, and
+#: whether a webhook endpoint listens for it.
+_STORE = (
+    "WITH doc AS (INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
+    " VALUES ($1, $2, $15, $11, $12, $13, $14)),"
+    " event AS (INSERT INTO invoice_events (tenant_id, invoice_id, type, data)"
+    " VALUES ($1, $2, 'invoice.issued', $16) RETURNING id, created_at),"
+    f" entry AS (INSERT INTO archive_entries (tenant_id, {ARCHIVE_COLUMNS}) VALUES ($1, $17, $18, $19, $20,"
+    " $21, $22, $23, $24, $25, $26, $27, $28, $29::text::jsonb, $30, $31)),"
+    " pending AS (INSERT INTO archive_pending (tenant_id, seq) VALUES ($1, $17))"
+    " UPDATE invoices SET status = 'OPEN', series = $3, number = $4, issue_date = $5, currency = $6,"
+    " issued = $7, total_amount = $8, balance = $9, issued_at = clock_timestamp(), modified_at = clock_timestamp(),"
+    " model = $10, rule_versions = $7::jsonb -> 'rule_versions' WHERE tenant_id = $1 AND id = $2"
+    " RETURNING {returning}, (SELECT id FROM event) AS event_id, (SELECT created_at FROM event) AS event_at,"
+    " EXISTS (SELECT FROM webhook_endpoints w WHERE w.tenant_id = $1 AND w.enabled"
+    " AND 'invoice.issued' = ANY (w.event_types)) AS announce"
+)
 
 
 async def issue(
@@ -157,13 +205,28 @@ async def issue(
     invoice: InvoiceInput,
 ) -> tuple[Document, list[Finding]]:
     """Issue a locked draft. Raises IssueRefused on any fatal finding (nothing written)."""
-    prepared = await prepare(conn, tenant_id, invoice, settings=settings)
+    doc, warnings, _ = await issue_row(conn, settings, tenant_id, invoice_id, invoice)
+    return doc, warnings
+
+
+async def issue_row(
+    conn: asyncpg.Connection,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    invoice: InvoiceInput,
+    *,
+    returning: str = "id",
+) -> tuple[Document, list[Finding], Any]:
+    """`issue`, also returning the issued invoice's row (its `returning` columns), so the
+    caller need not read it again while the series is still locked."""
+    series = invoice.series or DEFAULT_SERIES[invoice.document_type]
+    prepared = await prepare(conn, tenant_id, invoice, settings=settings, series=series)
     if any(f.fatal for f in prepared.findings) or prepared.buyer is None:
         raise IssueRefused(prepared.findings)
     inv = prepared.invoice
     assert inv.issue_date is not None and inv.currency is not None
-    series = inv.series or DEFAULT_SERIES[inv.document_type]
-    spec = await series_spec(conn, tenant_id, series)
+    spec = prepared.series
     if spec is None and inv.series is None:
         fmt = (
             settings.default_credit_note_series_format
@@ -211,25 +274,23 @@ async def issue(
         "payment_means": msgspec.to_builtins(inv.payment_means),
     }
     model = msgspec.to_builtins(doc.invoice)
+    meta = archive_meta(prepared.branding_version, prepared.contact_language, prepared.tenant.language)
+    await enqueue_all(conn, issue_jobs(tenant_id, invoice_id, einvoice.kind))
 
-    contact_id = uuid.UUID(inv.contact) if inv.contact else None
-    meta = await archive_meta(conn, tenant_id, contact_id)
-    await queue_pdf(conn, tenant_id, invoice_id)
-
-    # From here to commit the series' counter row is locked: database statements only, no
-    # storage I/O (the archive object is written after commit, `faktura.archive.deferred`).
-    number = await take_number(conn, tenant_id, series, spec, inv.issue_date)
+    # From here to commit the series' counter row (and the tenant's archive chain) is locked:
+    # this call, one statement, the commit. No storage I/O: the archive object is written
+    # after commit (`faktura.archive.deferred`).
+    number, head = await take_number(conn, tenant_id, series, spec, inv.issue_date)
     xml = draft_xml.replace(placeholder.encode(), xml_escape(number).encode())
     digest = hashlib.sha256(xml).hexdigest()
     issued["xml"] = {"sha256": digest, "size": len(xml), "syntax": einvoice.kind}
     if inv.conformance_level is not None:
         issued["xml"]["conformance_level"] = inv.conformance_level
-    await conn.execute(
-        "WITH doc AS (INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
-        " VALUES ($1, $2, $15, $11, $12, $13, $14))"
-        " UPDATE invoices SET status = 'OPEN', series = $3, number = $4, issue_date = $5, currency = $6,"
-        " issued = $7, total_amount = $8, balance = $9, issued_at = clock_timestamp(), modified_at = clock_timestamp(),"
-        " model = $10, rule_versions = $7::jsonb -> 'rule_versions' WHERE tenant_id = $1 AND id = $2",
+    doc = msgspec.structs.replace(doc, number=number)
+    entry = xml_entry(head, settings, tenant_id, invoice_id, xml, digest, doc, meta, einvoice.kind)
+    event = {"number": number, "status": "OPEN"}
+    row = await conn.fetchrow(
+        _STORE.format(returning=returning),
         tenant_id,
         invoice_id,
         series,
@@ -245,13 +306,14 @@ async def issue(
         digest,
         len(xml),
         einvoice.kind,
+        event,
+        *entry_values(entry)[1:],
     )
-    await events.record(conn, tenant_id, invoice_id, "invoice.issued", {"number": number, "status": "OPEN"})
-    doc = msgspec.structs.replace(doc, number=number)
-    await on_issued(
-        conn, settings, tenant_id, invoice_id, xml, doc, meta, kind=einvoice.kind
-    )  # chain the XML's archive entry
+    if row["announce"]:
+        await events.fan_out(
+            conn, tenant_id, invoice_id, "invoice.issued", event, row["event_id"], row["event_at"], None
+        )
     if doc.is_credit_note:
         await apply_credit_note(conn, tenant_id, invoice_id, doc)  # settle (or VOID) what it corrects
     INVOICES_ISSUED.labels(inv.document_type).inc()
-    return doc, [f for f in prepared.findings if not f.fatal]
+    return doc, [f for f in prepared.findings if not f.fatal], row

@@ -45,6 +45,19 @@ async def enqueue(
     return ids[0]
 
 
+async def enqueue_all(conn: asyncpg.Connection, jobs: list[tuple[str, dict[str, Any], str, int]]) -> None:
+    """Queue several jobs in one statement, each `(entrypoint, payload, dedupe_key, priority)`;
+    a job already queued or running under its key is not queued twice."""
+    await Queries(AsyncpgDriver(conn)).enqueue(
+        [j[0] for j in jobs],
+        [msgspec.json.encode(j[1]) for j in jobs],
+        [j[3] for j in jobs],
+        None,
+        [j[2] for j in jobs],
+        on_conflict="skip",
+    )
+
+
 @dataclass(frozen=True)
 class JobContext:
     pool: asyncpg.Pool

@@ -1,8 +1,9 @@
 """Gapless numbering per tenant and series.
 
 The next number is taken inside the issuing transaction by an UPSERT on the series'
-counter row; the row stays locked until that transaction ends, so concurrent issuers queue
-and a rolled-back issue returns its number. Formats are `str.format` templates with
+counter row (with the tenant's archive chain lock, `take_number`); the row stays locked
+until that transaction ends, so concurrent issuers queue and a rolled-back issue returns
+its number. Formats are `str.format` templates with
 `{year}` and `{seq}` (e.g. `INV-{year}-{seq:05}`); a yearly series restarts at 1 each year.
 """
 
@@ -64,15 +65,11 @@ async def series_spec(conn: asyncpg.Connection, tenant_id: object, series: str) 
 
 async def take_number(
     conn: asyncpg.Connection, tenant_id: object, series: str, spec: SeriesSpec, issue_date: dt.date
-) -> str:
-    """The next number of the series; locks its counter row until the transaction ends."""
+) -> tuple[str, tuple[int | None, str | None]]:
+    """The next number of the series and the head (seq, hash) of the tenant's archive chain,
+    in one call that locks both until the transaction ends (`faktura_take_number`,
+    migration 0009): issuing chains its XML's archive entry after that head."""
     period = issue_date.year if spec.yearly_reset else 0
-    seq = await conn.fetchval(
-        "INSERT INTO number_counters (tenant_id, series, period, last_value) VALUES ($1, $2, $3, 1)"
-        " ON CONFLICT (tenant_id, series, period)"
-        " DO UPDATE SET last_value = number_counters.last_value + 1 RETURNING last_value",
-        tenant_id,
-        series,
-        period,
-    )
-    return render_number(spec.format, issue_date.year, seq)
+    row = await conn.fetchrow("SELECT * FROM faktura_take_number($1, $2, $3)", tenant_id, series, period)
+    number = render_number(spec.format, issue_date.year, row["number_seq"])
+    return number, (row["chain_seq"], row["chain_hash"])

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post
 
 from faktura.api.common import merge_patch, parse_id
 from faktura.api.contacts import contact_view
@@ -25,16 +25,29 @@ from faktura.compliance.basic import Checks, anchored, check_numbers
 from faktura.compliance.findings import error_object
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.totals import compute
-from faktura.issuing import IssueRefused, issue, prepare
+from faktura.issuing import IssueRefused, issue_row, prepare
 from faktura.render.einvoice import file_suffix
 
-COLUMNS = (
-    "id, document_type, status, series, number, issue_date, due_date, paid_on_date, contact_id, remote_id,"
-    " currency, model, issued, total_amount, balance, created_at, modified_at, issued_at,"
-    " credited, ARRAY(SELECT p.id::text FROM payments p WHERE p.tenant_id = invoices.tenant_id"
-    " AND p.invoice_id = invoices.id ORDER BY p.created_at) AS payments"
+PAYMENTS = (
+    "ARRAY(SELECT p.id::text FROM payments p WHERE p.tenant_id = invoices.tenant_id"
+    " AND p.invoice_id = invoices.id ORDER BY p.created_at)"
 )
+ROW_COLUMNS = (
+    "id, document_type, status, series, number, issue_date, due_date, paid_on_date, contact_id, remote_id,"
+    " currency, total_amount, balance, created_at, modified_at, issued_at, credited"
+)
+COLUMNS = f"{ROW_COLUMNS}, model, issued, {PAYMENTS} AS payments"
 LIST_COLUMNS = COLUMNS
+#: A list page without `expand` is made of the rows' stored list entries (migration 0011: the
+#: JSON `invoice_view(row, lines=False)` encodes, kept by a trigger on every write), with the
+#: payment ids put in: nothing is decoded or encoded per row. The documents are read only
+#: for a row without an entry (a draft), which is listed through `invoice_view`.
+LIST_ENTRY_COLUMNS = (
+    f"{ROW_COLUMNS}, convert_to(replace(list_entry, chr(1), array_to_json({PAYMENTS})::text), 'UTF8') AS entry,"
+    " CASE WHEN list_entry IS NULL THEN model END AS model,"
+    " CASE WHEN list_entry IS NULL THEN issued END AS issued,"
+    f" CASE WHEN list_entry IS NULL THEN {PAYMENTS} END AS payments"
+)
 #: A list page without `expand=line_items` reads less of each issued invoice from the
 #: database (and so decodes and re-encodes less): not its lines, nor the parts of its
 #: snapshot the list does not show. A draft keeps its lines: its totals are computed from them.
@@ -144,11 +157,12 @@ def list_query(
     remote_id: str | None = None,
     type: str | None = None,
     lines: bool = True,
+    entries: bool = False,
 ) -> Query:
-    """The list's query from the seed's filters (each one backed by an index, migration 0007)."""
-    q = Query(
-        "invoices", LIST_COLUMNS if lines else LIST_COLUMNS_WITHOUT_LINES, ["tenant_id = $1"], [tenant_id]
-    )
+    """The list's query from the seed's filters (each one backed by an index, migration 0007);
+    with `entries`, rows carry their stored list entry (see `list_body`)."""
+    columns = LIST_ENTRY_COLUMNS if entries else LIST_COLUMNS if lines else LIST_COLUMNS_WITHOUT_LINES
+    q = Query("invoices", columns, ["tenant_id = $1"], [tenant_id])
     if (cid := parse_uuid(contact_id, "contact_id")) is not None:
         q.add("contact_id = ?", cid)
     add_time_filters(
@@ -186,6 +200,21 @@ def list_query(
         elif type != "ACCOUNTS_RECEIVABLE":
             q.add("false")
     return q
+
+
+def list_body(rows: list[Any], nxt: str | None, prev: str | None) -> bytes:
+    """A page without `expand`, from rows of `list_query(..., entries=True)`: the stored
+    entries joined; a row without one is encoded from `invoice_view`. The same bytes as
+    encoding the page of `invoice_view`s."""
+    results = b",".join(
+        r["entry"] if r["entry"] is not None else msgspec.json.encode(invoice_view(r, lines=False))
+        for r in rows
+    )
+    return b'{"next":%b,"previous":%b,"results":[%b]}' % (
+        msgspec.json.encode(nxt),
+        msgspec.json.encode(prev),
+        results,
+    )
 
 
 def _expand(values: list[str] | None) -> set[str]:
@@ -246,15 +275,26 @@ async def _fetch(scope: Scope, invoice_id: uuid.UUID, *, lock: bool = False) -> 
     return row
 
 
-async def _issue_locked(scope: Scope, row: Any) -> tuple[Any, list[dict[str, Any]]]:
+async def _issue_locked(
+    scope: Scope, row: Any, model: InvoiceInput | None = None
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Issue the locked draft `row` (`model`: its decoded model, if at hand); the issued row."""
     if row["status"] != "DRAFT":
         raise conflict("The invoice is already issued; correct it with a credit note.")
-    model = msgspec.convert(row["model"], InvoiceInput)
+    if model is None:
+        model = msgspec.convert(row["model"], InvoiceInput)
     try:
-        _, warnings = await issue(scope.conn, scope.settings, scope.tenant_id, row["id"], model)  # type: ignore[arg-type]
+        _, warnings, issued = await issue_row(
+            scope.conn,
+            scope.settings,
+            scope.tenant_id,  # type: ignore[arg-type]
+            row["id"],
+            model,
+            returning=COLUMNS,
+        )
     except IssueRefused as refused:
         raise findings_error(anchored(refused.findings, row["model"])) from None
-    return await _fetch(scope, row["id"]), [error_object(f) for f in anchored(warnings, row["model"])]
+    return issued, [error_object(f) for f in anchored(warnings, row["model"])]
 
 
 CODE_LIST_RULES = ("BR-CL-", "PEPPOL-EN16931-CL")
@@ -309,7 +349,7 @@ class InvoiceController(Controller):
                     msgspec.to_builtins(model),
                 )
                 if issue:
-                    row, warnings = await _issue_locked(scope, row)
+                    row, warnings = await _issue_locked(scope, row, model)
                 else:
                     warnings = await _draft_findings(scope, model)
                 return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
@@ -354,8 +394,11 @@ class InvoiceController(Controller):
                 remote_id=remote_id,
                 type=type,
                 lines="line_items" in expanded,
+                entries=not expanded,
             )
             rows, nxt, prev = await fetch_page(scope.conn, q, cursor, size)
+            if not expanded:
+                return Response(list_body(rows, nxt, prev), media_type=MediaType.JSON)
             contacts = None
             if "contact" in expanded:
                 contacts = await _contacts(scope, {r["contact_id"] for r in rows if r["contact_id"]})

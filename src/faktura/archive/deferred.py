@@ -43,6 +43,13 @@ def _job(tenant_id: uuid.UUID | str, seq: int) -> tuple[dict[str, Any], str]:
     return {"tenant_id": str(tenant_id), "seq": seq}, f"{WRITE_JOB}:{tenant_id}:{seq}"
 
 
+def write_job(tenant_id: uuid.UUID, invoice_id: uuid.UUID, kind: str) -> tuple[str, dict[str, Any], str, int]:
+    """The `archive.write` job of an artefact by invoice and kind, for `enqueue_all`: issuing
+    queues it before its entry's `seq` is known (before the number is taken)."""
+    payload = {"tenant_id": str(tenant_id), "invoice_id": str(invoice_id), "kind": kind}
+    return WRITE_JOB, payload, f"{WRITE_JOB}:{tenant_id}:{invoice_id}:{kind}", 1
+
+
 async def append_pending(
     conn: asyncpg.Connection,
     storage: str,
@@ -104,10 +111,22 @@ async def write_object(conn: asyncpg.Connection, store: ObjectStore, tenant_id: 
 
 
 async def write_pending(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """The `archive.write` job."""
+    """The `archive.write` job: of one entry (`seq`), or of an invoice's artefact (`kind`)."""
     tenant_id = uuid.UUID(payload["tenant_id"])
     async with ctx.tenant(tenant_id) as conn:
-        await write_object(conn, open_store(ctx.settings), tenant_id, int(payload["seq"]))
+        if "seq" in payload:
+            seq = int(payload["seq"])
+        else:
+            seq = await conn.fetchval(
+                "SELECT e.seq FROM archive_entries e JOIN archive_pending p ON p.tenant_id = e.tenant_id"
+                " AND p.seq = e.seq WHERE e.tenant_id = $1 AND e.invoice_id = $2 AND e.kind = $3",
+                tenant_id,
+                uuid.UUID(payload["invoice_id"]),
+                payload["kind"],
+            )
+            if seq is None:  # written already
+                return
+        await write_object(conn, open_store(ctx.settings), tenant_id, seq)
 
 
 async def write_now(

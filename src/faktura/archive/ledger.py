@@ -100,6 +100,73 @@ def entry_from_row(tenant_id: uuid.UUID, row: Any) -> ArchiveEntry:
     return ArchiveEntry(tenant_id=tenant_id, **{**dict(row), "meta": meta})
 
 
+#: One entry's row; `entry_values` gives its parameters in order.
+INSERT_ENTRY = (
+    f"INSERT INTO archive_entries (tenant_id, {COLUMNS})"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb, $15, $16)"
+)
+
+
+def entry_values(e: ArchiveEntry) -> tuple[Any, ...]:
+    return (
+        e.tenant_id,
+        e.seq,
+        e.id,
+        e.invoice_id,
+        e.kind,
+        e.media_type,
+        e.size,
+        e.sha256,
+        e.storage,
+        e.storage_key,
+        e.created_at,
+        e.retention_until,
+        e.retention_basis,
+        msgspec.json.encode(e.meta).decode(),
+        e.prev_hash,
+        e.entry_hash,
+    )
+
+
+def next_entry(
+    head_seq: int | None,
+    head_hash: str | None,
+    storage: str,
+    tenant_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    kind: str,
+    media_type: str,
+    digest: str,
+    size: int,
+    *,
+    country: str,
+    issue_date: dt.date,
+    meta: dict[str, str] | None = None,
+) -> ArchiveEntry:
+    """The entry that follows the chain's head (`head_seq` None: the first), hashed."""
+    retention_until, basis = retention_for(country, issue_date)
+    entry = ArchiveEntry(
+        tenant_id=tenant_id,
+        seq=(head_seq or 0) + 1,
+        id=uuid.uuid4(),
+        invoice_id=invoice_id,
+        kind=kind,
+        media_type=media_type,
+        size=size,
+        sha256=digest,
+        storage=storage,
+        storage_key=object_key(str(tenant_id), digest),
+        created_at=dt.datetime.now(dt.UTC),
+        retention_until=retention_until,
+        retention_basis=basis,
+        meta=dict(meta or {}),
+        prev_hash=head_hash or GENESIS,
+        entry_hash="",
+    )
+    entry.entry_hash = entry_hash(entry)
+    return entry
+
+
 async def archive_document(
     conn: asyncpg.Connection,
     store: ObjectStore,
@@ -159,9 +226,8 @@ async def append_entry(
     issued in this transaction), which saves a lookup; the UNIQUE constraint still holds.
     `pending` lists the entry in `archive_pending` in the same statement: its object is
     written after commit."""
-    key = object_key(str(tenant_id), digest)
     # One appender per tenant at a time, until commit: the chain stays linear and `seq`
-    # gapless. Issuing already serializes per number series, so this costs little.
+    # gapless. Issuing takes the same lock together with its number (`faktura_take_number`).
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended('faktura.archive:' || $1, 0))", str(tenant_id)
     )
@@ -181,51 +247,24 @@ async def append_entry(
         "SELECT seq, entry_hash FROM archive_entries WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1",
         tenant_id,
     )
-    retention_until, basis = retention_for(country, issue_date)
-    entry = ArchiveEntry(
-        tenant_id=tenant_id,
-        seq=(head["seq"] + 1) if head else 1,
-        id=uuid.uuid4(),
-        invoice_id=invoice_id,
-        kind=kind,
-        media_type=media_type,
-        size=size,
-        sha256=digest,
-        storage=storage,
-        storage_key=key,
-        created_at=dt.datetime.now(dt.UTC),
-        retention_until=retention_until,
-        retention_basis=basis,
-        meta=dict(meta or {}),
-        prev_hash=head["entry_hash"] if head else GENESIS,
-        entry_hash="",
-    )
-    entry.entry_hash = entry_hash(entry)
-    insert = (
-        f"INSERT INTO archive_entries (tenant_id, {COLUMNS})"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb, $15, $16)"
-    )
-    if pending:
-        insert = f"WITH entry AS ({insert}) INSERT INTO archive_pending (tenant_id, seq) VALUES ($1, $2)"
-    await conn.execute(
-        insert,
+    entry = next_entry(
+        head["seq"] if head else None,
+        head["entry_hash"] if head else None,
+        storage,
         tenant_id,
-        entry.seq,
-        entry.id,
         invoice_id,
         kind,
         media_type,
-        entry.size,
         digest,
-        entry.storage,
-        key,
-        entry.created_at,
-        entry.retention_until,
-        basis,
-        msgspec.json.encode(entry.meta).decode(),
-        entry.prev_hash,
-        entry.entry_hash,
+        size,
+        country=country,
+        issue_date=issue_date,
+        meta=meta,
     )
+    insert = INSERT_ENTRY
+    if pending:
+        insert = f"WITH entry AS ({insert}) INSERT INTO archive_pending (tenant_id, seq) VALUES ($1, $2)"
+    await conn.execute(insert, *entry_values(entry))
     return entry
 
 

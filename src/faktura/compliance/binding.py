@@ -17,6 +17,7 @@ from typing import NamedTuple
 import msgspec
 
 from faktura.compliance.findings import Finding
+from faktura.compliance.france import cii as french_cii
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.syntax import CII
 
@@ -245,7 +246,13 @@ CII_BINDING: tuple[Rebinding, ...] = (
     ),
 )
 
-BINDINGS: dict[str, tuple[Rebinding, ...]] = {CII: CII_BINDING}
+#: the French rules (BR-FR) under the ids of their CII Schematron (`compliance.france.cii`)
+FRENCH_CII_BINDING = tuple(
+    Rebinding(rule_id, r".*", (cii_id,), "the CII Schematron's id of the same test")
+    for rule_id, cii_id in french_cii.RENAMED.items()
+) + tuple(Rebinding(rule_id, r".*", (), reason) for rule_id, reason in french_cii.DROPPED.items())
+
+BINDINGS: dict[str, tuple[Rebinding, ...]] = {CII: CII_BINDING + FRENCH_CII_BINDING}
 
 
 def _applies(entry: Rebinding, finding: Finding, invoice: InvoiceInput, base: str) -> bool:

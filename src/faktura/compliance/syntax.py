@@ -15,9 +15,18 @@ from __future__ import annotations
 
 from faktura.compliance.cii import cii_findings
 from faktura.compliance.findings import Finding, Severity
-from faktura.domain.document import XRECHNUNG_3
+from faktura.compliance.france.cii import french_cii_findings
+from faktura.domain.document import FR_CTC_EXTENDED, FRENCH_PROFILES, XRECHNUNG_3
 from faktura.domain.invoice import InvoiceInput, Party
-from faktura.domain.syntax import CII, FACTURX_PROFILES, ISSUED_LEVELS, allowed_syntaxes, syntax_of
+from faktura.domain.syntax import (
+    CII,
+    FACTURX_PROFILES,
+    FRENCH_FACTURX_LEVELS,
+    ISSUED_LEVELS,
+    allowed_syntaxes,
+    facturx_level,
+    syntax_of,
+)
 from faktura.domain.totals import Totals
 
 
@@ -176,8 +185,19 @@ def syntax_findings(
         )
         return out
     level = invoice.conformance_level
-    facturx = profile in FACTURX_PROFILES
-    if level is not None and not facturx:
+    facturx = facturx_level(profile, level) is not None
+    french_level = FRENCH_FACTURX_LEVELS.get(profile)
+    if level is not None and french_level is not None and (level != french_level or syntax != CII):
+        out.append(
+            _fatal(
+                "FK-SYNTAX",
+                "Factur-X Level Of A French Profile",
+                f"A {profile} invoice is a Factur-X at level {french_level}, in syntax CII"
+                f" (its XML is the {profile} CII); without a level it is a plain UBL or CII e-invoice.",
+                f"{base}/conformance_level",
+            )
+        )
+    elif level is not None and not facturx and profile not in FACTURX_PROFILES:
         out.append(
             _fatal(
                 "FK-SYNTAX",
@@ -186,7 +206,7 @@ def syntax_findings(
                 f"{base}/conformance_level",
             )
         )
-    elif facturx and level is not None and level not in ISSUED_LEVELS:
+    elif profile in FACTURX_PROFILES and level is not None and level not in ISSUED_LEVELS:
         german = seller is not None and seller.address.country == "DE"
         why = (
             "is not an invoice for a German seller: since 2025 an e-invoice must carry the EN 16931 data"
@@ -205,6 +225,8 @@ def syntax_findings(
     if syntax != CII:
         return out
     out += cii_findings(invoice, totals, xrechnung=profile == XRECHNUNG_3, base=base, seller=seller)
+    if profile in FRENCH_PROFILES:
+        out += french_cii_findings(invoice, seller, buyer, base)
     if not facturx and len(invoice.preceding_invoices) > 1:
         out.append(
             _fatal(
@@ -221,8 +243,7 @@ def syntax_findings(
     if facturx and level == "BASIC":
         out += _basic_leaves_out(invoice, seller, buyer, base)
     if (
-        facturx
-        and level == "EXTENDED"
+        ((facturx and level == "EXTENDED") or profile == FR_CTC_EXTENDED)
         and (totals is None or totals.payable_amount > 0)
         and invoice.due_date is None
         and not (invoice.payment_terms and invoice.payment_terms.strip())
@@ -232,8 +253,8 @@ def syntax_findings(
                 "BR-CO-25",
                 "Payment Due Date Or Terms Missing",
                 "[BR-CO-25]-In case the Amount due for payment (BT-115) is positive, either the Payment due date"
-                " (BT-9) or the Payment terms (BT-20) shall be present. Factur-X EXTENDED enforces it (EN 16931"
-                " 1.3.16 does not), for credit notes too.",
+                " (BT-9) or the Payment terms (BT-20) shall be present. Factur-X EXTENDED and EXTENDED-CTC-FR enforce"
+                " it (EN 16931 1.3.16 does not), for credit notes too.",
                 f"{base}/payment_terms",
                 "BT-20",
             )

@@ -63,11 +63,11 @@ async def record(
         data,
     )
     if type_ in WEBHOOK_EVENTS:
-        await _fan_out(conn, tenant_id, invoice_id, type_, data, row["id"], row["created_at"], delivery_id)
+        await fan_out(conn, tenant_id, invoice_id, type_, data, row["id"], row["created_at"], delivery_id)
     return int(row["id"])
 
 
-async def _fan_out(
+async def fan_out(
     conn: asyncpg.Connection,
     tenant_id: uuid.UUID | str,
     invoice_id: uuid.UUID,
@@ -77,6 +77,7 @@ async def _fan_out(
     created_at: dt.datetime,
     delivery_id: uuid.UUID | None,
 ) -> None:
+    """Announce a recorded event to every enabled endpoint subscribed to it."""
     endpoints = await conn.fetch(
         "SELECT id FROM webhook_endpoints WHERE tenant_id = $1 AND enabled AND $2 = ANY(event_types)",
         tenant_id,

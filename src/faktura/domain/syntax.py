@@ -17,10 +17,13 @@ SYNTAXES: dict[str, tuple[str, ...]] = {
     XRECHNUNG_3: (UBL, CII),
     FACTUR_X: (CII,),
     ZUGFERD: (CII,),
-    # France: UBL here; CII / Factur-X join with their renderer
-    FR_CTC: (UBL,),
-    FR_CTC_EXTENDED: (UBL,),
+    # France: UBL or CII; in CII, a conformance level makes it a Factur-X (FRENCH_FACTURX_LEVELS)
+    FR_CTC: (UBL, CII),
+    FR_CTC_EXTENDED: (UBL, CII),
 }
+#: France: the one Factur-X level of each French profile; its XML is the profile's own CII
+#: (EXTENDED-CTC-FR under the Factur-X EXTENDED specification id)
+FRENCH_FACTURX_LEVELS = {FR_CTC: "EN16931", FR_CTC_EXTENDED: "EXTENDED"}
 
 
 def allowed_syntaxes(profile: str | None) -> tuple[str, ...]:
@@ -49,3 +52,13 @@ def resolve_level(profile: str | None, explicit: str | None, tenant_default: str
     if profile not in FACTURX_PROFILES:
         return explicit
     return explicit or tenant_default or DEFAULT_LEVEL
+
+
+def facturx_level(profile: str | None, level: str | None) -> str | None:
+    """The Factur-X level of an invoice issued as a Factur-X hybrid PDF, else None: every
+    Factur-X / ZUGFeRD invoice, and a French one in CII naming its profile's level."""
+    if profile in FACTURX_PROFILES:
+        return level or DEFAULT_LEVEL
+    if profile is not None and level is not None and FRENCH_FACTURX_LEVELS.get(profile) == level:
+        return level
+    return None

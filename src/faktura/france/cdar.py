@@ -55,7 +55,9 @@ PPF_ID = "0000"
 #: the scheme of French electronic addresses (SIREN[_SIRET[_routing code]])
 ADDRESS_SCHEME = "0225"
 
-Sender = Literal["issuer platform", "recipient platform", "either platform", "buyer", "seller", "recipient"]
+Sender = Literal[
+    "issuer platform", "recipient platform", "issuer or recipient platform", "buyer", "seller", "recipient"
+]
 TaxAdministration = Literal["yes", "no", "when VAT is due on receipt"]
 
 
@@ -206,7 +208,9 @@ STATUSES: dict[int, Status] = {
             tax_administration="when VAT is due on receipt",
             document_status="47",
         ),
-        _status(213, "Rejetée", "Rejected", TRANSMISSION, "either platform", tax_administration="yes"),
+        _status(
+            213, "Rejetée", "Rejected", TRANSMISSION, "issuer or recipient platform", tax_administration="yes"
+        ),
         _status(214, "Visée", "Endorsed", PROCESSING, "buyer"),
         _status(220, "Annulée", "Cancelled", PROCESSING, "seller"),
         _status(221, "Erreur de routage", "Routing error", PROCESSING, "recipient"),
@@ -215,7 +219,7 @@ STATUSES: dict[int, Status] = {
         _status(226, "Affacturée confidentiel", "Factored (confidential)", PROCESSING, "seller"),
         _status(227, "Changement de compte à payer", "Change of the account to pay", PROCESSING, "seller"),
         _status(228, "Non affacturée", "Not factored", PROCESSING, "seller"),
-        _status(501, "Irrecevable", "Inadmissible", TRANSMISSION, "either platform"),
+        _status(501, "Irrecevable", "Inadmissible", TRANSMISSION, "issuer or recipient platform"),
     )
 }
 #: the statuses the issuer (the seller, for whom Faktura acts) sets and Faktura writes
@@ -719,8 +723,8 @@ def read_tree(data: bytes) -> etree._Element:
     try:
         return etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
-        detail = f"not well-formed XML: {exc}"
-        raise CdarError([_finding("FK-CDAR-SYNTAX", etree.Element("document"), detail)]) from exc
+        finding = _finding("FK-CDAR-SYNTAX", etree.Element("document"), f"not well-formed XML: {exc}")
+        raise CdarError([msgspec.structs.replace(finding, pointer="/")]) from exc
 
 
 def parse_cdar(data: bytes) -> StatusMessage:
@@ -942,6 +946,10 @@ def seller_status(
         raise ValueError(f"status {code} is not one the seller sets; the seller sets {ISSUER_CODES}")
     if not seller.id:
         raise ValueError("the seller's SIREN (MDT-38) is required")
+    if not buyer.address:
+        raise ValueError(
+            "the buyer's electronic address (MDT-73: BT-49 under 0225, or its SIREN) is required"
+        )
     at = paris_time(at)
     buyer_scheme = buyer.scheme or (SIREN_SCHEME if buyer.id else None)
     recipients = [

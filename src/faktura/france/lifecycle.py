@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -114,14 +115,23 @@ _REF = (
 )
 
 
-def _siren(issued: dict[str, Any] | None) -> str | None:
-    """The seller's SIREN as issued (BT-30 under scheme 0002, or the first nine digits of a
-    SIRET under 0009)."""
-    legal = ((issued or {}).get("seller") or {}).get("legal_id") or {}
+def _siren(party: dict[str, Any] | None) -> str | None:
+    """A party's SIREN as issued: its `siren`, else the first nine digits of its `siret`, else
+    its legal id (BT-30/BT-47) under scheme 0002 (or without a scheme, when it has the nine
+    digits of one) or under 0009 (a SIRET)."""
+    party = party or {}
+    if party.get("siren"):
+        return str(party["siren"])
+    if party.get("siret"):
+        return str(party["siret"])[:9]
+    legal = party.get("legal_id") or {}
     value = "".join(str(legal.get("value") or "").split())
-    if legal.get("scheme") == "0009" and len(value) == 14:
+    scheme = legal.get("scheme")
+    if scheme == "0009" and re.fullmatch(r"\d{14}", value):
         return value[:9]
-    return value or None
+    if scheme == SIREN_SCHEME or (scheme is None and re.fullmatch(r"\d{9}", value)):
+        return value or None
+    return None
 
 
 async def _invoice(
@@ -154,7 +164,7 @@ async def _invoice(
             f"{_REF}/ram:FormattedIssueDateTime",
             "MDT-100",
         )
-    siren = _siren(row["issued"])
+    siren = _siren((row["issued"] or {}).get("seller"))
     if ref.seller_id is not None and siren is not None and ref.seller_id != siren:
         raise _refusal(
             "FK-CDAR-SELLER",
@@ -272,15 +282,16 @@ async def record_sent_status(
 
 
 def _party(data: dict[str, Any], role: str) -> Party:
-    legal = data.get("legal_id") or {}
+    """The seller or buyer as issued; its electronic address is its BT-34/BT-49 endpoint under
+    scheme 0225, else its SIREN (the address a SIREN alone routes to)."""
     endpoint = data.get("endpoint") or {}
-    siren = _siren({"seller": data})
+    siren = _siren(data)
     return Party(
         role=role,
         id=siren,
         scheme=SIREN_SCHEME if siren else None,
         name=data.get("name"),
-        address=endpoint.get("value") if endpoint.get("scheme") == ADDRESS_SCHEME else legal.get("value"),
+        address=endpoint.get("value") if endpoint.get("scheme") == ADDRESS_SCHEME else siren,
         address_scheme=ADDRESS_SCHEME,
     )
 

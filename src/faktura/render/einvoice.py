@@ -10,15 +10,29 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from faktura.domain.document import XRECHNUNG_3, Document
-from faktura.domain.syntax import DEFAULT_LEVEL, FACTURX_PROFILES, UBL, syntax_of
+from faktura.domain.document import FR_CTC, FR_CTC_EXTENDED, XRECHNUNG_3, Document
+from faktura.domain.syntax import DEFAULT_LEVEL, FACTURX_PROFILES, UBL, facturx_level, syntax_of
 from faktura.render.cii import render_cii
-from faktura.render.cii.document import FACTURX_BASIC, FACTURX_EN16931, FACTURX_EXTENDED, XRECHNUNG_3_CII
+from faktura.render.cii.document import (
+    FACTURX_BASIC,
+    FACTURX_EN16931,
+    FACTURX_EXTENDED,
+    FR_CTC_CII,
+    FR_CTC_EXTENDED_CII,
+    FR_CTC_EXTENDED_FACTURX,
+    FR_CTC_FACTURX,
+    XRECHNUNG_3_CII,
+)
 from faktura.render.ubl import render_ubl
 
 XML_MEDIA_TYPE = "application/xml"
 #: conformance level -> CII profile; MINIMUM and BASIC_WL have none (FK-FACTURX-LEVEL)
 FACTURX_LEVELS = {"BASIC": FACTURX_BASIC, "EN16931": FACTURX_EN16931, "EXTENDED": FACTURX_EXTENDED}
+#: French profile -> its CII profile as plain CII, and as the XML of a Factur-X
+FRENCH = {
+    FR_CTC: (FR_CTC_CII, FR_CTC_FACTURX),
+    FR_CTC_EXTENDED: (FR_CTC_EXTENDED_CII, FR_CTC_EXTENDED_FACTURX),
+}
 
 
 class EInvoice(NamedTuple):
@@ -37,6 +51,9 @@ def cii_profile(doc: Document) -> str:
         return FACTURX_LEVELS[level]
     if doc.profile == XRECHNUNG_3:
         return XRECHNUNG_3_CII
+    if doc.profile in FRENCH:
+        plain, hybrid = FRENCH[doc.profile]
+        return hybrid if facturx_level(doc.profile, doc.invoice.conformance_level) else plain
     raise ValueError(f"profile {doc.profile!r} is not issued in CII (FK-SYNTAX)")
 
 

@@ -165,7 +165,7 @@ def _rate_rule(rule_id: str, group: str, bt: str) -> Rule:
             for b in ctx.totals.breakdown:
                 if b.rate is not None and decimal_text(b.rate) not in VAT_RATES:
                     yield ctx.category_pointer(b.category, "tax_rate")
-        elif group == "line":
+        elif group == "line" and not ctx.credit_note:  # context `cac:InvoiceLine/...` only
             for i, (_, rate) in enumerate(ctx.line_categories):
                 if rate is not None and decimal_text(rate) not in VAT_RATES:
                     yield ctx.at("line_items", i, "tax_rate")

@@ -21,6 +21,8 @@ FINAL_AFTER_DEPOSIT = frozenset({"B4", "S4", "M4"})
 DEPOSIT_TYPES = frozenset({"386", "500", "503"})
 CORRECTIVE_TYPES = frozenset({"384", "471", "472", "473"})
 CREDIT_TYPES = frozenset({"261", "381", "396", "502", "503"})
+#: bidirectional invoices (`custom:isSpecialContractBD`): their prices may be negative
+BIDIRECTIONAL = frozenset({"B9", "S9", "M9"})
 
 
 def id_format_ok(value: str) -> bool:
@@ -256,7 +258,7 @@ def dec_03_price(ctx: Context) -> Iterator[str]:
     if ctx.totals is None:
         return
     for i, lt in enumerate(ctx.totals.lines):
-        if not decimal_ok(price_text(lt.net_price), 6, signed=False):
+        if not decimal_ok(price_text(lt.net_price), 6, signed=ctx.invoice.billing_mode in BIDIRECTIONAL):
             yield ctx.at("line_items", i, "unit_price")
 
 
@@ -270,7 +272,7 @@ def _price_discount(rule_id: str, bt: str, *, base: bool) -> Rule:
             if li.gross_unit_price is None:
                 continue
             value = li.gross_unit_price if base else li.gross_unit_price - lt.net_price
-            if not decimal_ok(price_text(value), 6, signed=False):
+            if not decimal_ok(price_text(value), 6, signed=ctx.invoice.billing_mode in BIDIRECTIONAL):
                 yield ctx.at("line_items", i, "gross_unit_price")
 
     return Rule(

@@ -46,7 +46,9 @@ def _siret_coherence(bt: str) -> Rule:
             if not sirets:
                 continue
             index, siret = sirets[0]
-            siren = siren_written(party) or siret.value[:9]
+            # the seller's and buyer's SIRET must match a written SIREN; the payee's falls back
+            # on its own first nine digits when it has none
+            siren = siren_written(party) or (siret.value[:9] if bt == "BT-60" else None)
             if not (FOURTEEN_DIGITS.match(siret.value) and siret.value[:9] == siren):
                 yield _identifier_pointer(party, base, index)
 

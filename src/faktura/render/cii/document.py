@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from faktura.domain.document import Document
+from faktura.domain.document import FRENCH_PROFILES, Document
+from faktura.domain.notes import subject_and_text
 from faktura.render.cii.allowances import allowance_charge
 from faktura.render.cii.common import NS_RSM, NSMAP, Element, date_time, leaf, period, ram
 from faktura.render.cii.lines import line
@@ -30,8 +31,19 @@ XRECHNUNG_3_CII = "xrechnung-3"
 FACTURX_BASIC = "factur-x-basic"
 FACTURX_EN16931 = "factur-x-en16931"
 FACTURX_EXTENDED = "factur-x-extended"
+#: France (XP Z12-012): plain CII under the EN 16931 profile and EXTENDED-CTC-FR, and the same
+#: XML as the Factur-X of a French invoice (BT-23 is the invoice's billing mode)
+FR_CTC_CII = "fr-ctc"
+FR_CTC_EXTENDED_CII = "fr-ctc-extended"
+FR_CTC_FACTURX = "fr-ctc-factur-x-en16931"
+FR_CTC_EXTENDED_FACTURX = "fr-ctc-factur-x-extended"
 
 PEPPOL_BILLING_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+#: BT-24 of EXTENDED-CTC-FR in plain CII (as in UBL). A Factur-X EXTENDED invoice keeps the
+#: Factur-X EXTENDED id: the Factur-X Schematron checks BT-24 against its own code list
+#: (FX-SCH-A-000636), where the French id is not.
+EXTENDED_CTC_FR = "urn:cen.eu:en16931:2017#conformant#urn.cpro.gouv.fr:1p0:extended-ctc-fr"
+FACTURX_EXTENDED_ID = "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended"
 
 #: What Factur-X 1.09.2 BASIC has no place for, of what Faktura writes (its XSD and
 #: Schematron): contacts, bank details beyond the account id, item details, line references,
@@ -88,18 +100,22 @@ PROFILES: dict[str, CiiProfile] = {
         "urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic", None, "BASIC", BASIC_OMITTED
     ),
     FACTURX_EN16931: CiiProfile("urn:cen.eu:en16931:2017", None, "EN 16931"),
-    FACTURX_EXTENDED: CiiProfile(
-        "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended", None, "EXTENDED"
-    ),
+    FACTURX_EXTENDED: CiiProfile(FACTURX_EXTENDED_ID, None, "EXTENDED"),
+    FR_CTC_CII: CiiProfile("urn:cen.eu:en16931:2017", None),
+    FR_CTC_EXTENDED_CII: CiiProfile(EXTENDED_CTC_FR, None),
+    FR_CTC_FACTURX: CiiProfile("urn:cen.eu:en16931:2017", None, "EN 16931"),
+    FR_CTC_EXTENDED_FACTURX: CiiProfile(FACTURX_EXTENDED_ID, None, "EXTENDED"),
 }
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
-def _context(root: Element, profile: CiiProfile) -> None:
+def _context(root: Element, profile: CiiProfile, doc: Document) -> None:
     el = etree.SubElement(root, f"{{{NS_RSM}}}ExchangedDocumentContext")
-    if profile.business_process:
-        leaf(ram(el, "BusinessProcessSpecifiedDocumentContextParameter"), "ID", profile.business_process)
+    # BT-23: a French invoice's billing mode (BR-FR-08), else the profile's business process
+    process = doc.invoice.billing_mode if doc.profile in FRENCH_PROFILES else profile.business_process
+    if process:
+        leaf(ram(el, "BusinessProcessSpecifiedDocumentContextParameter"), "ID", process)
     leaf(ram(el, "GuidelineSpecifiedDocumentContextParameter"), "ID", profile.guideline_id)
 
 
@@ -110,7 +126,11 @@ def _exchanged_document(root: Element, doc: Document) -> None:
     date_time(el, "IssueDateTime", doc.issue_date)
     for note in doc.invoice.notes:
         if note.strip():
-            leaf(ram(el, "IncludedNote"), "Content", note)
+            # French rules read the subject code from ram:SubjectCode (BR-FR-05)
+            subject, content = subject_and_text(note) if doc.profile in FRENCH_PROFILES else (None, note)
+            included = ram(el, "IncludedNote")
+            leaf(included, "Content", content)
+            leaf(included, "SubjectCode", subject)
 
 
 def _agreement(parent: Element, doc: Document) -> None:
@@ -197,7 +217,7 @@ def render_cii(doc: Document, profile: str) -> bytes:
             f"CII profile {profile!r} carries at most {limit} preceding invoice reference (BG-3)"
         )
     root = etree.Element(f"{{{NS_RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
-    _context(root, spec)
+    _context(root, spec, doc)
     _exchanged_document(root, doc)
     transaction = etree.SubElement(root, f"{{{NS_RSM}}}SupplyChainTradeTransaction")
     for i, (li, lt) in enumerate(zip(doc.invoice.line_items, doc.totals.lines, strict=True), start=1):

@@ -8,6 +8,7 @@ id sit in `SpecifiedLegalOrganization`, the VAT id is a `SpecifiedTaxRegistratio
 
 from __future__ import annotations
 
+from faktura.domain import france
 from faktura.domain.invoice import ContactPoint, Delivery, Party, TaxRepresentative
 from faktura.render.cii.common import Element, address, identifiers, leaf, ram, written
 
@@ -33,14 +34,15 @@ def _tax_registration(parent: Element, value: str | None, scheme: str) -> None:
 
 def trade_party(name: str, party: Party, *, seller: bool) -> Element:
     el = ram(None, name)
-    identifiers(el, party.identifiers)
+    identifiers(el, france.identifiers(party))  # with the SIRET (scheme 0009) where there is one
     leaf(el, "Name", party.name)
     if seller:  # BT-33 seller additional legal information; no buyer counterpart
         leaf(el, "Description", party.legal_form)
-    if party.legal_id is not None or written(party.trading_name):
+    registration = france.legal_id(party)  # the SIREN (scheme 0002) where there is one
+    if registration is not None or written(party.trading_name):
         legal = ram(el, "SpecifiedLegalOrganization")
-        if party.legal_id is not None:
-            leaf(legal, "ID", party.legal_id.value, schemeID=party.legal_id.scheme)
+        if registration is not None:
+            leaf(legal, "ID", registration.value, schemeID=registration.scheme)
         leaf(legal, "TradingBusinessName", party.trading_name)
     _contact(el, party.contact)
     address(el, "PostalTradeAddress", party.address)

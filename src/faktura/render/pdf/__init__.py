@@ -20,7 +20,7 @@ import jinja2
 import msgspec
 
 from faktura.domain.document import Document
-from faktura.domain.syntax import DEFAULT_LEVEL, FACTURX_PROFILES
+from faktura.domain.syntax import facturx_level
 from faktura.render.pdf import facturx
 from faktura.render.pdf.labels import LABELS, LANGUAGES, language_of
 from faktura.render.pdf.view import build_view, locale_for
@@ -129,8 +129,8 @@ class PdfRenderer:
         html = self.html(doc, branding=branding, language=language, draft=draft)
         if draft or xml is None:
             return self.write(html)
-        if doc.profile in FACTURX_PROFILES:
-            level = doc.invoice.conformance_level or DEFAULT_LEVEL
+        level = facturx_level(doc.profile, doc.invoice.conformance_level)
+        if level is not None:
             rendered = self.write(
                 html,
                 xml=xml,
