@@ -307,13 +307,16 @@ async def pull(ctx: JobContext, payload: dict[str, Any]) -> None:
     client = await _client(ctx, tenant_id)
     if client is None:
         return
-    flow = await client.flow(payload["flow_id"])
-    if flow is None:
-        return
-    if flow.get("flowDirection") == "In" and flow.get("flowType") in LIFECYCLE_IN:
-        await apply_incoming(ctx, client, tenant_id, flow)
-    elif flow.get("flowDirection") == "Out":
-        await apply_ack(ctx, tenant_id, flow)
+    try:
+        flow = await client.flow(payload["flow_id"])
+        if flow is None:
+            return
+        if flow.get("flowDirection") == "In" and flow.get("flowType") in LIFECYCLE_IN:
+            await apply_incoming(ctx, client, tenant_id, flow)
+        elif flow.get("flowDirection") == "Out":
+            await apply_ack(ctx, tenant_id, flow)
+    except (PermanentError, TransientError) as e:  # the poll finds the flow later
+        log.info("PA webhook flow %s not read now: %s", payload["flow_id"], e)
 
 
 # -- Faktura's own statuses ---------------------------------------------------------------
