@@ -6,6 +6,7 @@ signed webhook) through to cashed, and the failure cases."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -451,16 +452,25 @@ async def test_issue_to_cashed_end_to_end(
             await wait_for(lambda: _called(pa, "GET", f"/flow-service/v1/flows/{approved}"))
             await until(client, tenant, iid, did, "ACCEPTED")
             await wait_for(lambda: _has(client, tenant, iid, "invoice.payment_sent"))
-            # the seller is paid in full: Faktura tells the PA (212, cashed)
+            # the seller is paid in full: Faktura tells the PA (212, cashed), once the PA
+            # is back from an outage
+            pa.down = True
             r = await client.post(
                 f"/v1/invoices/{iid}/payments",
                 json={"model": {"amount": "9360.00", "date": at.date().isoformat()}},
                 headers=tenant.headers,
             )
             assert r.status_code == 201, r.text
+            await wait_for(
+                lambda: asyncio.sleep(0, ("POST", "/flow-service/v1/flows/search", 503) in pa.calls)
+            )
+            await asyncio.sleep(1)  # the status job has met the outage (it runs at once)
+            assert not await _has(client, tenant, iid, "pa.status_sent")
+            pa.down = False
             await wait_for(lambda: _has(client, tenant, iid, "invoice.cashed"))
     cdar_flows = [f for f in pa.out_flows() if f["flowSyntax"] == "CDAR"]
     assert len(cdar_flows) == 1 and cdar_flows[0]["trackingId"] == f"{iid}-212"
+    assert pa.posts_by_tracking[f"{iid}-212"] == 1
     sent = pa.files[cdar_flows[0]["flowId"]]
     assert cdar.parse_cdar(sent).status_code == 212
     xsd, fatal, _ = official_findings(sent, ("fr-cdar-1.4.0.03",))

@@ -227,9 +227,11 @@ class FrancePaController(Controller):
                 raise _bad_signature()
             from faktura.delivery.tenant_ap import unseal
 
-            if not signature_ok(
-                unseal(settings.delivery, tid, key), body, stamp, request.headers.get("afnor-signature", "")
-            ):
+            try:
+                signing_key = unseal(settings.delivery, tid, key)
+            except Exception:  # sealed under another FAKTURA_SECRETS_KEY: subscribe again
+                raise _bad_signature() from None
+            if not signature_ok(signing_key, body, stamp, request.headers.get("afnor-signature", "")):
                 raise _bad_signature()
             flow = decode_json(body)
             flow_id = flow.get("flowId") if isinstance(flow, dict) else None

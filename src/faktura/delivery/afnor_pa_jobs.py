@@ -27,7 +27,7 @@ import asyncpg
 
 from faktura.delivery import events
 from faktura.delivery.afnor_pa import LIFECYCLE_IN, PaClient, PaConfig
-from faktura.delivery.channel import PermanentError
+from faktura.delivery.channel import PermanentError, TransientError
 from faktura.delivery.tenant_ap import seal, unseal
 from faktura.jobs import JobContext, enqueue
 from faktura.settings import Settings
@@ -307,13 +307,16 @@ async def pull(ctx: JobContext, payload: dict[str, Any]) -> None:
     client = await _client(ctx, tenant_id)
     if client is None:
         return
-    flow = await client.flow(payload["flow_id"])
-    if flow is None:
-        return
-    if flow.get("flowDirection") == "In" and flow.get("flowType") in LIFECYCLE_IN:
-        await apply_incoming(ctx, client, tenant_id, flow)
-    elif flow.get("flowDirection") == "Out":
-        await apply_ack(ctx, tenant_id, flow)
+    try:
+        flow = await client.flow(payload["flow_id"])
+        if flow is None:
+            return
+        if flow.get("flowDirection") == "In" and flow.get("flowType") in LIFECYCLE_IN:
+            await apply_incoming(ctx, client, tenant_id, flow)
+        elif flow.get("flowDirection") == "Out":
+            await apply_ack(ctx, tenant_id, flow)
+    except (PermanentError, TransientError) as e:  # the poll finds the flow later
+        log.info("PA webhook flow %s not read now: %s", payload["flow_id"], e)
 
 
 # -- Faktura's own statuses ---------------------------------------------------------------
@@ -335,8 +338,31 @@ async def on_paid(conn: asyncpg.Connection, tenant_id: Any, invoice_id: uuid.UUI
 
 
 async def submit_status(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """The `afnor_pa.status` job: one of Faktura's CDAR statuses submitted as a flow.
-    Transient failures raise (the job queue retries); the tracking id keeps it single."""
+    """The `afnor_pa.status` job: one of Faktura's CDAR statuses submitted as a flow. A PA
+    that cannot be reached is asked again with the delivery backoff, up to the delivery's
+    attempts; the tracking id keeps the status single however often it is tried."""
+    try:
+        await _submit_status(ctx, payload)
+    except TransientError as e:
+        from faktura.delivery.service import backoff
+
+        cfg = ctx.settings.delivery
+        attempt = int(payload.get("attempt") or 1)
+        if attempt >= cfg.max_attempts:
+            log.error(
+                "CDAR status %s of invoice %s not submitted: %s", payload["code"], payload["invoice_id"], e
+            )
+            return
+        async with ctx.tenant(payload["tenant_id"]) as conn:
+            await enqueue(
+                conn,
+                STATUS_JOB,
+                {**payload, "attempt": attempt + 1},
+                delay=dt.timedelta(seconds=backoff(attempt, cfg)),
+            )
+
+
+async def _submit_status(ctx: JobContext, payload: dict[str, Any]) -> None:
     from faktura.delivery.afnor_pa_lifecycle import build_cdar, record_sent
 
     tenant_id = uuid.UUID(payload["tenant_id"])
