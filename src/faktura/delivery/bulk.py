@@ -55,11 +55,11 @@ def _problem(title: str, detail: str, ptype: str, ptr: str) -> dict[str, Any]:
 
 @cache
 def _chunk_turns(slots: int) -> TenantTurns:
-    """`FAKTURA_BULK_CHUNKS` chunks at a time per worker process. A chunk spends most of its
-    time waiting for the database (a dozen statements per item, ~3 ms of CPU), so a few
-    overlap well; their numbers are taken at their ends, so they do not queue behind each
-    other's checking. Tenants take turns, so one tenant's 10,000 items never stand before
-    another tenant's few. More than a few only lengthens the queue at the series' counter."""
+    """`FAKTURA_BULK_CHUNKS` chunks at a time per worker process (default 1). A chunk mostly
+    waits for the database, but its checking and rendering hold the worker's event loop, which
+    every other job shares: more chunks at once make another tenant's send wait (see the
+    setting). Tenants take turns, so one tenant's 10,000 items never stand before another
+    tenant's few; bulk scales with worker processes."""
     return TenantTurns(slots)
 
 
