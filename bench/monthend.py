@@ -90,16 +90,15 @@ async def main(invoices: int, tenant_count: int, workers: int, max_seconds: floa
 
             async def probe_once(record: bool = True) -> None:
                 t0 = time.monotonic()
-                r = await c.post(
+                r = await _post(
+                    c,
                     "/v1/invoices?issue=true",
-                    json={"model": example("invoice")["model"] | {"contact": probe_contact}},
-                    headers=probe_headers,
+                    {"model": example("invoice")["model"] | {"contact": probe_contact}},
+                    probe_headers,
                 )
                 assert r.status_code == 201, r.text
                 inv = r.json()["model"]["id"]
-                r = await c.post(
-                    f"/v1/invoices/{inv}/send", json={"channel": "peppol"}, headers=probe_headers
-                )
+                r = await _post(c, f"/v1/invoices/{inv}/send", {"channel": "peppol"}, probe_headers)
                 assert r.status_code == 202, r.text
                 while time.monotonic() - t0 < 120:
                     st = (await c.get(f"/v1/invoices/{inv}/status", headers=probe_headers)).json()
@@ -151,10 +150,8 @@ async def main(invoices: int, tenant_count: int, workers: int, max_seconds: floa
 
                 async def send(tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> None:
                     async with gate:
-                        r = await c.post(
-                            f"/v1/invoices/{invoice_id}/send",
-                            json={"channel": "peppol"},
-                            headers=headers_of[tenant_id],
+                        r = await _post(
+                            c, f"/v1/invoices/{invoice_id}/send", {"channel": "peppol"}, headers_of[tenant_id]
                         )
                     assert r.status_code == 202, r.text
 
@@ -262,6 +259,17 @@ async def main(invoices: int, tenant_count: int, workers: int, max_seconds: floa
                 p.wait()
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def _post(
+    c: httpx.AsyncClient, url: str, body: dict[str, object], headers: dict[str, str]
+) -> httpx.Response:
+    """POST, again after `Retry-After` while the API answers 503 (its database busy or away)."""
+    while True:
+        r = await c.post(url, json=body, headers=headers)
+        if r.status_code != 503:
+            return r
+        await asyncio.sleep(float(r.headers.get("retry-after", "1")))
 
 
 if __name__ == "__main__":

@@ -204,7 +204,7 @@ async def main() -> None:
             **os.environ,
             "DATABASE_URL": dsn,
             "FAKTURA_DATA_DIR": str(tmp / "data"),
-            "FAKTURA_DB_POOL_MAX": "20",
+            "FAKTURA_DB_POOL_MAX": "8",
             # the PDFs of the issued invoices render meanwhile, after the API's and the issuing work
             "FAKTURA_PDF_NICENESS": os.environ.get("FAKTURA_PDF_NICENESS", "10"),
             "FAKTURA_RATE_LIMIT_TENANT": "1000000",

@@ -55,11 +55,11 @@ def _problem(title: str, detail: str, ptype: str, ptr: str) -> dict[str, Any]:
 
 @cache
 def _chunk_turns(slots: int) -> TenantTurns:
-    """`FAKTURA_BULK_CHUNKS` chunks at a time per worker process. A chunk spends most of its
-    time waiting for the database (a dozen statements per item, ~3 ms of CPU), so a few
-    overlap well; their numbers are taken at their ends, so they do not queue behind each
-    other's checking. Tenants take turns, so one tenant's 10,000 items never stand before
-    another tenant's few. More than a few only lengthens the queue at the series' counter."""
+    """`FAKTURA_BULK_CHUNKS` chunks at a time per worker process (default 1). A chunk mostly
+    waits for the database, but its checking and rendering hold the worker's event loop, which
+    every other job shares: more chunks at once make another tenant's send wait (see the
+    setting). Tenants take turns, so one tenant's 10,000 items never stand before another
+    tenant's few; bulk scales with worker processes."""
     return TenantTurns(slots)
 
 
@@ -91,9 +91,9 @@ async def process(ctx: JobContext, payload: dict[str, Any]) -> None:
                 async with conn.transaction():  # a savepoint: a refused item leaves no row
                     invoice_id, model = await _create(conn, tenant_id, item["model"])
                     if item["issue"]:
-                        r = await ready_to_issue(conn, ctx.settings, tenant_id, invoice_id, model)
-                        await enqueue_all(conn, issue_jobs(tenant_id, invoice_id, r.einvoice.kind))
-                        ready.append((idx, r))
+                        ready.append(
+                            (idx, await ready_to_issue(conn, ctx.settings, tenant_id, invoice_id, model))
+                        )
                 results[idx] = _Result("SUCCESS", invoice_id, warnings=[])
             except _ItemError as e:
                 results[idx] = _Result("FAILED", errors=e.errors)
@@ -103,6 +103,10 @@ async def process(ctx: JobContext, payload: dict[str, Any]) -> None:
                     errors=[error_object(f) for f in e.findings if f.fatal],
                     warnings=[error_object(f) for f in e.findings if not f.fatal],
                 )
+        if ready:  # the issued items' PDF and archive-write jobs, in one statement
+            await enqueue_all(
+                conn, [job for _, r in ready for job in issue_jobs(tenant_id, r.invoice_id, r.einvoice.kind)]
+            )
         # From here to commit the chunk's series counters are locked: one `store_issued` (its
         # numbers and one statement) per series and period, in one order for every chunk.
         for _, group in groupby(sorted(ready, key=_number_key), key=_number_key):
