@@ -56,7 +56,10 @@ async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 #: Routes authenticated by a signature over the body itself (read within the body limit).
-SIGNED_BODY = {("POST", "/v1/peppol/e-invoice-be/webhook")}
+SIGNED_BODY = {
+    ("POST", "/v1/peppol/e-invoice-be/webhook"),
+    ("POST", "/v1/france/pa/webhook/{tenant_id:str}"),
+}
 
 
 def body_routes() -> set[tuple[str, str]]:
