@@ -374,7 +374,11 @@ async def relay_webhooks(client: httpx.AsyncClient, pa: AfnorPaServer) -> list[i
 
 
 async def french_sale(
-    client: httpx.AsyncClient, owner: asyncpg.Connection, pa: AfnorPaServer, hook_url: str
+    client: httpx.AsyncClient,
+    owner: asyncpg.Connection,
+    pa: AfnorPaServer,
+    hook_url: str,
+    channel: str = "afnor-pa",
 ) -> tuple[Tenant, str, str, dict[str, Any]]:
     """A French seller (tenant with its PA and a webhook endpoint taking every event) issues
     a corpus invoice to a French buyer and queues it for the PA: (tenant, invoice id,
@@ -401,8 +405,11 @@ async def french_sale(
     )
     assert r.status_code == 201, r.text
     invoice = r.json()["model"]
-    r = await send(client, tenant, invoice["id"])
+    r = await client.post(
+        f"/v1/invoices/{invoice['id']}/send", json={"model": {"channel": channel}}, headers=tenant.headers
+    )
     assert r.status_code == 202, r.text
+    assert r.json()["model"]["channel"] == "afnor-pa"  # `auto` too: a French invoice, a tenant with a PA
     return (
         tenant,
         invoice["id"],
@@ -422,7 +429,7 @@ async def test_issue_to_cashed_end_to_end(
     hook_url, sink = hooks.__enter__()
     pa.outbox = []
     async with keyed_app(app, settings) as s:
-        tenant, iid, did, invoice = await french_sale(client, owner, pa, hook_url)
+        tenant, iid, did, invoice = await french_sale(client, owner, pa, hook_url, channel="auto")
         at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         async with in_process_worker(app.state.pool, s):
             await until(client, tenant, iid, did, "SENT")

@@ -31,8 +31,9 @@ MAX_EVENTS_PAGE = 1000
 
 
 class SendRequest(Model, kw_only=True):
-    """`auto`: Peppol when the buyer has a Peppol endpoint id, else e-mail. `afnor-pa`: the
-    tenant's French approved platform (`PUT /v1/france/pa`)."""
+    """`auto`: the tenant's French approved platform for an invoice under a French profile when
+    the tenant has one, else Peppol when the buyer has a Peppol endpoint id, else e-mail.
+    `afnor-pa`: the tenant's French approved platform (`PUT /v1/france/pa`)."""
 
     channel: Literal["peppol", "email", "webhook", "afnor-pa", "auto"] = "auto"
     force: bool = False
@@ -96,8 +97,13 @@ class InvoiceDeliveryController(Controller):
         iid = parse_id(invoice_id, "Invoice")
         raw = await request.body()
         body = _send_body(raw)
-        addressee = None
-        if body.channel == "afnor-pa":
+        addressee, channel = None, body.channel
+        if channel == "auto":
+            from faktura.api.france import goes_to_pa
+
+            if await goes_to_pa(request, iid):
+                channel = "afnor-pa"
+        if channel == "afnor-pa":
             from faktura.api.france import addressee_of
 
             addressee = await addressee_of(request, iid)
@@ -112,7 +118,7 @@ class InvoiceDeliveryController(Controller):
                         scope.settings,
                         scope.tenant_id,  # type: ignore[arg-type]
                         iid,
-                        body.channel,
+                        channel,
                         force=body.force,
                         to=body.to,
                         url=body.url,

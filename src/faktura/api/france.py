@@ -29,6 +29,7 @@ from faktura.api.wire import decode_json, decode_model, model_response
 from faktura.delivery.afnor_pa import NotAddressable, PaConfig, preflight
 from faktura.delivery.afnor_pa_jobs import PULL_JOB, client_for, config_of, sealed, settings_row
 from faktura.delivery.channel import PermanentError, TransientError
+from faktura.domain.document import FRENCH_PROFILES
 from faktura.domain.invoice import Model
 from faktura.jobs import enqueue
 
@@ -275,6 +276,22 @@ async def _preflight(request: Request[Any, Any, Any], buyer: dict[str, Any], poi
         raise _refused(e, pointer) from None
     except TransientError as e:
         raise _unreachable(e, pointer) from None
+
+
+async def goes_to_pa(request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> bool:
+    """Whether `channel: auto` sends the invoice through the tenant's PA: it is issued under a
+    French profile and the tenant has a PA (since the reform a French business receives its
+    invoices through its approved platform)."""
+    async with tenant_scope(request) as scope:
+        return bool(
+            await scope.conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM invoices i JOIN pa_settings p ON p.tenant_id = i.tenant_id"
+                " WHERE i.tenant_id = $1 AND i.id = $2 AND i.issued->>'profile' = ANY($3::text[]))",
+                scope.tenant_id,
+                invoice_id,
+                sorted(FRENCH_PROFILES),
+            )
+        )
 
 
 async def addressee_of(request: Request[Any, Any, Any], invoice_id: uuid.UUID) -> dict[str, Any] | None:
