@@ -31,7 +31,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from bulk import ADMIN_DSN, example, loadavg
+from bulk import ADMIN_DSN, example, loadavg, stop_processes
 
 PROBE_BUDGET_S = 5.0
 
@@ -249,14 +249,7 @@ async def main(invoices: int, tenant_count: int, workers: int, max_seconds: floa
         await owner.close()
         await db.close()
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_processes(procs)
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
 
