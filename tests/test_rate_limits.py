@@ -90,7 +90,8 @@ async def test_the_platform_limit_caps_the_sum_of_its_tenants(
 async def test_a_refused_request_takes_no_token_and_tokens_come_back(
     client: httpx.AsyncClient, owner: asyncpg.Connection, settings: Settings
 ) -> None:
-    fast = RateLimitSettings(tenant_rate=20, tenant_burst=2, platform_rate=0, platform_burst=0)
+    # one token a second: wide enough that a slow machine's requests do not earn one back
+    fast = RateLimitSettings(tenant_rate=1, tenant_burst=2, platform_rate=0, platform_burst=0)
     app = create_app(dataclasses.replace(settings, rate_limits=fast))
     app.state.pool = await create_pool(settings)
     (t,) = await _tenants(client, owner, 1)
@@ -98,7 +99,7 @@ async def test_a_refused_request_takes_no_token_and_tokens_come_back(
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as c:
             codes = [(await c.get("/v1/contacts", headers=t.headers)).status_code for _ in range(6)]
             assert codes[:2] == [200, 200] and 429 in codes[2:]
-            time.sleep(0.15)  # 20 per second: three tokens, up to the burst of two
+            time.sleep(2.5)  # one per second: two and a half tokens, up to the burst of two
             codes = [(await c.get("/v1/contacts", headers=t.headers)).status_code for _ in range(3)]
             assert codes == [200, 200, 429]
             # platform limit off: no platform headers on a platform route, no 429

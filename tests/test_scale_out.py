@@ -28,7 +28,7 @@ from tests.test_pgbouncer import PGBOUNCER, _free_port, bouncer  # noqa: F401 (a
 from faktura.settings import Settings
 
 ISSUES = 16  # 8 through each API, 8 in flight at a time
-PDF_WAIT_S = 40.0
+PDF_WAIT_S = 120.0
 
 
 @pytest.fixture(params=["direct", "pgbouncer"])
