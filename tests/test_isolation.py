@@ -8,6 +8,8 @@ import httpx
 import pytest
 from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant
 
+from faktura.api.context import begin_tenant_read
+from faktura.db.platforms import secret_hash
 from faktura.settings import Settings
 
 
@@ -184,3 +186,54 @@ async def test_every_tenant_table_forces_rls(owner: asyncpg.Connection) -> None:
         list(names),
     )
     assert {r["relname"]: r["attname"] for r in pks} == dict.fromkeys(names, "tenant_id")
+
+
+async def test_read_transaction_is_scoped_by_rls_and_ends_with_itself(
+    settings: Settings, two_tenants: tuple[Tenant, Tenant, dict[str, str]]
+) -> None:
+    """The reads' one-message BEGIN + credentials check scopes the transaction to the tenant
+    through row-level security: another tenant's row stays invisible even when asked for by
+    its own tenant_id, writes are refused, and nothing outlives the transaction."""
+    a, b, ids = two_tenants
+    conn = await asyncpg.connect(settings.app_dsn())
+    try:
+        await begin_tenant_read(conn, secret_hash(b.platform_key), secret_hash(b.token))
+        assert await conn.fetchval("SELECT current_setting('app.tenant_id')") == b.id
+        foreign = "SELECT count(*) FROM invoices WHERE tenant_id = $1::uuid AND id = $2::uuid"
+        assert await conn.fetchval(foreign, a.id, ids["issued"]) == 0
+        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+            await conn.execute("DELETE FROM invoices WHERE id = $1::uuid", ids["draft"])
+        await conn.execute("ROLLBACK")
+        await begin_tenant_read(conn, secret_hash(a.platform_key), secret_hash(a.token))
+        assert await conn.fetchval(foreign, a.id, ids["issued"]) == 1
+        await conn.execute("COMMIT")
+        assert await conn.fetchval("SELECT count(*) FROM invoices") == 0
+        # a token of another platform's tenant sets no tenant at all
+        await begin_tenant_read(conn, secret_hash(b.platform_key), secret_hash(a.token))
+        assert await conn.fetchval("SELECT count(*) FROM invoices") == 0
+        await conn.execute("ROLLBACK")
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("path", ["/v1/invoices/{issued}", "/v1/invoices/{issued}/xml"])
+async def test_reads_name_the_wrong_credential(
+    client: httpx.AsyncClient, two_tenants: tuple[Tenant, Tenant, dict[str, str]], path: str
+) -> None:
+    a, b, ids = two_tenants
+    url = path.format(**ids)
+    wrong_key = {"Authorization": "Bearer not-a-key", "X-Account-Token": a.token}
+    r = await client.get(url, headers=wrong_key)
+    assert r.status_code == 401 and "platform key" in r.json()["errors"][0]["detail"], r.text
+    wrong_token = {"Authorization": f"Bearer {b.platform_key}", "X-Account-Token": a.token}
+    r = await client.get(url, headers=wrong_token)
+    assert r.status_code == 401 and "account token" in r.json()["errors"][0]["detail"], r.text
+    assert (await client.get(url, headers=a.headers)).status_code == 200
+
+
+async def test_xml_of_a_draft_is_a_conflict(
+    client: httpx.AsyncClient, two_tenants: tuple[Tenant, Tenant, dict[str, str]]
+) -> None:
+    a, _, ids = two_tenants
+    r = await client.get(f"/v1/invoices/{ids['draft']}/xml", headers=a.headers)
+    assert r.status_code == 409, r.text

@@ -100,5 +100,14 @@ async def test_api_through_pgbouncer_transaction_mode(
                 assert sorted(x["id"] for x in listed) == sorted(i for j, i in results if j == k)
                 numbers = sorted(x["number"] for x in listed)
                 assert numbers == [f"INV-{numbers[0][4:8]}-{n:05}" for n in range(1, 11)]
+
+            # the reads (one-message BEGIN + credentials check) see their own tenant's rows only
+            async def read(i: int, j: int) -> tuple[int, int]:
+                path = f"/v1/invoices/{results[i][1]}"
+                r = await bc.get(f"{path}/xml" if i % 2 else path, headers=tenants[j].headers)
+                return r.status_code, 200 if results[i][0] == j else 404
+
+            for got, expected in await asyncio.gather(*[read(i, j) for i in range(30) for j in range(3)]):
+                assert got == expected
     finally:
         await app.state.pool.close()

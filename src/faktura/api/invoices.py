@@ -10,7 +10,7 @@ from litestar import Controller, MediaType, Request, Response, delete, get, patc
 
 from faktura.api.common import merge_patch, parse_id
 from faktura.api.contacts import contact_view
-from faktura.api.context import Scope, tenant_scope
+from faktura.api.context import Scope, tenant_read, tenant_scope
 from faktura.api.errors import ApiError, conflict, findings_error, not_found, problem
 from faktura.api.pagination import (
     Query,
@@ -481,8 +481,11 @@ class InvoiceController(Controller):
     ) -> Response[bytes]:
         iid = parse_id(invoice_id, "Invoice")
         expanded = _expand(expand)
-        async with tenant_scope(request) as scope:
-            row = await _fetch(scope, iid)
+        async with tenant_read(
+            request, f"SELECT {COLUMNS} FROM invoices WHERE tenant_id = scope.tenant_id AND id = $1", iid
+        ) as (scope, row):
+            if row["id"] is None:
+                raise not_found("Invoice")
             contacts = None
             if "contact" in expanded and row["contact_id"]:
                 contacts = await _contacts(scope, {row["contact_id"]})
@@ -550,25 +553,19 @@ class InvoiceController(Controller):
         """The stored e-invoice XML (UBL or CII, as issued) bytes, exactly as issued; the file
         name says which: `<number>.xml` (UBL), `<number>.cii.xml`, `<number>.factur-x.xml`."""
         iid = parse_id(invoice_id, "Invoice")
-        async with tenant_scope(request) as scope:
-            row = await scope.conn.fetchrow(
-                "SELECT i.number, i.issued ->> 'profile' AS profile, i.issued -> 'xml' ->> 'conformance_level' AS level,"
-                " d.kind, d.content, d.sha256, d.media_type"
-                " FROM invoices i JOIN invoice_documents d ON d.tenant_id = i.tenant_id AND d.invoice_id = i.id"
-                " AND d.kind IN ('ubl', 'cii')"
-                " WHERE i.tenant_id = $1 AND i.id = $2",
-                scope.tenant_id,
-                iid,
-            )
-            if row is None:
-                exists = await scope.conn.fetchval(
-                    "SELECT EXISTS (SELECT FROM invoices WHERE tenant_id = $1 AND id = $2)",
-                    scope.tenant_id,
-                    iid,
-                )
-                if exists:
-                    raise conflict("The invoice is a draft; it has no XML until it is issued.")
+        async with tenant_read(
+            request,
+            "SELECT i.id, i.number, i.issued ->> 'profile' AS profile, i.issued -> 'xml' ->> 'conformance_level' AS level,"
+            " d.kind, d.content, d.sha256, d.media_type"
+            " FROM invoices i LEFT JOIN invoice_documents d ON d.tenant_id = i.tenant_id AND d.invoice_id = i.id"
+            " AND d.kind IN ('ubl', 'cii')"
+            " WHERE i.tenant_id = scope.tenant_id AND i.id = $1",
+            iid,
+        ) as (_, row):
+            if row["id"] is None:
                 raise not_found("Invoice")
+            if row["kind"] is None:
+                raise conflict("The invoice is a draft; it has no XML until it is issued.")
         etag = f'"{row["sha256"]}"'
         if request.headers.get("if-none-match") == etag:
             return Response(b"", status_code=304, headers={"ETag": etag})
