@@ -4,7 +4,8 @@ chunk after the other, with each phase timed (wall clock and this process's CPU)
 A profiling aid for `bench/bulk.py`, not a goal figure: the phases are the item's draft
 (`_create`), everything before the number (`ready_to_issue`: checks, totals, the XML with a
 placeholder), its jobs (`enqueue_all`: PDF, archive write) and the chunk's numbers and store
-(`store_issued`, one per series: numbers, one statement). The series' counter is locked
+(`store_issued`, one per series: numbers, one statement), then, after the chunks, the
+`archive.write` jobs they queued (`write_pending`, an fsync'd object each). The series' counter is locked
 from `store_issued`'s numbers to the commit.
 
     .venv/bin/python bench/bulk_phases.py [--items 200]
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import tempfile
 import time
@@ -42,6 +44,22 @@ def timed(module: Any, name: str, acc: dict[str, list[float]]) -> None:
             total[2] += 1
 
     setattr(module, name, wrapper)
+
+
+async def archive_writes(ctx: Any, owner: asyncpg.Connection, n: int) -> None:
+    """The queued `archive.write` jobs of those chunks, run in-process one after the other
+    (their handler only: pgqueuer's own pick, heartbeat and delete statements come on top)."""
+    from faktura.archive.deferred import write_pending
+
+    jobs = await owner.fetch("SELECT payload FROM pgqueuer WHERE entrypoint = 'archive.write' ORDER BY id")
+    t0, c0 = time.perf_counter(), time.process_time()
+    for job in jobs:
+        await write_pending(ctx, json.loads(job["payload"]))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"  archive.write  wall {wall / n * 1000:6.2f} ms/item  CPU {cpu / n * 1000:6.2f} ms/item"
+        f"  ({len(jobs)} jobs, after the chunks)"
+    )
 
 
 async def main(n: int) -> None:
@@ -93,6 +111,7 @@ async def main(n: int) -> None:
             print(
                 f"  {phase:14s} wall {w / n * 1000:6.2f} ms/item  CPU {cp / n * 1000:6.2f} ms/item  ({calls} calls)"
             )
+        await archive_writes(ctx, owner, n)
         await app.state.pool.close()
         await owner.close()
     finally:
