@@ -242,6 +242,13 @@ def valid_case(rnd: random.Random, index: int) -> FrCase:
 # -- mutations: each takes a case and returns it broken in one place ---------------------------------
 
 
+def _shipping(rate: Decimal) -> AllowanceCharge:
+    """A 9.00 shipping charge under 'S' at `rate` (the rate mutations)."""
+    return AllowanceCharge(
+        amount=Decimal("9.00"), reason="Port", reason_code="FC", tax_category="S", tax_rate=rate
+    )
+
+
 def _inv(case: FrCase, **changes: object) -> FrCase:
     case.invoice = replace(case.invoice, **changes)
     return case
@@ -439,30 +446,8 @@ MUTATIONS: dict[str, Callable[[FrCase, random.Random], FrCase]] = {
             )
         ],
     ),
-    "charge rate 19": lambda c, r: _inv(
-        c,
-        charges=[
-            AllowanceCharge(
-                amount=Decimal("9.00"),
-                reason="Port",
-                reason_code="FC",
-                tax_category="S",
-                tax_rate=Decimal(19),
-            )
-        ],
-    ),
-    "charge rate 5.555": lambda c, r: _inv(
-        c,
-        charges=[
-            AllowanceCharge(
-                amount=Decimal("9.00"),
-                reason="Port",
-                reason_code="FC",
-                tax_category="S",
-                tax_rate=Decimal("5.555"),
-            )
-        ],
-    ),
+    "charge rate 19": lambda c, r: _inv(c, charges=[_shipping(Decimal(19))]),
+    "charge rate 5.555": lambda c, r: _inv(c, charges=[_shipping(Decimal("5.555"))]),
     "seller address with a slash": lambda c, r: (
         setattr(
             c,
