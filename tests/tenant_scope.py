@@ -174,8 +174,8 @@ def _call_statements(
     if isinstance(func, ast.Attribute) and func.attr in SQL_CALLS and call.args:
         for sql, dynamic in resolver.values(call.args[0], local) or [(DYNAMIC, True)]:
             yield Statement(path, scope, call.lineno, sql, dynamic)
-    elif isinstance(func, ast.Name) and func.id == "tenant_read" and len(call.args) >= 2:
-        # the handler's read, joined to the transaction's scope as `tenant_read` runs it
+    elif isinstance(func, ast.Name) and func.id == "tenant_fetch" and len(call.args) >= 2:
+        # the handler's read, joined to the credentials check as `fetch_as_tenant` runs it
         for sql, dynamic in resolver.values(call.args[1], local) or [(DYNAMIC, True)]:
             wrapped = f"SELECT * FROM (SELECT NULL::uuid AS tenant_id) scope LEFT JOIN LATERAL ({sql}) found ON true"
             yield Statement(path, scope, call.lineno, wrapped, dynamic)

@@ -20,6 +20,7 @@ Asserted on every invoice:
 The same holds for the Factur-X of French invoices (`test_factur_x_of_french_invoices`:
 Factur-X 1.09.2 EN16931 or EXTENDED + the French rules). The figures are printed with `-s`.
 """
+
 from __future__ import annotations
 
 import random

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant
 
-from faktura.api.context import begin_tenant_read
+from faktura.api.context import fetch_as_tenant
 from faktura.db.platforms import secret_hash
 from faktura.settings import Settings
 
@@ -188,30 +188,34 @@ async def test_every_tenant_table_forces_rls(owner: asyncpg.Connection) -> None:
     assert {r["relname"]: r["attname"] for r in pks} == dict.fromkeys(names, "tenant_id")
 
 
-async def test_read_transaction_is_scoped_by_rls_and_ends_with_itself(
+async def test_one_statement_read_is_scoped_by_rls_and_ends_with_itself(
     settings: Settings, two_tenants: tuple[Tenant, Tenant, dict[str, str]]
 ) -> None:
-    """The reads' one-message BEGIN + credentials check scopes the transaction to the tenant
-    through row-level security: another tenant's row stays invisible even when asked for by
-    its own tenant_id, writes are refused, and nothing outlives the transaction."""
+    """The reads' one statement (credentials check joined to the read) scopes the read to the
+    tenant through row-level security before the read runs: a read with no tenant filter at
+    all counts the tenant's own rows only, another tenant's row stays invisible even when asked
+    for by its own tenant_id, and nothing outlives the statement."""
     a, b, ids = two_tenants
     conn = await asyncpg.connect(settings.app_dsn())
     try:
-        await begin_tenant_read(conn, secret_hash(b.platform_key), secret_hash(b.token))
-        assert await conn.fetchval("SELECT current_setting('app.tenant_id')") == b.id
-        foreign = "SELECT count(*) FROM invoices WHERE tenant_id = $1::uuid AND id = $2::uuid"
-        assert await conn.fetchval(foreign, a.id, ids["issued"]) == 0
-        with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
-            await conn.execute("DELETE FROM invoices WHERE id = $1::uuid", ids["draft"])
-        await conn.execute("ROLLBACK")
-        await begin_tenant_read(conn, secret_hash(a.platform_key), secret_hash(a.token))
-        assert await conn.fetchval(foreign, a.id, ids["issued"]) == 1
-        await conn.execute("COMMIT")
+        as_a = (secret_hash(a.platform_key), secret_hash(a.token))
+        as_b = (secret_hash(b.platform_key), secret_hash(b.token))
+        everything = "SELECT count(*) AS n FROM invoices"  # no tenant filter: RLS alone
+        [row] = await fetch_as_tenant(conn, *as_a, everything)
+        assert (str(row["scope_tenant_id"]), row["n"]) == (a.id, 2)
+        [row] = await fetch_as_tenant(conn, *as_b, everything)
+        assert (str(row["scope_tenant_id"]), row["n"]) == (b.id, 0)
+        foreign = "SELECT id FROM invoices WHERE tenant_id = $1::uuid AND id = $2::uuid"
+        [row] = await fetch_as_tenant(conn, *as_b, foreign, a.id, ids["issued"])
+        assert row["scope_tenant_id"] is not None and row["id"] is None
+        [row] = await fetch_as_tenant(conn, *as_a, foreign, a.id, ids["issued"])
+        assert str(row["id"]) == ids["issued"]
+        # the settings ended with the statement's implicit transaction
+        assert await conn.fetchval("SELECT current_setting('app.tenant_id', true)") in ("", None)
         assert await conn.fetchval("SELECT count(*) FROM invoices") == 0
-        # a token of another platform's tenant sets no tenant at all
-        await begin_tenant_read(conn, secret_hash(b.platform_key), secret_hash(a.token))
-        assert await conn.fetchval("SELECT count(*) FROM invoices") == 0
-        await conn.execute("ROLLBACK")
+        # a token of another platform's tenant sets no tenant at all: refused, and nothing seen
+        [row] = await fetch_as_tenant(conn, secret_hash(b.platform_key), secret_hash(a.token), everything)
+        assert (row["scope_tenant_id"], row["n"]) == (None, 0)
     finally:
         await conn.close()
 

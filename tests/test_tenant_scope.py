@@ -33,9 +33,13 @@ ALLOWED: dict[tuple[str, str], str] = {
         " request, (platform_idempotency_keys, platform_id) for a platform's; the static reading"
         " cannot pair them, tests/test_idempotency.py exercises both."
     ),
-    ("src/faktura/api/context.py", "tenant_read"): (
-        "Runs a handler's read inside a join to the transaction's scope; each handler's read is"
-        " checked where it is written (its `tenant_read(request, sql, ...)` call)."
+    ("src/faktura/api/context.py", "fetch_as_tenant"): (
+        "Runs a handler's read inside a join to the statement's credentials check; each handler's read"
+        " is checked where it is written (its `tenant_fetch(request, sql, ...)` call)."
+    ),
+    ("src/faktura/api/pagination.py", "fetch_tenant_page"): (
+        "Runs the text of Query.sql through tenant_fetch: the tenant clause of each Query is checked"
+        " where it is built."
     ),
     ("src/faktura/archive/deferred.py", "requeue_pending"): (
         "A worker's start-up sweep for archive writes whose job was lost, across every tenant (ids"

@@ -77,6 +77,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=_json_text, decoder=msgspec.json.decode, schema="pg_catalog")
 
 
+async def _end_transaction_only(conn: asyncpg.Connection) -> None:
+    """A released connection's reset: asyncpg has already rolled back an open transaction.
+
+    Its default reset sends a query on every release (advisory unlock, CLOSE ALL, UNLISTEN,
+    RESET ALL): a round trip per request for state Faktura never leaves on a session. Every
+    setting is `set_config(..., true)` / `SET LOCAL` and every lock `pg_advisory_xact_lock`,
+    all ended by the transaction (`tests/test_pool_reset.py` keeps it that way)."""
+
+
 async def create_pool(settings: Settings) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         settings.app_dsn(),
@@ -84,6 +93,7 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
         max_size=settings.pool_max_size,
         statement_cache_size=settings.statement_cache_size,
         init=_init_connection,
+        reset=_end_transaction_only,
     )
     assert pool is not None
     return pool

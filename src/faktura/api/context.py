@@ -98,55 +98,40 @@ async def tenant_scope(request: Request[Any, Any, Any]) -> AsyncIterator[Scope]:
         yield Scope(conn, None, tenant_id, request.app.state.settings)
 
 
-def _bytea(value: bytes) -> str:
-    """A bytea literal; hex digits only, so it is safe to put in the SQL text."""
-    return f"'\\x{value.hex()}'::bytea"
+async def fetch_as_tenant(
+    conn: asyncpg.Connection, key_hash: bytes, token_hash: bytes, query: str, *args: Any
+) -> list[asyncpg.Record]:
+    """The credentials check and a read in one statement, outside any explicit transaction.
 
-
-#: The tenant and platform the transaction's credentials check set (NULL: refused).
-_READ_SCOPE = (
-    "(SELECT nullif(current_setting('app.tenant_id', true), '')::uuid AS tenant_id,"
-    " nullif(current_setting('app.platform_id', true), '')::uuid AS platform_id) scope"
-)
-
-
-async def begin_tenant_read(conn: asyncpg.Connection, key_hash: bytes, token_hash: bytes) -> None:
-    """BEGIN READ ONLY and the credentials check in one round trip: an argument-less string
-    goes out in the simple protocol, both statements in one message. `faktura_auth_tenant`
-    sets `app.tenant_id` for the transaction, as in `tenant_scope`, or nothing if refused."""
-    await conn.execute(
-        f"BEGIN READ ONLY; SELECT faktura_auth_tenant({_bytea(key_hash)}, {_bytea(token_hash)})"
+    `faktura_auth_scope` (migration 0012) sets the tenant for the statement's own implicit
+    transaction and is its outer row source; `query`, written against `scope.tenant_id`, is
+    the lateral inner side, run after it, under row-level security as in `tenant_scope`.
+    Every row also names the tenant and platform (`scope_tenant_id`, `scope_platform_id`;
+    NULL: refused). With no match there is one row whose own columns are NULL.
+    """
+    n = len(args)
+    return list(
+        await conn.fetch(
+            "SELECT scope.tenant_id AS scope_tenant_id, scope.platform_id AS scope_platform_id, found.*"
+            f" FROM faktura_auth_scope(${n + 1}, ${n + 2}) scope"
+            f" LEFT JOIN LATERAL (SELECT * FROM ({query}) q OFFSET 0) found ON true",
+            *args,
+            key_hash,
+            token_hash,
+        )
     )
 
 
-@asynccontextmanager
-async def tenant_read(
-    request: Request[Any, Any, Any], query: str, *args: Any
-) -> AsyncIterator[tuple[Scope, asyncpg.Record]]:
-    """A read-only tenant transaction in three round trips where `tenant_scope` takes four
-    (BEGIN, the credentials check, the read, COMMIT; the pool's reset comes on top of both).
-
-    `begin_tenant_read` sends BEGIN and the check at once; row-level security applies as in
-    `tenant_scope`. `query` is the handler's read, written against `scope.tenant_id`: it is
-    joined to the transaction's scope, so the one row that comes back also names the tenant
-    and platform for the rate limiter. With no match, the row's own columns are NULL.
-    """
+async def tenant_fetch(request: Request[Any, Any, Any], query: str, *args: Any) -> list[asyncpg.Record]:
+    """A tenant read in one round trip where a `tenant_scope` read takes four (BEGIN, the
+    credentials check, the read, COMMIT): see `fetch_as_tenant`. For reads that need no
+    second statement; the rows are as `fetch_as_tenant` returns them."""
     key_hash, token_hash = _tenant_credentials(request)
     async with pool(request).acquire() as conn:
-        await begin_tenant_read(conn, key_hash, token_hash)
-        try:
-            row = await conn.fetchrow(
-                "SELECT scope.tenant_id AS scope_tenant_id, scope.platform_id AS scope_platform_id, found.*"
-                f" FROM {_READ_SCOPE} LEFT JOIN LATERAL ({query}) found ON true",
-                *args,
-            )
-            tenant_id = row["scope_tenant_id"]
-            if tenant_id is None:
-                raise await _tenant_refused(conn, key_hash)
-            note(tenant_id=tenant_id)
-            request.app.state.rate_limiter.take(request.scope, row["scope_platform_id"], tenant_id)
-            yield Scope(conn, None, tenant_id, request.app.state.settings), row
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
+        rows = await fetch_as_tenant(conn, key_hash, token_hash, query, *args)
+        tenant_id = rows[0]["scope_tenant_id"]
+        if tenant_id is None:
+            raise await _tenant_refused(conn, key_hash)
+    note(tenant_id=tenant_id)
+    request.app.state.rate_limiter.take(request.scope, rows[0]["scope_platform_id"], tenant_id)
+    return rows

@@ -14,7 +14,7 @@ from litestar import Controller, Request, Response, get, post, put
 from msgspec import Meta
 
 from faktura.api.common import parse_id
-from faktura.api.context import tenant_read, tenant_scope
+from faktura.api.context import tenant_fetch, tenant_scope
 from faktura.api.errors import ApiError, conflict, not_found, problem
 from faktura.api.targets import check_url
 from faktura.api.wire import convert, decode_json, decode_model, idempotent, json_response, model_response
@@ -207,7 +207,7 @@ class InvoiceDeliveryController(Controller):
     async def status(self, request: Request[Any, Any, Any], invoice_id: str) -> Response[bytes]:
         """The cheap poll: invoice and delivery statuses, `ETag`, 304 on `If-None-Match`."""
         iid = parse_id(invoice_id, "Invoice")
-        async with tenant_read(
+        [row] = await tenant_fetch(
             request,
             "SELECT i.id, i.status, i.balance, i.paid_on_date, i.currency,"
             " (SELECT max(id) FROM invoice_events e WHERE e.tenant_id = i.tenant_id AND e.invoice_id = i.id)"
@@ -216,9 +216,9 @@ class InvoiceDeliveryController(Controller):
             " FROM deliveries d WHERE d.tenant_id = i.tenant_id AND d.invoice_id = i.id) AS deliveries"
             " FROM invoices i WHERE i.tenant_id = scope.tenant_id AND i.id = $1",
             iid,
-        ) as (_, row):
-            if row["id"] is None:
-                raise not_found("Invoice")
+        )
+        if row["id"] is None:
+            raise not_found("Invoice")
         body = msgspec.json.encode(
             {
                 "id": str(iid),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -10,12 +11,13 @@ from litestar import Controller, MediaType, Request, Response, delete, get, patc
 
 from faktura.api.common import merge_patch, parse_id
 from faktura.api.contacts import contact_view
-from faktura.api.context import Scope, tenant_read, tenant_scope
+from faktura.api.context import Scope, tenant_fetch, tenant_scope
 from faktura.api.errors import ApiError, conflict, findings_error, not_found, problem
 from faktura.api.pagination import (
     Query,
     add_time_filters,
     fetch_page,
+    fetch_tenant_page,
     parse_date,
     parse_page_size,
     parse_uuid,
@@ -156,7 +158,7 @@ def invoice_view(row: Any, *, lines: bool = True, contact: dict[str, Any] | None
 
 
 def list_query(
-    tenant_id: uuid.UUID,
+    tenant_id: uuid.UUID | None,
     *,
     contact_id: str | None = None,
     created_after: str | None = None,
@@ -173,9 +175,13 @@ def list_query(
     entries: bool = False,
 ) -> Query:
     """The list's query from the seed's filters (each one backed by an index, migration 0007);
-    with `entries`, rows carry their stored list entry (see `list_body`)."""
+    with `entries`, rows carry their stored list entry (see `list_body`). Without a
+    `tenant_id` the query is written against `scope.tenant_id`, for `fetch_tenant_page`."""
     columns = LIST_ENTRY_COLUMNS if entries else LIST_COLUMNS if lines else LIST_COLUMNS_WITHOUT_LINES
-    q = Query("invoices", columns, ["tenant_id = $1"], [tenant_id])
+    if tenant_id is None:
+        q = Query("invoices", columns, ["tenant_id = scope.tenant_id"], [])
+    else:
+        q = Query("invoices", columns, ["tenant_id = $1"], [tenant_id])
     if (cid := parse_uuid(contact_id, "contact_id")) is not None:
         q.add("contact_id = ?", cid)
     add_time_filters(
@@ -446,24 +452,27 @@ class InvoiceController(Controller):
         """Newest first; `expand=contact,line_items` inlines the contact and the lines."""
         size = parse_page_size(page_size)
         expanded = _expand(expand)
+        filtered = functools.partial(
+            list_query,
+            contact_id=contact_id,
+            created_after=created_after,
+            created_before=created_before,
+            modified_after=modified_after,
+            modified_before=modified_before,
+            issue_date_after=issue_date_after,
+            issue_date_before=issue_date_before,
+            status=status,
+            number=number,
+            remote_id=remote_id,
+            type=type,
+        )
+        if not expanded:
+            q = filtered(None, entries=True)
+            if not q.ranges:  # the common page: one round trip
+                rows, nxt, prev = await fetch_tenant_page(request, q, cursor, size)
+                return Response(list_body(rows, nxt, prev), media_type=MediaType.JSON)
         async with tenant_scope(request) as scope:
-            assert scope.tenant_id is not None
-            q = list_query(
-                scope.tenant_id,
-                contact_id=contact_id,
-                created_after=created_after,
-                created_before=created_before,
-                modified_after=modified_after,
-                modified_before=modified_before,
-                issue_date_after=issue_date_after,
-                issue_date_before=issue_date_before,
-                status=status,
-                number=number,
-                remote_id=remote_id,
-                type=type,
-                lines="line_items" in expanded,
-                entries=not expanded,
-            )
+            q = filtered(scope.tenant_id, lines="line_items" in expanded, entries=not expanded)
             rows, nxt, prev = await fetch_page(scope.conn, q, cursor, size)
             if not expanded:
                 return Response(list_body(rows, nxt, prev), media_type=MediaType.JSON)
@@ -481,14 +490,17 @@ class InvoiceController(Controller):
     ) -> Response[bytes]:
         iid = parse_id(invoice_id, "Invoice")
         expanded = _expand(expand)
-        async with tenant_read(
-            request, f"SELECT {COLUMNS} FROM invoices WHERE tenant_id = scope.tenant_id AND id = $1", iid
-        ) as (scope, row):
+        if "contact" in expanded:
+            async with tenant_scope(request) as scope:
+                row = await _fetch(scope, iid)
+                contacts = await _contacts(scope, {row["contact_id"]}) if row["contact_id"] else None
+        else:
+            [row] = await tenant_fetch(
+                request, f"SELECT {COLUMNS} FROM invoices WHERE tenant_id = scope.tenant_id AND id = $1", iid
+            )
             if row["id"] is None:
                 raise not_found("Invoice")
             contacts = None
-            if "contact" in expanded and row["contact_id"]:
-                contacts = await _contacts(scope, {row["contact_id"]})
         return json_response(
             {"model": invoice_view(row, contact=_with_contact(row, contacts)), "warnings": [], "errors": []}
         )
@@ -553,7 +565,7 @@ class InvoiceController(Controller):
         """The stored e-invoice XML (UBL or CII, as issued) bytes, exactly as issued; the file
         name says which: `<number>.xml` (UBL), `<number>.cii.xml`, `<number>.factur-x.xml`."""
         iid = parse_id(invoice_id, "Invoice")
-        async with tenant_read(
+        [row] = await tenant_fetch(
             request,
             "SELECT i.id, i.number, i.issued ->> 'profile' AS profile, i.issued -> 'xml' ->> 'conformance_level' AS level,"
             " d.kind, d.content, d.sha256, d.media_type"
@@ -561,11 +573,11 @@ class InvoiceController(Controller):
             " AND d.kind IN ('ubl', 'cii')"
             " WHERE i.tenant_id = scope.tenant_id AND i.id = $1",
             iid,
-        ) as (_, row):
-            if row["id"] is None:
-                raise not_found("Invoice")
-            if row["kind"] is None:
-                raise conflict("The invoice is a draft; it has no XML until it is issued.")
+        )
+        if row["id"] is None:
+            raise not_found("Invoice")
+        if row["kind"] is None:
+            raise conflict("The invoice is a draft; it has no XML until it is issued.")
         etag = f'"{row["sha256"]}"'
         if request.headers.get("if-none-match") == etag:
             return Response(b"", status_code=304, headers={"ETag": etag})
