@@ -75,13 +75,15 @@ class Client:
     async def request(
         self, method: str, path: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
         head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
         head += "Content-Type: application/json\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.writer.write(head.encode() + b"\r\n" + body)
-        status_line = await self.reader.readline()
+        for fresh in (self.writer is None, True):
+            if fresh:  # the first request, or the server closed an idle keep-alive connection
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            assert self.reader is not None and self.writer is not None
+            self.writer.write(head.encode() + b"\r\n" + body)
+            if status_line := await self.reader.readline():
+                break
         status = int(status_line.split()[1])
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):

@@ -6,7 +6,8 @@ connections (wrk, each request the next invoice of the list):
 
   1. baseline: `POST /bench/baseline` (a bare INSERT of the request JSON);
   2. status poll: `GET /v1/invoices/{id}` (authenticate, read the row, render the model);
-  3. XML download: `GET /v1/invoices/{id}/xml` (authenticate, read the stored bytes).
+  3. status poll: `GET /v1/invoices/{id}/status` (the poll endpoint: statuses and `ETag`);
+  4. XML download: `GET /v1/invoices/{id}/xml` (authenticate, read the stored bytes).
 
 Prints each side's requests/s, p50/p99 latency, the server's CPU per request and the
 median ratio to the baseline over the rounds, with the load average.
@@ -49,6 +50,9 @@ async def main() -> None:
                 "baseline INSERT": [Request("POST", "/bench/baseline", headers, invoice)],
                 "status poll GET /v1/invoices/{id}": [
                     Request("GET", f"/v1/invoices/{i}", headers) for i in ids
+                ],
+                "status poll GET /v1/invoices/{id}/status": [
+                    Request("GET", f"/v1/invoices/{i}/status", headers) for i in ids
                 ],
                 "XML download": [Request("GET", f"/v1/invoices/{i}/xml", headers) for i in ids],
             },
