@@ -202,8 +202,20 @@ async def request_send(
         {"channel": channel, "status": "QUEUED", "target": target},
         delivery_id=delivery_id,
     )
-    await enqueue(conn, SEND_JOB, {"tenant_id": str(tenant_id), "delivery_id": str(delivery_id)})
+    backlog = await conn.fetchval(_QUEUED_BEFORE, tenant_id, FAIR_SHARE_DEPTH)
+    payload = {"tenant_id": str(tenant_id), "delivery_id": str(delivery_id)}
+    await enqueue(conn, SEND_JOB, payload, priority=-backlog)
     return row, True
+
+
+#: How far back a tenant's queue of sends is counted for its next send's place (see below).
+FAIR_SHARE_DEPTH = 1000
+#: A send's place among everyone's: its tenant's other queued deliveries (up to the depth).
+#: The queue picks the highest priority first, so the k-th waiting send of every tenant goes
+#: before anyone's (k+1)-th: tenants take turns, and a tenant sending one invoice is not
+#: queued behind another's month-end run. The partial index of migration 0013 keeps the
+#: count to the tenant's queued rows, at most the depth.
+_QUEUED_BEFORE = "SELECT count(*)::int - 1 FROM (SELECT FROM deliveries WHERE tenant_id = $1 AND status = 'QUEUED' LIMIT $2) q"
 
 
 async def _ensure_webhook_secret(conn: asyncpg.Connection, tenant_id: uuid.UUID) -> None:
