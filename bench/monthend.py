@@ -32,6 +32,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 from bulk import ADMIN_DSN, example, loadavg, stop_processes
+from pdf import font_subsetter
 
 PROBE_BUDGET_S = 5.0
 
@@ -129,7 +130,8 @@ async def main(invoices: int, tenant_count: int, workers: int, max_seconds: floa
             posted = time.monotonic() - started
             print(
                 f"# bench/monthend.py: {invoices} invoices over {tenant_count} tenants ({per_tenant} each) through"
-                f" bulk, {workers} workers, Peppol sandbox; load average before: {loadavg()}",
+                f" bulk, {workers} workers, Peppol sandbox; load average before: {loadavg()};"
+                f" fonts subset with {font_subsetter()}",
                 flush=True,
             )
             headers_of = {tenant_id: h for h, _, tenant_id in tenants}

@@ -61,7 +61,17 @@ def median_ms(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
+def font_subsetter() -> str:
+    """WeasyPrint subsets the embedded fonts with HarfBuzz when libharfbuzz-subset is installed
+    (`.ci/run` and the README install it), else with fontTools, which here takes longer than
+    the whole rest of a 1-page render: say which one the figures were taken with."""
+    from weasyprint.text.ffi import harfbuzz_subset
+
+    return "HarfBuzz" if harfbuzz_subset else "fontTools (libharfbuzz-subset0 missing: slower PDFs)"
+
+
 def main() -> None:
+    print(f"# fonts subset with {font_subsetter()}")
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
