@@ -16,7 +16,8 @@ package, an external client in C, installed with apt-get when missing; see bench
      contact, number, remote id, type), once matching many rows and once few or none, the
      first page and a deep cursor page (half-way through the filter's own result; half-way
      through the tenant for fewer than two matches), in the small and in the big tenant:
-     `--case-seconds` of `wrk` at `--case-concurrency` connections each; p99 big / small.
+     `--case-seconds` of `wrk` at `--case-concurrency` connections each, twice per tenant in
+     the order small, big, big, small; p99 big / small of the two runs' means.
 
 `--sql` adds the query-level table (the query exactly as `GET /v1/invoices` builds it, as
 the application role with row-level security, median of `--repeat` runs) and `--explain`
@@ -395,15 +396,21 @@ async def flatness(bench: Bench, wrk: str) -> None:
     for i, (name, filters) in enumerate(cases(big[2], big[3])):
         small_filters = cases(small[2], small[3])[i][1]
         for page in ("first", "deep"):
-            got = []
-            for size_name, flt, headers in (("small", small_filters, small[1]), ("big", filters, big[1])):
-                _, cursor, matches = plans[size_name][i]
+            runs: dict[str, list[dict[str, float]]] = {"small": [], "big": []}
+            matches: dict[str, int] = {}
+            # small, big, big, small: a drift of the machine's speed during the case weighs
+            # on both sides alike; each side's figures are the means of its two runs
+            for size_name in ("small", "big", "big", "small"):
+                flt, headers = (small_filters, small[1]) if size_name == "small" else (filters, big[1])
+                _, cursor, matches[size_name] = plans[size_name][i]
                 path = list_path(flt, cursor if page == "deep" else None, a.page_size)
-                r = await asyncio.to_thread(
-                    wrk_get, wrk, bench.port, path, headers, a.case_seconds, a.case_concurrency
+                runs[size_name].append(
+                    await asyncio.to_thread(
+                        wrk_get, wrk, bench.port, path, headers, a.case_seconds, a.case_concurrency
+                    )
                 )
-                got.append((matches, r))
-            (m_s, s), (m_b, b) = got
+            s, b = ({k: statistics.mean(r[k] for r in runs[n]) for k in runs[n][0]} for n in ("small", "big"))
+            m_s, m_b = matches["small"], matches["big"]
             ratios.append(b["p99_ms"] / s["p99_ms"])
             print(
                 f"{name:38} {page:>5} {m_s:>7}/{m_b:<7} {s['rps']:>7.0f}/{b['rps']:<7.0f}"
