@@ -51,7 +51,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from issue import Client, drive_wrk, find_wrk, free_port  # noqa: E402
+from issue import Client, Request, drive_wrk, find_wrk, free_port  # noqa: E402
 
 from faktura.api.invoices import list_query  # noqa: E402
 from faktura.api.pagination import decode_cursor, encode_cursor, fetch_page  # noqa: E402
@@ -345,7 +345,7 @@ async def ratio_rounds(bench: Bench, wrk: str) -> None:
     def side(path: str, seconds: float) -> dict[str, float]:
         if path == page:
             return wrk_get(wrk, bench.port, path, headers, seconds, a.concurrency)
-        return drive_wrk(wrk, bench.port, path, body, headers, seconds, a.concurrency)
+        return drive_wrk(wrk, bench.port, [Request("POST", path, headers, body)], seconds, a.concurrency)
 
     await asyncio.to_thread(side, "/bench/baseline", 2)  # warm-up
     await asyncio.to_thread(side, page, 2)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import random
+import uuid
 
+import asyncpg
 import httpx
 from tests.conftest import Tenant, invoice_body, make_contact
+
+from faktura.api.pagination import Query, add_time_filters, decode_cursor, encode_cursor
 
 
 async def _walk(client: httpx.AsyncClient, tenant: Tenant, query: str) -> list[str]:
@@ -88,3 +94,42 @@ async def test_filters(client: httpx.AsyncClient, tenant: Tenant) -> None:
     assert all(len(p["line_items"]) == 2 for p in page)
     plain = (await client.get("/v1/invoices", headers=tenant.headers)).json()["results"]
     assert all(isinstance(p["contact"], str) and "line_items" not in p for p in plain)
+
+
+async def test_created_bounds_merged_with_the_cursor_select_the_same_rows(owner: asyncpg.Connection) -> None:
+    """`Query.sql` sends only the tighter of a `created_*` bound and the cursor's bound on
+    `created_at`: over random rows (many sharing a timestamp), cursors and bounds in both
+    directions, the page holds exactly the rows that satisfy all three conditions."""
+    rng = random.Random(15)
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    rows = [
+        (base + dt.timedelta(minutes=rng.randrange(60)), uuid.UUID(int=rng.getrandbits(128)))
+        for _ in range(300)
+    ]
+    async with owner.transaction():
+        await owner.execute("CREATE TEMP TABLE paged (created_at timestamptz, id uuid) ON COMMIT DROP")
+        await owner.executemany("INSERT INTO paged VALUES ($1, $2)", rows)
+        for _ in range(200):
+            at, id_ = rng.choice(rows)
+            cursor = decode_cursor(encode_cursor(rng.choice("np"), at, id_))
+            q = Query("paged", "created_at, id", [], [])
+            for side in ("after", "before"):
+                if rng.random() < 0.7:
+                    moment = base + dt.timedelta(minutes=rng.randrange(-5, 65))
+                    add_time_filters(q, **{f"created_{side}": moment.isoformat()})
+            text, args, backwards = q.sql(cursor, 1000)
+            got = {r["id"] for r in await owner.fetch(text, *args)}
+            want = {
+                i
+                for c, i in rows
+                if (
+                    (c, i) > (cursor.created_at, cursor.id)
+                    if backwards
+                    else (c, i) < (cursor.created_at, cursor.id)
+                )
+                and (q.created_after is None or c > q.created_after)
+                and (q.created_before is None or c < q.created_before)
+            }
+            assert got == want
+            where = text.split(" WHERE ")[1].split(" ORDER BY ")[0]
+            assert where.count("<") <= 1 and where.count(">") <= 1  # one bound per side at most

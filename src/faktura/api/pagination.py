@@ -80,6 +80,10 @@ class Query:
     args: list[Any]
     #: a range filter: its best index depends on its value (see `fetch_page`)
     ranges: bool = False
+    #: `created_after` / `created_before`: bounds on the page order's own column, kept apart
+    #: so that `sql` can merge them with the cursor's (see there)
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
 
     def add(self, clause: str, *values: Any) -> None:
         for v in values:
@@ -92,12 +96,28 @@ class Query:
         self.ranges = True
 
     def sql(self, cursor: _Cursor | None, limit: int) -> tuple[str, list[Any], bool]:
-        """(sql, args, reversed): fetch limit+1 rows so we know whether another page exists."""
+        """(sql, args, reversed): fetch limit+1 rows so we know whether another page exists.
+
+        The cursor and a `created_*` filter both bound `created_at`, the first column of the
+        page index after the tenant. Given both, PostgreSQL starts the index scan at one and
+        tests the other on every entry: a deep page of `created_before=2020-01-01` walked from
+        the cursor through half a million entries of a big tenant to find none. Of an upper
+        bound `created_at < B` and the cursor's `(created_at, id) < (c, i)`, one implies the
+        other (B <= c: the filter's; else the cursor's), so only that one is sent; the same
+        for lower bounds going back."""
         q = Query(self.table, self.columns, list(self.clauses), list(self.args), self.ranges)
         backwards = cursor is not None and cursor.direction == "p"
+        after, before = self.created_after, self.created_before
         if cursor is not None:
-            op = ">" if backwards else "<"
-            q.add(f"(created_at, id) {op} (?, ?)", cursor.created_at, cursor.id)
+            bound = after if backwards else before
+            if bound is None or (bound < cursor.created_at if backwards else bound > cursor.created_at):
+                op = ">" if backwards else "<"
+                q.add(f"(created_at, id) {op} (?, ?)", cursor.created_at, cursor.id)
+                after, before = (None, before) if backwards else (after, None)
+        if after is not None:
+            q.add("created_at > ?", after)
+        if before is not None:
+            q.add("created_at < ?", before)
         where = " AND ".join(q.clauses) or "true"
         order = "ASC" if backwards else "DESC"
         # The page is chosen first and only its rows are projected: a plan that sorts (a
@@ -213,5 +233,13 @@ def add_time_filters(q: Query, **bounds: str | None) -> None:
     with `created_at` / `modified_at` columns."""
     for name, value in bounds.items():
         column, _, side = name.rpartition("_")
-        if (moment := parse_datetime(value, name)) is not None:
+        if (moment := parse_datetime(value, name)) is None:
+            continue
+        if column == "created":  # merged with the cursor's bound in `Query.sql`
+            q.ranges = True
+            if side == "after":
+                q.created_after = moment
+            else:
+                q.created_before = moment
+        else:
             q.add_range(f"{column}_at {'>' if side == 'after' else '<'} ?", moment)
