@@ -473,14 +473,19 @@ def plan_index(plan: list[str]) -> str:
 async def deep_cursor(conn: asyncpg.Connection, q: Any, fallback: str) -> tuple[str, int]:
     """The cursor half-way through the filter's own result (as a client paging through it
     would hold), or, with fewer than two matches, `fallback`; and the number of matches."""
-    where = " AND ".join(q.clauses)
-    count = await conn.fetchval(f"SELECT count(*) FROM invoices WHERE {where}", *q.args)
+    clauses, args = list(q.clauses), list(q.args)
+    for op, bound in ((">", getattr(q, "created_after", None)), ("<", getattr(q, "created_before", None))):
+        if bound is not None:  # kept apart from the clauses since Query merges it with a cursor
+            args.append(bound)
+            clauses.append(f"created_at {op} ${len(args)}")
+    where = " AND ".join(clauses)
+    count = await conn.fetchval(f"SELECT count(*) FROM invoices WHERE {where}", *args)
     if count < 2:
         return fallback, count
     row = await conn.fetchrow(
         f"SELECT created_at, id FROM invoices WHERE {where} ORDER BY created_at DESC, id DESC"
         f" OFFSET {count // 2} LIMIT 1",
-        *q.args,
+        *args,
     )
     return encode_cursor("n", row["created_at"], row["id"]), count
 
