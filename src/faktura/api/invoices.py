@@ -376,7 +376,6 @@ async def _create_and_issue(request: Request[Any, Any, Any], model: InvoiceInput
                         raise _no_such_contact() from None  # as a draft's create says it
                     raise findings_error(anchored(refused.findings, sent)) from None
                 if claim.take(tenant_id, ready):
-                    await scope.conn.execute(INSERT_DRAFT, *draft)
                     await enqueue_all(scope.conn, issue_jobs(tenant_id, invoice_id, ready.einvoice.kind))
                     [(_, row)] = await store_issued(
                         scope.conn, scope.settings, tenant_id, [ready], returning=ISSUED_COLUMNS

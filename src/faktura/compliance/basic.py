@@ -268,6 +268,58 @@ def check_invoice(
 ) -> tuple[list[Finding], Totals | None]:
     """All findings of the invoice's profile (or of `rules`, a profile at chosen rule-set
     versions: `faktura.compliance.rulebook`), and the computed totals when the numbers allow."""
+    examined = examine(invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_pointer, base=base)
+    return examined.run(rules or get_profile(profile or invoice.profile or "peppol-bis-3")), examined.totals
+
+
+class Examined:
+    """A request as every rule set sees it: the findings on its shape and numbers (no rule
+    set's own), its totals, its JSON. Examined once, it can be run under several profiles
+    (today's rule-set versions and the upcoming ones of `rulebook.check_on`)."""
+
+    def __init__(
+        self,
+        invoice: InvoiceInput,
+        *,
+        seller: Party | None,
+        buyer: Party | None,
+        buyer_pointer: str,
+        base: str,
+        findings: list[Finding],
+        totals: Totals | None,
+        encoded: tuple[bytes | None, bytes | None, bytes | None],
+    ) -> None:
+        self.invoice, self.seller, self.buyer = invoice, seller, buyer
+        self.buyer_pointer, self.base = buyer_pointer, base
+        self.findings = findings
+        self.totals = totals
+        self.encoded = encoded
+
+    def run(self, rules: Profile) -> list[Finding]:
+        """The shape findings and those of every rule of `rules` (in a context of its own:
+        what rules derive from the request is kept per check)."""
+        ctx = Context(
+            self.invoice,
+            seller=self.seller,
+            buyer=self.buyer,
+            totals=self.totals,
+            profile=rules.name,
+            base=self.base,
+            buyer_pointer=self.buyer_pointer,
+            encoded=self.encoded,
+        )
+        return self.findings + run_plan(_plan_of(rules), ctx)
+
+
+def examine(
+    invoice: InvoiceInput,
+    *,
+    seller: Party | None,
+    buyer: Party | None,
+    buyer_pointer: str = "/model/buyer",
+    base: str = "/model",
+) -> Examined:
+    """The checks before any rule set: numbers, shape, text the XML cannot carry; the totals."""
     c = Checks()
     try:
         raw: bytes | None = encode(_without_files(invoice))
@@ -282,19 +334,16 @@ def check_invoice(
         check_text(c, seller, ("tenant",), seller_raw)
     if buyer is not None and invoice.buyer is None:
         check_text(c, buyer, _path(buyer_pointer), buyer_raw)
-    totals = compute(invoice) if numbers_ok else None
-    prof = rules or get_profile(profile or invoice.profile or "peppol-bis-3")
-    ctx = Context(
+    return Examined(
         invoice,
         seller=seller,
         buyer=buyer,
-        totals=totals,
-        profile=prof.name,
-        base=base,
         buyer_pointer=buyer_pointer,
+        base=base,
+        findings=c.findings,
+        totals=compute(invoice) if numbers_ok else None,
         encoded=(raw, seller_raw, buyer_raw),
     )
-    return c.findings + run_plan(_plan_of(prof), ctx), totals
 
 
 _PLANS: dict[int, tuple[Profile, Plan]] = {}
