@@ -108,8 +108,8 @@ def archive_meta(branding: int | None, *languages: str | None) -> dict[str, str]
 def issue_jobs(
     tenant_id: uuid.UUID, invoice_id: uuid.UUID, kind: str
 ) -> list[tuple[str, dict[str, Any], str, int]]:
-    """The jobs an issue queues (`enqueue_all`, one statement, before its number is taken:
-    neither needs it): the PDF, and the write of the XML's archive object after commit."""
+    """The jobs an issue queues: the PDF, and the write of the XML's archive object after
+    commit (by `enqueue_all`, or in the issue's store statement: `store_issued(queue_jobs=True)`)."""
     pdf = (
         PDF_JOB,
         {"tenant_id": str(tenant_id), "invoice_id": str(invoice_id)},

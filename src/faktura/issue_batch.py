@@ -5,8 +5,8 @@ window also waits for the event loop of the process holding it, which is busy wi
 requests' checks and rendering. Issued one transaction each, concurrent issues on one
 series queue for that window one by one. The batcher keeps, per tenant, series and
 period, the issues that arrive while a batch of theirs is being committed, and commits
-them as the next batch: their jobs, then one call for all their numbers, one statement
-that creates all their invoices issued, one commit. The lock window is the same three round trips
+them as the next batch: one call for all their numbers, one statement that creates all
+their invoices issued and queues their jobs, one commit. The lock window is the same three round trips
 for the whole group. An issue with nothing else of its series in flight in this process
 is stored in its request's own transaction instead (`alone`): a batch of one would only
 cost a second transaction.
@@ -26,10 +26,8 @@ from typing import Any
 
 import asyncpg
 
-from faktura.documents import issue_jobs
 from faktura.domain.document import Document
 from faktura.issuing import Ready, store_issued
-from faktura.jobs import enqueue_all
 from faktura.settings import Settings
 
 #: The most issues one batch numbers (a bound on one transaction's size).
@@ -119,10 +117,9 @@ class IssueBatcher:
     async def _commit(self, tenant_id: uuid.UUID, batch: list[Ready]) -> list[Issued]:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
-            await enqueue_all(
-                conn, [job for r in batch for job in issue_jobs(tenant_id, r.invoice_id, r.einvoice.kind)]
+            return await store_issued(
+                conn, self.settings, tenant_id, batch, returning=self.returning, queue_jobs=True
             )
-            return await store_issued(conn, self.settings, tenant_id, batch, returning=self.returning)
 
 
 class Claim:

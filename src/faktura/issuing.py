@@ -34,7 +34,6 @@ from faktura.domain.france import is_french_business
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
 from faktura.domain.syntax import resolve_level, resolve_syntax, syntax_of
-from faktura.jobs import enqueue_all
 from faktura.metrics import INVOICES_ISSUED
 from faktura.numbering import (
     DEFAULT_SERIES,
@@ -249,10 +248,11 @@ class Ready:
 
 #: Everything after the numbers, in one statement for every invoice of the batch (one array
 #: element each): the XML, the invoice's issued state, the `invoice.issued` event and the
-#: XML's archive entry (listed as pending: its object is written after commit). Returns the
-#: caller's columns of each invoice, its event, and whether a webhook endpoint listens.
-#: `{write}` writes the invoices' issued state: `_ISSUE_DRAFTS` or `_CREATE_ISSUED`.
-_STORE = (
+#: XML's archive entry (listed as pending: its object is written after commit); with
+#: `_QUEUE_JOBS`, also the jobs. Returns the caller's columns of each invoice (`{returning}`),
+#: its event, and whether a webhook endpoint listens. The invoices are written by
+#: `_ISSUE_DRAFTS` or `_CREATE_ISSUED`: `_STORE_*` below are the four statements.
+_STORE_HEAD = (
     "WITH m AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::date[], $6::text[], $7::jsonb[],"
     " $8::numeric[], $9::numeric[], $10::jsonb[], $11::text[], $12::bytea[], $13::text[], $14::integer[],"
     " $15::text[], $16::jsonb[], $17::bigint[], $18::uuid[], $19::text[], $20::text[], $21::timestamptz[],"
@@ -270,11 +270,27 @@ _STORE = (
     " e_media, m_size, m_sha256, e_storage, e_key, e_created, e_retention, e_basis, e_meta::jsonb, e_prev, e_hash"
     " FROM m),"
     " pending AS (INSERT INTO archive_pending (tenant_id, seq) SELECT $1, e_seq FROM m),"
-    " written AS ({write} RETURNING {returning})"
+)
+_STORE_TAIL = (
     " SELECT written.*, ev_id AS event_id, ev_at AS event_at,"
     " EXISTS (SELECT FROM webhook_endpoints w WHERE w.tenant_id = $1 AND w.enabled"
     " AND 'invoice.issued' = ANY (w.event_types)) AS announce"
     " FROM written JOIN event ON ev_invoice = written.id"
+)
+#: The batch's jobs (`documents.issue_jobs`: the PDF, the archive write) as `jobs.enqueue_all`
+#: queues them: pgqueuer's enqueue with `on_conflict="skip"` (a job queued or running under
+#: its dedupe key is not queued twice), its log row, and (its table's trigger) the notice to
+#: the workers. In the store statement when the caller asks (`store_issued(queue_jobs=True)`):
+#: a round trip less. `tests/test_issue_batch.py` holds the rows to `enqueue_all`'s.
+_QUEUE_JOBS = (
+    " queued AS (INSERT INTO pgqueuer AS job (priority, entrypoint, payload, execute_after, dedupe_key, headers,"
+    " status) SELECT j_priority, j_entrypoint, j_payload, now(), j_dedupe, 'null', 'queued'"
+    " FROM unnest($32::integer[], $33::text[], $34::bytea[], $35::text[])"
+    " AS j (j_priority, j_entrypoint, j_payload, j_dedupe)"
+    " ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'picked') AND dedupe_key IS NOT NULL DO NOTHING"
+    " RETURNING id, entrypoint, priority),"
+    " queued_log AS (INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority)"
+    " SELECT id, 'queued', entrypoint, priority FROM queued),"
 )
 #: The drafts of the batch (their rows exist, locked by the caller), issued.
 _ISSUE_DRAFTS = (
@@ -288,11 +304,19 @@ _ISSUE_DRAFTS = (
 #: from its row. One row version instead of a draft's and its update's.
 _CREATE_ISSUED = (
     "INSERT INTO invoices AS invoices (tenant_id, id, document_type, status, contact_id, remote_id, due_date,"
-    " series, number, issue_date, currency, issued, total_amount, balance, issued_at, modified_at, model,"
-    " rule_versions)"
+    " series, number, issue_date, currency, issued, total_amount, balance, created_at, issued_at, modified_at,"
+    " model, rule_versions)"
     " SELECT $1, m_id, d_type, 'OPEN', d_contact, d_remote, d_due, m_series, m_number, m_issue_date, m_currency,"
-    " m_issued, m_total, m_balance, clock_timestamp(), clock_timestamp(), m_model, m_issued -> 'rule_versions'"
-    " FROM m"
+    " m_issued, m_total, m_balance, clock_timestamp(), clock_timestamp(), clock_timestamp(), m_model,"
+    " m_issued -> 'rule_versions' FROM m"
+)
+_STORE_ISSUE = f"{_STORE_HEAD} written AS ({_ISSUE_DRAFTS} RETURNING {{returning}}){_STORE_TAIL}"
+_STORE_ISSUE_QUEUED = (
+    f"{_STORE_HEAD}{_QUEUE_JOBS} written AS ({_ISSUE_DRAFTS} RETURNING {{returning}}){_STORE_TAIL}"
+)
+_STORE_CREATE = f"{_STORE_HEAD} written AS ({_CREATE_ISSUED} RETURNING {{returning}}){_STORE_TAIL}"
+_STORE_CREATE_QUEUED = (
+    f"{_STORE_HEAD}{_QUEUE_JOBS} written AS ({_CREATE_ISSUED} RETURNING {{returning}}){_STORE_TAIL}"
 )
 
 
@@ -321,8 +345,9 @@ async def issue_row(
     caller need not read it again while the series is still locked. The row's `model` and
     `issued` are the values just written (no need to return and decode them)."""
     ready = await ready_to_issue(conn, settings, tenant_id, invoice_id, invoice)
-    await enqueue_all(conn, issue_jobs(tenant_id, invoice_id, ready.einvoice.kind))
-    [(doc, row)] = await store_issued(conn, settings, tenant_id, [ready], returning=returning)
+    [(doc, row)] = await store_issued(
+        conn, settings, tenant_id, [ready], returning=returning, queue_jobs=True
+    )
     return doc, ready.warnings, row
 
 
@@ -411,8 +436,10 @@ async def store_issued(
     batch: list[Ready],
     *,
     returning: str = "id",
+    queue_jobs: bool = False,
 ) -> list[tuple[Document, dict[str, Any]]]:
-    """Number and store a batch of ready invoices of one series and period, in batch order.
+    """Number and store a batch of ready invoices of one series and period, in batch order;
+    with `queue_jobs`, also queue their jobs (`documents.issue_jobs`) in the same statement.
 
     From the numbers to commit the series' counter row and the tenant's archive chain are
     locked: `take_numbers`, one statement, the commit. No storage I/O: the archive objects
@@ -483,8 +510,19 @@ async def store_issued(
         )
         for column, value in zip(values, member, strict=True):
             column.append(value)
-    statement = _STORE.format(write=_CREATE_ISSUED if create else _ISSUE_DRAFTS, returning=returning)
-    rows = {r["id"]: r for r in await conn.fetch(statement, tenant_id, *values)}
+    if queue_jobs:
+        jobs = [job for r in batch for job in issue_jobs(tenant_id, r.invoice_id, r.einvoice.kind)]
+        values += [
+            [priority for _, _, _, priority in jobs],
+            [entrypoint for entrypoint, _, _, _ in jobs],
+            [msgspec.json.encode(payload) for _, payload, _, _ in jobs],
+            [dedupe_key for _, _, dedupe_key, _ in jobs],
+        ]
+    if create:
+        statement = _STORE_CREATE_QUEUED if queue_jobs else _STORE_CREATE
+    else:
+        statement = _STORE_ISSUE_QUEUED if queue_jobs else _STORE_ISSUE
+    rows = {r["id"]: r for r in await conn.fetch(statement.format(returning=returning), tenant_id, *values)}
     out = []
     for ready in batch:
         row, doc = rows[ready.invoice_id], docs[ready.invoice_id]
