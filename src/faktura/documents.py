@@ -121,7 +121,7 @@ def issue_jobs(
 
 def xml_entry(
     head: tuple[int | None, str | None],
-    settings: Settings,
+    storage: str,
     tenant_id: uuid.UUID,
     invoice_id: uuid.UUID,
     xml: bytes,
@@ -130,11 +130,12 @@ def xml_entry(
     meta: dict[str, str],
     kind: str,
 ) -> ArchiveEntry:
-    """The issued XML's archive entry (`kind`: its syntax), chained after `head` (seq, hash);
-    issuing inserts it with the invoice, its object is written after commit (`archive.write`)."""
+    """The issued XML's archive entry (`kind`: its syntax), chained after `head` (seq, hash),
+    in the store named `storage` (`open_store(settings).name`); issuing inserts it with the
+    invoice, its object is written after commit (`archive.write`)."""
     return next_entry(
         *head,
-        open_store(settings).name,
+        storage,
         tenant_id,
         invoice_id,
         kind,

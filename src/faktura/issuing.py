@@ -20,6 +20,7 @@ import asyncpg
 import msgspec
 
 from faktura.archive.ledger import COLUMNS as ARCHIVE_COLUMNS
+from faktura.archive.storage import open_store
 from faktura.compliance.binding import rebind
 from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.france.documents import number_findings
@@ -452,6 +453,7 @@ async def store_issued(
     seq, head = await take_numbers(conn, tenant_id, first.series, first.period, len(batch))
     values: list[list[Any]] = [[] for _ in range(30)]
     docs = {}
+    storage = open_store(settings).name
     for ready in batch:
         number = render_number(ready.spec.format, ready.doc.issue_date.year, seq)
         seq += 1
@@ -467,7 +469,7 @@ async def store_issued(
             ready.issued["xml"]["conformance_level"] = ready.conformance_level
         doc = docs[ready.invoice_id] = msgspec.structs.replace(ready.doc, number=number)
         entry = xml_entry(
-            head, settings, tenant_id, ready.invoice_id, xml, digest, doc, ready.meta, ready.einvoice.kind
+            head, storage, tenant_id, ready.invoice_id, xml, digest, doc, ready.meta, ready.einvoice.kind
         )
         head = (entry.seq, entry.entry_hash)
         member = (
