@@ -6,10 +6,10 @@ requests' checks and rendering. Issued one transaction each, concurrent issues o
 series queue for that window one by one. The batcher keeps, per tenant, series and
 period, the issues that arrive while a batch of theirs is being committed, and commits
 them as the next batch: one call for all their numbers, one statement that creates all
-their invoices issued and queues their jobs, one commit. The lock window is the same three round trips
-for the whole group. An issue with nothing else of its series in flight in this process
-is stored in its request's own transaction instead (`alone`): a batch of one would only
-cost a second transaction.
+their invoices issued and queues their jobs, one commit. The lock window is the same
+three round trips for the whole group. An issue with nothing else of its series in flight
+in this process is stored in its request's own transaction instead (`alone`): a batch of
+one would only cost a second transaction.
 
 Everything that can fail on the request's content (checks, totals, rendering) happened
 before, in the request (`faktura.issuing.ready_to_issue`); a batch that fails anyway (the
