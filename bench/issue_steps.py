@@ -51,6 +51,7 @@ STEPS = [
     ("prepare: tenant, contact, checks", "faktura.issuing", "prepare", 1),
     ("load tenant", "faktura.issuing", "load_tenant", 2),
     ("compliance checks (check_on)", "faktura.issuing", "check_on", 2),
+    ("examine: numbers, shape, totals (once)", "faktura.compliance.rulebook", "examine", 3),
     ("rebind findings", "faktura.issuing", "rebind", 2),
     ("syntax findings", "faktura.issuing", "syntax_findings", 2),
     ("series lookup", "faktura.issuing", "series_spec", 1),

@@ -12,14 +12,17 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compliance_cases import MUTATIONS, Case, valid_case
-from faktura.compliance.basic import check_invoice
+from faktura.compliance.basic import _SUSPECT, _maybe_suspect, check_invoice, encode
 from faktura.compliance.engine import Context, run
 from faktura.compliance.identifiers import abn, be_enterprise, dk_cvr, gln, no_orgnr, se_orgnr
 from faktura.compliance.profiles import PROFILES, RULE_SETS, rule_versions
@@ -237,3 +240,27 @@ def test_compliance_doc_is_current() -> None:
         text=True,
     )
     assert r.returncode == 0, "docs/compliance.md is stale: run scripts/gen_compliance_doc.py"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.decimals(allow_nan=False, allow_infinity=False)
+        | st.integers()
+        | st.from_regex(r"-?[0-9]{1,14}(\.[0-9]{1,12})?E[-+]?[0-9]{1,3}", fullmatch=True).map(Decimal),
+        min_size=1,
+        max_size=3,
+    ),
+    st.text(alphabet="0123456789eE.:-, abc", max_size=12),
+)
+def test_the_quick_number_sweep_misses_nothing_the_full_one_finds(values: list[Any], text: str) -> None:
+    """`check_numbers` runs its regular expression only when `_maybe_suspect` says it could
+    match: that must hold for every number, in every place, next to any text."""
+    raw = encode({"amounts": values, "note": text, "rate": values[0], text or "k": values[-1]})
+    if _SUSPECT.search(raw):
+        assert _maybe_suspect(raw)
+
+
+def test_a_contact_id_does_not_look_like_an_exponent() -> None:
+    assert not _maybe_suspect(encode({"contact": "b4bb938e-4c1e-4f7a-9e2d-1234567890ab", "quantity": 3}))
+    assert _maybe_suspect(encode({"contact": "x", "quantity": Decimal("1E+5")}))

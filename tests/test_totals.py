@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from faktura.domain.invoice import AllowanceCharge, InvoiceInput, Item, LineItem
-from faktura.domain.money import round2
+from faktura.domain.money import fmt, round2
 from faktura.domain.totals import compute
 
 
@@ -140,3 +140,14 @@ def test_breakdown_keys_normalise_rates() -> None:
     )
     (b,) = compute(inv).breakdown
     assert str(b.rate) == "20" and b.taxable_amount == Decimal("20")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False)
+    | st.from_regex(r"-?[0-9]{1,6}(\.[0-9]{0,9})?E[-+]?[0-9]{1,2}", fullmatch=True).map(Decimal)
+)
+def test_fmt_writes_plain_decimal_text(value: Decimal) -> None:
+    """`fmt` is `format(value, "f")` (but -0 as 0): never an exponent."""
+    text = format(value, "f")
+    assert fmt(value) == ("0" if text in ("-0", "-0.00") and value == 0 else text)

@@ -108,8 +108,8 @@ def archive_meta(branding: int | None, *languages: str | None) -> dict[str, str]
 def issue_jobs(
     tenant_id: uuid.UUID, invoice_id: uuid.UUID, kind: str
 ) -> list[tuple[str, dict[str, Any], str, int]]:
-    """The jobs an issue queues (`enqueue_all`, one statement, before its number is taken:
-    neither needs it): the PDF, and the write of the XML's archive object after commit."""
+    """The jobs an issue queues: the PDF, and the write of the XML's archive object after
+    commit (by `enqueue_all`, or in the issue's store statement: `store_issued(queue_jobs=True)`)."""
     pdf = (
         PDF_JOB,
         {"tenant_id": str(tenant_id), "invoice_id": str(invoice_id)},
@@ -121,7 +121,7 @@ def issue_jobs(
 
 def xml_entry(
     head: tuple[int | None, str | None],
-    settings: Settings,
+    storage: str,
     tenant_id: uuid.UUID,
     invoice_id: uuid.UUID,
     xml: bytes,
@@ -130,11 +130,12 @@ def xml_entry(
     meta: dict[str, str],
     kind: str,
 ) -> ArchiveEntry:
-    """The issued XML's archive entry (`kind`: its syntax), chained after `head` (seq, hash);
-    issuing inserts it with the invoice, its object is written after commit (`archive.write`)."""
+    """The issued XML's archive entry (`kind`: its syntax), chained after `head` (seq, hash),
+    in the store named `storage` (`open_store(settings).name`); issuing inserts it with the
+    invoice, its object is written after commit (`archive.write`)."""
     return next_entry(
         *head,
-        open_store(settings).name,
+        storage,
         tenant_id,
         invoice_id,
         kind,

@@ -5,11 +5,11 @@ window also waits for the event loop of the process holding it, which is busy wi
 requests' checks and rendering. Issued one transaction each, concurrent issues on one
 series queue for that window one by one. The batcher keeps, per tenant, series and
 period, the issues that arrive while a batch of theirs is being committed, and commits
-them as the next batch: their drafts, their jobs, then one call for all their numbers, one
-statement for all their rows, one commit. The lock window is the same three round trips
-for the whole group. An issue with nothing else of its series in flight in this process
-is stored in its request's own transaction instead (`alone`): a batch of one would only
-cost a second transaction.
+them as the next batch: one call for all their numbers, one statement that creates all
+their invoices issued and queues their jobs, one commit. The lock window is the same
+three round trips for the whole group. An issue with nothing else of its series in flight
+in this process is stored in its request's own transaction instead (`alone`): a batch of
+one would only cost a second transaction.
 
 Everything that can fail on the request's content (checks, totals, rendering) happened
 before, in the request (`faktura.issuing.ready_to_issue`); a batch that fails anyway (the
@@ -26,10 +26,8 @@ from typing import Any
 
 import asyncpg
 
-from faktura.documents import issue_jobs
 from faktura.domain.document import Document
-from faktura.issuing import INSERT_DRAFT, Ready, store_issued
-from faktura.jobs import enqueue_all
+from faktura.issuing import Ready, store_issued
 from faktura.settings import Settings
 
 #: The most issues one batch numbers (a bound on one transaction's size).
@@ -74,7 +72,7 @@ class IssueBatcher:
         return key in self._running or key in self._alone
 
     async def issue(self, tenant_id: uuid.UUID, ready: Ready) -> Issued:
-        """Number and store `ready` (with its draft row, if it has one) in the next batch of
+        """Number and store `ready` (created with it, if it has a draft) in the next batch of
         its series; returns the issued document and the invoice's row once committed."""
         key = (tenant_id, ready.series, ready.period)
         done: asyncio.Future[Issued] = asyncio.get_running_loop().create_future()
@@ -119,13 +117,9 @@ class IssueBatcher:
     async def _commit(self, tenant_id: uuid.UUID, batch: list[Ready]) -> list[Issued]:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
-            drafts = [ready.draft for ready in batch if ready.draft is not None]
-            if drafts:
-                await conn.executemany(INSERT_DRAFT, drafts)
-            await enqueue_all(
-                conn, [job for r in batch for job in issue_jobs(tenant_id, r.invoice_id, r.einvoice.kind)]
+            return await store_issued(
+                conn, self.settings, tenant_id, batch, returning=self.returning, queue_jobs=True
             )
-            return await store_issued(conn, self.settings, tenant_id, batch, returning=self.returning)
 
 
 class Claim:

@@ -13,13 +13,14 @@ import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from xml.sax.saxutils import escape as xml_escape
 
 import asyncpg
 import msgspec
 
 from faktura.archive.ledger import COLUMNS as ARCHIVE_COLUMNS
+from faktura.archive.storage import open_store
 from faktura.compliance.binding import rebind
 from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.france.documents import number_findings
@@ -34,7 +35,6 @@ from faktura.domain.france import is_french_business
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
 from faktura.domain.syntax import resolve_level, resolve_syntax, syntax_of
-from faktura.jobs import enqueue_all
 from faktura.metrics import INVOICES_ISSUED
 from faktura.numbering import (
     DEFAULT_SERIES,
@@ -192,10 +192,25 @@ INSERT_DRAFT = (
 )
 
 
+class Draft(NamedTuple):
+    """A draft's row: the parameters of `INSERT_DRAFT`, in its order."""
+
+    tenant_id: uuid.UUID
+    invoice_id: uuid.UUID
+    document_type: str
+    contact_id: uuid.UUID | None
+    remote_id: str | None
+    issue_date: dt.date | None
+    due_date: dt.date | None
+    currency: str | None
+    #: the model as the client sent it
+    model: Any
+
+
 def draft_values(
     tenant_id: uuid.UUID, invoice_id: uuid.UUID, contact_id: uuid.UUID | None, model: InvoiceInput, sent: Any
-) -> tuple[Any, ...]:
-    return (
+) -> Draft:
+    return Draft(
         tenant_id,
         invoice_id,
         model.document_type,
@@ -227,22 +242,26 @@ class Ready:
     warnings: list[Finding]
     #: the request as checked (to name a finding on the number under its syntax's rule ids)
     invoice: InvoiceInput
-    #: the draft's row to insert first (`draft_values`), when it is created with its issue
-    draft: tuple[Any, ...] | None = None
+    #: the draft's row, when the invoice is created with its issue (`store_issued` then
+    #: inserts the invoice issued: no draft row is written and updated)
+    draft: Draft | None = None
 
 
 #: Everything after the numbers, in one statement for every invoice of the batch (one array
 #: element each): the XML, the invoice's issued state, the `invoice.issued` event and the
-#: XML's archive entry (listed as pending: its object is written after commit). Returns the
-#: caller's columns of each invoice, its event, and whether a webhook endpoint listens.
-_STORE = (
+#: XML's archive entry (listed as pending: its object is written after commit); with
+#: `_QUEUE_JOBS`, also the jobs. Returns the caller's columns of each invoice (`{returning}`),
+#: its event, and whether a webhook endpoint listens. The invoices are written by
+#: `_ISSUE_DRAFTS` or `_CREATE_ISSUED`: `_STORE_*` below are the four statements.
+_STORE_HEAD = (
     "WITH m AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::date[], $6::text[], $7::jsonb[],"
     " $8::numeric[], $9::numeric[], $10::jsonb[], $11::text[], $12::bytea[], $13::text[], $14::integer[],"
     " $15::text[], $16::jsonb[], $17::bigint[], $18::uuid[], $19::text[], $20::text[], $21::timestamptz[],"
-    " $22::date[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[])"
+    " $22::date[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::uuid[],"
+    " $30::text[], $31::date[])"
     " AS m (m_id, m_series, m_number, m_issue_date, m_currency, m_issued, m_total, m_balance, m_model, m_media,"
     " m_xml, m_sha256, m_size, m_kind, m_event, e_seq, e_id, e_storage, e_key, e_created, e_retention, e_basis,"
-    " e_meta, e_prev, e_hash, e_media)),"
+    " e_meta, e_prev, e_hash, e_media, d_type, d_contact, d_remote, d_due)),"
     " doc AS (INSERT INTO invoice_documents (tenant_id, invoice_id, kind, media_type, content, sha256, size)"
     " SELECT $1, m_id, m_kind, m_media, m_xml, m_sha256, m_size FROM m),"
     " event AS (INSERT INTO invoice_events (tenant_id, invoice_id, type, data)"
@@ -251,15 +270,54 @@ _STORE = (
     f" entry AS (INSERT INTO archive_entries (tenant_id, {ARCHIVE_COLUMNS}) SELECT $1, e_seq, e_id, m_id, m_kind,"
     " e_media, m_size, m_sha256, e_storage, e_key, e_created, e_retention, e_basis, e_meta::jsonb, e_prev, e_hash"
     " FROM m),"
-    " pending AS (INSERT INTO archive_pending (tenant_id, seq) SELECT $1, e_seq FROM m)"
-    " UPDATE invoices SET status = 'OPEN', series = m_series, number = m_number, issue_date = m_issue_date,"
+    " pending AS (INSERT INTO archive_pending (tenant_id, seq) SELECT $1, e_seq FROM m),"
+)
+_STORE_TAIL = (
+    " SELECT written.*, ev_id AS event_id, ev_at AS event_at,"
+    " EXISTS (SELECT FROM webhook_endpoints w WHERE w.tenant_id = $1 AND w.enabled"
+    " AND 'invoice.issued' = ANY (w.event_types)) AS announce"
+    " FROM written JOIN event ON ev_invoice = written.id"
+)
+#: The batch's jobs (`documents.issue_jobs`: the PDF, the archive write) as `jobs.enqueue_all`
+#: queues them: pgqueuer's enqueue with `on_conflict="skip"` (a job queued or running under
+#: its dedupe key is not queued twice), its log row, and (its table's trigger) the notice to
+#: the workers. In the store statement when the caller asks (`store_issued(queue_jobs=True)`):
+#: a round trip less. `tests/test_issue_batch.py` holds the rows to `enqueue_all`'s.
+_QUEUE_JOBS = (
+    " queued AS (INSERT INTO pgqueuer AS job (priority, entrypoint, payload, execute_after, dedupe_key, headers,"
+    " status) SELECT j_priority, j_entrypoint, j_payload, now(), j_dedupe, 'null', 'queued'"
+    " FROM unnest($32::integer[], $33::text[], $34::bytea[], $35::text[])"
+    " AS j (j_priority, j_entrypoint, j_payload, j_dedupe)"
+    " ON CONFLICT (dedupe_key) WHERE status IN ('queued', 'picked') AND dedupe_key IS NOT NULL DO NOTHING"
+    " RETURNING id, entrypoint, priority),"
+    " queued_log AS (INSERT INTO pgqueuer_log (job_id, status, entrypoint, priority)"
+    " SELECT id, 'queued', entrypoint, priority FROM queued),"
+)
+#: The drafts of the batch (their rows exist, locked by the caller), issued.
+_ISSUE_DRAFTS = (
+    "UPDATE invoices SET status = 'OPEN', series = m_series, number = m_number, issue_date = m_issue_date,"
     " currency = m_currency, issued = m_issued, total_amount = m_total, balance = m_balance,"
     " issued_at = clock_timestamp(), modified_at = clock_timestamp(), model = m_model,"
     " rule_versions = m_issued -> 'rule_versions'"
-    " FROM m JOIN event ON ev_invoice = m_id WHERE invoices.tenant_id = $1 AND invoices.id = m_id"
-    " RETURNING {returning}, ev_id AS event_id, ev_at AS event_at,"
-    " EXISTS (SELECT FROM webhook_endpoints w WHERE w.tenant_id = $1 AND w.enabled"
-    " AND 'invoice.issued' = ANY (w.event_types)) AS announce"
+    " FROM m WHERE invoices.tenant_id = $1 AND invoices.id = m_id"
+)
+#: Invoices created with their issue (`Ready.draft`): inserted issued, the draft's own columns
+#: from its row. One row version instead of a draft's and its update's.
+_CREATE_ISSUED = (
+    "INSERT INTO invoices AS invoices (tenant_id, id, document_type, status, contact_id, remote_id, due_date,"
+    " series, number, issue_date, currency, issued, total_amount, balance, created_at, issued_at, modified_at,"
+    " model, rule_versions)"
+    " SELECT $1, m_id, d_type, 'OPEN', d_contact, d_remote, d_due, m_series, m_number, m_issue_date, m_currency,"
+    " m_issued, m_total, m_balance, clock_timestamp(), clock_timestamp(), clock_timestamp(), m_model,"
+    " m_issued -> 'rule_versions' FROM m"
+)
+_STORE_ISSUE = f"{_STORE_HEAD} written AS ({_ISSUE_DRAFTS} RETURNING {{returning}}){_STORE_TAIL}"
+_STORE_ISSUE_QUEUED = (
+    f"{_STORE_HEAD}{_QUEUE_JOBS} written AS ({_ISSUE_DRAFTS} RETURNING {{returning}}){_STORE_TAIL}"
+)
+_STORE_CREATE = f"{_STORE_HEAD} written AS ({_CREATE_ISSUED} RETURNING {{returning}}){_STORE_TAIL}"
+_STORE_CREATE_QUEUED = (
+    f"{_STORE_HEAD}{_QUEUE_JOBS} written AS ({_CREATE_ISSUED} RETURNING {{returning}}){_STORE_TAIL}"
 )
 
 
@@ -288,8 +346,9 @@ async def issue_row(
     caller need not read it again while the series is still locked. The row's `model` and
     `issued` are the values just written (no need to return and decode them)."""
     ready = await ready_to_issue(conn, settings, tenant_id, invoice_id, invoice)
-    await enqueue_all(conn, issue_jobs(tenant_id, invoice_id, ready.einvoice.kind))
-    [(doc, row)] = await store_issued(conn, settings, tenant_id, [ready], returning=returning)
+    [(doc, row)] = await store_issued(
+        conn, settings, tenant_id, [ready], returning=returning, queue_jobs=True
+    )
     return doc, ready.warnings, row
 
 
@@ -300,7 +359,7 @@ async def ready_to_issue(
     invoice_id: uuid.UUID,
     invoice: InvoiceInput,
     *,
-    draft: tuple[Any, ...] | None = None,
+    draft: Draft | None = None,
 ) -> Ready:
     """Everything of an issue that does not need its number: checks, totals, the XML with a
     placeholder for the number. Raises IssueRefused on any fatal finding."""
@@ -378,16 +437,23 @@ async def store_issued(
     batch: list[Ready],
     *,
     returning: str = "id",
+    queue_jobs: bool = False,
 ) -> list[tuple[Document, dict[str, Any]]]:
-    """Number and store a batch of ready invoices of one series and period, in batch order.
+    """Number and store a batch of ready invoices of one series and period, in batch order;
+    with `queue_jobs`, also queue their jobs (`documents.issue_jobs`) in the same statement.
 
     From the numbers to commit the series' counter row and the tenant's archive chain are
     locked: `take_numbers`, one statement, the commit. No storage I/O: the archive objects
-    are written after commit (`faktura.archive.deferred`)."""
+    are written after commit (`faktura.archive.deferred`). Invoices created with their issue
+    (`Ready.draft`) are inserted issued when the whole batch is; else their drafts first."""
+    create = all(ready.draft is not None for ready in batch)
+    if not create and (drafts := [ready.draft for ready in batch if ready.draft is not None]):
+        await conn.executemany(INSERT_DRAFT, drafts)
     first = batch[0]
     seq, head = await take_numbers(conn, tenant_id, first.series, first.period, len(batch))
-    values: list[list[Any]] = [[] for _ in range(26)]
+    values: list[list[Any]] = [[] for _ in range(30)]
     docs = {}
+    storage = open_store(settings).name
     for ready in batch:
         number = render_number(ready.spec.format, ready.doc.issue_date.year, seq)
         seq += 1
@@ -403,7 +469,7 @@ async def store_issued(
             ready.issued["xml"]["conformance_level"] = ready.conformance_level
         doc = docs[ready.invoice_id] = msgspec.structs.replace(ready.doc, number=number)
         entry = xml_entry(
-            head, settings, tenant_id, ready.invoice_id, xml, digest, doc, ready.meta, ready.einvoice.kind
+            head, storage, tenant_id, ready.invoice_id, xml, digest, doc, ready.meta, ready.einvoice.kind
         )
         head = (entry.seq, entry.entry_hash)
         member = (
@@ -433,10 +499,32 @@ async def store_issued(
             entry.prev_hash,
             entry.entry_hash,
             entry.media_type,
+            *(
+                (None, None, None, None)
+                if ready.draft is None
+                else (
+                    ready.draft.document_type,
+                    ready.draft.contact_id,
+                    ready.draft.remote_id,
+                    ready.draft.due_date,
+                )
+            ),
         )
         for column, value in zip(values, member, strict=True):
             column.append(value)
-    rows = {r["id"]: r for r in await conn.fetch(_STORE.format(returning=returning), tenant_id, *values)}
+    if queue_jobs:
+        jobs = [job for r in batch for job in issue_jobs(tenant_id, r.invoice_id, r.einvoice.kind)]
+        values += [
+            [priority for _, _, _, priority in jobs],
+            [entrypoint for entrypoint, _, _, _ in jobs],
+            [msgspec.json.encode(payload) for _, payload, _, _ in jobs],
+            [dedupe_key for _, _, dedupe_key, _ in jobs],
+        ]
+    if create:
+        statement = _STORE_CREATE_QUEUED if queue_jobs else _STORE_CREATE
+    else:
+        statement = _STORE_ISSUE_QUEUED if queue_jobs else _STORE_ISSUE
+    rows = {r["id"]: r for r in await conn.fetch(statement.format(returning=returning), tenant_id, *values)}
     out = []
     for ready in batch:
         row, doc = rows[ready.invoice_id], docs[ready.invoice_id]

@@ -25,7 +25,6 @@ from faktura.api.pagination import (
 from faktura.api.wire import idempotent, json_response, read_model
 from faktura.compliance.basic import Checks, anchored, check_numbers
 from faktura.compliance.findings import error_object
-from faktura.documents import issue_jobs
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.totals import compute
 from faktura.issue_batch import IssueBatcher
@@ -38,7 +37,6 @@ from faktura.issuing import (
     ready_to_issue,
     store_issued,
 )
-from faktura.jobs import enqueue_all
 from faktura.render.einvoice import file_suffix
 
 PAYMENTS = (
@@ -382,10 +380,13 @@ async def _create_and_issue(request: Request[Any, Any, Any], model: InvoiceInput
                         raise _no_such_contact() from None  # as a draft's create says it
                     raise findings_error(anchored(refused.findings, sent)) from None
                 if claim.take(tenant_id, ready):
-                    await scope.conn.execute(INSERT_DRAFT, *draft)
-                    await enqueue_all(scope.conn, issue_jobs(tenant_id, invoice_id, ready.einvoice.kind))
                     [(_, row)] = await store_issued(
-                        scope.conn, scope.settings, tenant_id, [ready], returning=ISSUED_COLUMNS
+                        scope.conn,
+                        scope.settings,
+                        tenant_id,
+                        [ready],
+                        returning=ISSUED_COLUMNS,
+                        queue_jobs=True,
                     )
         if row is None:
             _, row = await batcher.issue(tenant_id, ready)

@@ -119,7 +119,7 @@ def decode_json(body: bytes) -> Any:
         raw = _JSON.decode(body)
     except msgspec.DecodeError as exc:
         raise decode_error(exc) from None
-    if (where := uncarriable(raw)) is not None:
+    if _MAYBE_UNCARRIABLE.search(body) and (where := uncarriable(raw)) is not None:
         raise ApiError(
             422,
             [
@@ -138,6 +138,13 @@ def decode_json(body: bytes) -> Any:
 # What neither PostgreSQL text/jsonb nor XML 1.0 can carry: NUL and other C0 controls
 # (tab, LF, CR are fine), lone surrogates, and the non-characters U+FFFE/U+FFFF.
 _UNCARRIABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Every way such a character can be written in the JSON the decoder took (it refuses raw
+#: controls): an escaped control (`\u001f`, `\b`, `\f`), an escaped surrogate, U+FFFE/FFFF
+#: escaped or raw, a raw surrogate. A body without any is not walked (`uncarriable`); a match
+#: may be harmless (`\u000a`, a surrogate pair, an escaped backslash before `u0001`).
+_MAYBE_UNCARRIABLE = re.compile(
+    rb"\\(?:u00[01][0-9a-fA-F]|[bf]|u[dD][89a-fA-F][0-9a-fA-F]{2}|u[fF]{3}[eEfF])|\xef\xbf[\xbe\xbf]|\xed[\xa0-\xbf]"
+)
 
 
 def uncarriable(node: Any, path: str = "") -> str | None:

@@ -96,9 +96,10 @@ _NUMBERS = msgspec.json.Encoder(decimal_format="number")
 _SUSPECT = re.compile(rb"[:\[,]-?(?:s?NaN|Infinity|\d*\.?\d+E[-+]?\d+|\d{13,}|\d*\.\d{11,})[,\]}]")
 #: A regular expression costs ~10 ns per byte here; `bytes.translate` and `in` run at memory
 #: speed. With every digit folded to 0, the bytes a number can follow (`:`, `,`, `[`) and the
-#: decimal point folded to `:`, and minus signs dropped, four substring tests rule out
-#: `_SUSPECT` on almost every request: 11 digits in a row after such a byte, a digit before an
-#: exponent, NaN or Infinity. Text that looks like one merely takes the regular expression.
+#: decimal point folded to `:`, and minus signs dropped, four quick tests rule out `_SUSPECT`
+#: on almost every request: 11 digits in a row after such a byte, an exponent after a
+#: number's digits (`:0E`, `:0:0E`: not the `938e` of a contact's UUID), NaN or Infinity.
+#: Text that looks like one merely takes the regular expression.
 _FOLD = bytes.maketrans(b"123456789e,[.", b"000000000E:::")
 
 
@@ -119,7 +120,7 @@ def _maybe_suspect(raw: bytes) -> bool:
 
 #: short literals as regular expressions: `re` finds these faster than `bytes in` (which wins
 #: for the long run of zeros)
-_EXPONENT = re.compile(b"0E")
+_EXPONENT = re.compile(b":[0:]*0E")
 _NAN = re.compile(b"NaN")
 _INFINITY = re.compile(b"Infinity")
 
@@ -268,6 +269,58 @@ def check_invoice(
 ) -> tuple[list[Finding], Totals | None]:
     """All findings of the invoice's profile (or of `rules`, a profile at chosen rule-set
     versions: `faktura.compliance.rulebook`), and the computed totals when the numbers allow."""
+    examined = examine(invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_pointer, base=base)
+    return examined.run(rules or get_profile(profile or invoice.profile or "peppol-bis-3")), examined.totals
+
+
+class Examined:
+    """A request as every rule set sees it: the findings on its shape and numbers (no rule
+    set's own), its totals, its JSON. Examined once, it can be run under several profiles
+    (today's rule-set versions and the upcoming ones of `rulebook.check_on`)."""
+
+    def __init__(
+        self,
+        invoice: InvoiceInput,
+        *,
+        seller: Party | None,
+        buyer: Party | None,
+        buyer_pointer: str,
+        base: str,
+        findings: list[Finding],
+        totals: Totals | None,
+        encoded: tuple[bytes | None, bytes | None, bytes | None],
+    ) -> None:
+        self.invoice, self.seller, self.buyer = invoice, seller, buyer
+        self.buyer_pointer, self.base = buyer_pointer, base
+        self.findings = findings
+        self.totals = totals
+        self.encoded = encoded
+
+    def run(self, rules: Profile) -> list[Finding]:
+        """The shape findings and those of every rule of `rules` (in a context of its own:
+        what rules derive from the request is kept per check)."""
+        ctx = Context(
+            self.invoice,
+            seller=self.seller,
+            buyer=self.buyer,
+            totals=self.totals,
+            profile=rules.name,
+            base=self.base,
+            buyer_pointer=self.buyer_pointer,
+            encoded=self.encoded,
+        )
+        return self.findings + run_plan(_plan_of(rules), ctx)
+
+
+def examine(
+    invoice: InvoiceInput,
+    *,
+    seller: Party | None,
+    buyer: Party | None,
+    buyer_pointer: str = "/model/buyer",
+    base: str = "/model",
+) -> Examined:
+    """The checks before any rule set: numbers, shape, text the XML cannot carry; the totals."""
     c = Checks()
     try:
         raw: bytes | None = encode(_without_files(invoice))
@@ -282,19 +335,16 @@ def check_invoice(
         check_text(c, seller, ("tenant",), seller_raw)
     if buyer is not None and invoice.buyer is None:
         check_text(c, buyer, _path(buyer_pointer), buyer_raw)
-    totals = compute(invoice) if numbers_ok else None
-    prof = rules or get_profile(profile or invoice.profile or "peppol-bis-3")
-    ctx = Context(
+    return Examined(
         invoice,
         seller=seller,
         buyer=buyer,
-        totals=totals,
-        profile=prof.name,
-        base=base,
         buyer_pointer=buyer_pointer,
+        base=base,
+        findings=c.findings,
+        totals=compute(invoice) if numbers_ok else None,
         encoded=(raw, seller_raw, buyer_raw),
     )
-    return c.findings + run_plan(_plan_of(prof), ctx), totals
 
 
 _PLANS: dict[int, tuple[Profile, Plan]] = {}

@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass
 
 from faktura.compliance import en16931, faktura, france, peppol, xrechnung
-from faktura.compliance.basic import check_invoice
+from faktura.compliance.basic import examine
 from faktura.compliance.engine import RuleSet
 from faktura.compliance.findings import Finding, Severity
 from faktura.compliance.profiles import PROFILES, Profile
@@ -173,13 +173,10 @@ def check_on(
     """`check_invoice` under the versions in force on `day`, plus (with `preview`) what the
     versions taking effect within the preview window would reject, as warnings."""
     selection = select(invoice.profile or PEPPOL_BIS_3, day, opt_in)
-    findings, totals = check_invoice(
-        invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_pointer, rules=selection.profile
-    )
+    # examined once: the request's shape, numbers and totals are the same under every version
+    examined = examine(invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_pointer)
+    findings = examined.run(selection.profile)
     if preview:
         for v, later in upcoming_profiles(selection):
-            ahead, _ = check_invoice(
-                invoice, seller=seller, buyer=buyer, buyer_pointer=buyer_pointer, rules=later
-            )
-            findings += preview_findings(findings, ahead, v)
-    return findings, totals, selection
+            findings += preview_findings(findings, examined.run(later), v)
+    return findings, examined.totals, selection

@@ -8,39 +8,36 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TypeAlias
-
-from lxml import etree
 
 from faktura.domain.invoice import Address, Period
 from faktura.domain.money import decimal_text as decimal_text  # shared by every renderer
 from faktura.domain.money import fmt, round2
 from faktura.domain.money import price_text as price_text
+from faktura.render.tree import Element as Element
 
 NS_CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 NS_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
-
-Element: TypeAlias = etree._Element
+#: The root's namespace declarations; every other element is written under its prefix.
+NSMAP = {"cac": NS_CAC, "cbc": NS_CBC}
 
 
 def cac(parent: Element | None, name: str) -> Element:
     """A `cac:` aggregate, appended to `parent` when one is given."""
-    tag = f"{{{NS_CAC}}}{name}"
-    return etree.Element(tag) if parent is None else etree.SubElement(parent, tag)
+    el = Element("cac:" + name)
+    if parent is not None:
+        parent.children.append(el)
+    return el
 
 
 def cbc(parent: Element | None, name: str, text: str | None, /, **attrs: str | None) -> Element | None:
     """A `cbc:` leaf; nothing at all when the value is absent (PEPPOL-EN16931-R008: no empty elements)."""
     if text is None or not text.strip():
         return None
-    tag = f"{{{NS_CBC}}}{name}"
-    el = etree.Element(tag) if parent is None else etree.SubElement(parent, tag)
-    for key, value in attrs.items():
-        if value is not None:
-            el.set(key, value)
-    el.text = text
+    el = Element("cbc:" + name, text, {k: v for k, v in attrs.items() if v is not None} if attrs else None)
+    if parent is not None:
+        parent.children.append(el)
     return el
 
 

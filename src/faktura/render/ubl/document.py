@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from lxml import etree
-
 from faktura.domain import france
 from faktura.domain.document import (
     FR_CTC,
@@ -21,8 +19,9 @@ from faktura.domain.document import (
     XRECHNUNG_3,
     Document,
 )
+from faktura.render.tree import Element, tostring
 from faktura.render.ubl.allowances import allowance_charge
-from faktura.render.ubl.common import NS_CAC, NS_CBC, NS_CREDIT_NOTE, NS_INVOICE, Element, cbc, date_text
+from faktura.render.ubl.common import NS_CREDIT_NOTE, NS_INVOICE, NSMAP, cbc, date_text
 from faktura.render.ubl.delivery import delivery
 from faktura.render.ubl.lines import line
 from faktura.render.ubl.party import customer_party, payee_party, supplier_party, tax_representative_party
@@ -134,16 +133,18 @@ def _children(doc: Document) -> list[Element]:
 
 def render_ubl(doc: Document) -> bytes:
     """The UBL 2.1 XML of `doc`, UTF-8 with an XML declaration. `memo` is private: never written."""
-    credit_note = doc.is_credit_note
+    return XML_DECLARATION + tostring(tree(doc)) + b"\n"
+
+
+def tree(doc: Document) -> Element:
+    """The root element, its children in the schema's sequence."""
     ns, root_name, sequence = (
         (NS_CREDIT_NOTE, "CreditNote", CREDIT_NOTE_SEQUENCE)
-        if credit_note
+        if doc.is_credit_note
         else (NS_INVOICE, "Invoice", INVOICE_SEQUENCE)
     )
     position = {name: i for i, name in enumerate(sequence)}
-    root = etree.Element(f"{{{ns}}}{root_name}", nsmap={None: ns, "cac": NS_CAC, "cbc": NS_CBC})
+    root = Element(root_name, attrs={"xmlns": ns} | {f"xmlns:{p}": uri for p, uri in NSMAP.items()})
     # sorted() is stable: repeated elements (notes, lines, allowances) keep their order.
-    for child in sorted(_children(doc), key=lambda el: position[etree.QName(el).localname]):
-        root.append(child)
-    etree.indent(root, space="  ")
-    return XML_DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False) + b"\n"
+    root.children = sorted(_children(doc), key=lambda el: position[el.name])
+    return root
