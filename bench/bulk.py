@@ -51,6 +51,43 @@ def stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a live process has used, 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pids: list[int]) -> list[int]:
+    """The live child processes of `pids` (the workers' PDF renderers)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid in pids:
+                found.append(int(d.name))
+    return found
+
+
+async def cpu_split(admin: asyncpg.Connection, name: str, workers: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by the workers, their renderers and the database's server
+    processes of this run's database (its backends live for the run; ones that ended are
+    not counted)."""
+    backends = [
+        r["pid"] for r in await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", name)
+    ]
+    return {
+        "workers": sum(cpu_seconds(p) for p in workers),
+        "renderers": sum(cpu_seconds(p) for p in children(workers)),
+        "postgres": sum(cpu_seconds(p) for p in backends),
+    }
+
+
 def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -92,6 +129,9 @@ async def main(items: int, workers: int, issue: bool, pdf_seconds: float, max_se
                 # the PDFs render with the CPU that issuing leaves (override in the environment)
                 "FAKTURA_PDF_NICENESS": os.environ.get("FAKTURA_PDF_NICENESS", "10"),
             }
+            commits0 = await admin.fetchval(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = $1", name
+            )
             started = time.monotonic()
             r = await c.post("/v1/invoices/bulk", json=body, headers=h)
             assert r.status_code == 202, r.text
@@ -112,6 +152,10 @@ async def main(items: int, workers: int, issue: bool, pdf_seconds: float, max_se
                     break
                 await asyncio.sleep(0.5)
             wall = time.monotonic() - started
+            cpu = await cpu_split(admin, name, [p.pid for p in procs])
+            commits = await admin.fetchval(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = $1", name
+            )
             total, items = items, items - got["counts"]["PENDING"]  # all, unless --max-seconds cut the wait
             issued = got["counts"]["SUCCESS"] if issue else 0
             pdfs_then = await _pdfs(owner)
@@ -128,6 +172,13 @@ async def main(items: int, workers: int, issue: bool, pdf_seconds: float, max_se
                 + f"  ({items / wall:.1f} items/s,"
                 f" goal 250/s: {'met' if items / wall >= 250 else 'missed'}); PDFs archived by then: {pdfs_then}"
             )
+            if items:
+                print(
+                    "CPU per item done, POST → last item: "
+                    + ", ".join(f"{k} {v / items * 1000:.1f} ms" for k, v in cpu.items())
+                    + f"; {wall * (os.cpu_count() or 1) / items * 1000:.1f} ms of the machine's {os.cpu_count()} cores;"
+                    f" {(commits - commits0) / items:.1f} database commits per item"
+                )
             if issued:
                 cores = min(workers, os.cpu_count() or 1)
                 pdf_deadline = time.monotonic() + pdf_seconds

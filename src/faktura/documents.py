@@ -196,31 +196,32 @@ async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
     tenant_id = uuid.UUID(payload["tenant_id"])
     invoice_id = uuid.UUID(payload["invoice_id"])
     store = open_store(ctx.settings)
-    async with ctx.tenant(tenant_id) as conn:
-        entries = {e.kind: e for e in await entries_for_invoice(conn, tenant_id, invoice_id)}
-        if PDF_KIND in entries:
-            return
-        ubl = next((entries[k] for k in XML_KINDS if k in entries), None)  # the issued XML, UBL or CII
-        if ubl is None:
-            raise LookupError(f"invoice {invoice_id} has no issued XML in the archive")
-        row = await conn.fetchrow(
-            "SELECT number, issue_date, currency, model, issued FROM invoices WHERE tenant_id = $1 AND id = $2",
-            tenant_id,
-            invoice_id,
-        )
-        version = ubl.meta.get("branding_version")
-        branding = await branding_version(conn, tenant_id, int(version) if version else None)
-        xml = await read_object(conn, store, ubl)
-    if hashlib.sha256(xml).hexdigest() != ubl.sha256:
-        raise RuntimeError(f"archived UBL of invoice {invoice_id} does not match its archive entry")
-    doc = issued_document(row)
-    language = ubl.meta.get("language", "en")
     # WeasyPrint is CPU-bound pure Python: in a thread it would hold the GIL and starve this
     # worker's event loop (and with it every delivery and issue job it runs). A child process
-    # keeps the loop responsive. Tenants take turns at that process (`_RENDER_TURNS`).
-    loop = asyncio.get_running_loop()
+    # keeps the loop responsive. Tenants take turns at that process (`_RENDER_TURNS`), and a
+    # job reads its inputs only once it has its turn: a bulk's thousands of waiting PDF jobs
+    # read nothing while the batch is being issued.
     async with _RENDER_TURNS.turn(tenant_id):
-        rendered = await loop.run_in_executor(
+        async with ctx.tenant(tenant_id) as conn:
+            entries = {e.kind: e for e in await entries_for_invoice(conn, tenant_id, invoice_id)}
+            if PDF_KIND in entries:
+                return
+            ubl = next((entries[k] for k in XML_KINDS if k in entries), None)  # the issued XML, UBL or CII
+            if ubl is None:
+                raise LookupError(f"invoice {invoice_id} has no issued XML in the archive")
+            row = await conn.fetchrow(
+                "SELECT number, issue_date, currency, model, issued FROM invoices WHERE tenant_id = $1 AND id = $2",
+                tenant_id,
+                invoice_id,
+            )
+            version = ubl.meta.get("branding_version")
+            branding = await branding_version(conn, tenant_id, int(version) if version else None)
+            xml = await read_object(conn, store, ubl)
+        if hashlib.sha256(xml).hexdigest() != ubl.sha256:
+            raise RuntimeError(f"archived UBL of invoice {invoice_id} does not match its archive entry")
+        doc = issued_document(row)
+        language = ubl.meta.get("language", "en")
+        rendered = await asyncio.get_running_loop().run_in_executor(
             _render_pool(), _render_in_child, ctx.settings.templates_dir, doc, branding, language, xml
         )
     meta = {

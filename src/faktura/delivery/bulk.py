@@ -37,6 +37,30 @@ CHUNK = 25
 MAX_ITEMS = 10_000
 
 
+def chunk_jobs(
+    tenant_id: uuid.UUID, batch_id: uuid.UUID, indexes: list[int]
+) -> list[tuple[str, dict[str, Any], str, int]]:
+    """The `bulk.process` jobs of a batch's items (`enqueue_all`), one per `CHUNK` of them.
+
+    A worker takes only a few chunks at a time (`faktura.worker`), in the queue's order:
+    priority first. Chunk k of every batch has priority -k, so the chunks of batches queued
+    at once interleave, and a batch queued behind a 10,000-item one starts with that one's
+    next chunk, not after its last."""
+    return [
+        (
+            BULK_JOB,
+            {
+                "tenant_id": str(tenant_id),
+                "batch_id": str(batch_id),
+                "indexes": indexes[start : start + CHUNK],
+            },
+            f"{BULK_JOB}:{batch_id}:{start}",
+            -(start // CHUNK),
+        )
+        for start in range(0, len(indexes), CHUNK)
+    ]
+
+
 def batch_status(counts: dict[str, int], total: int) -> str:
     pending = counts.get("PENDING", 0)
     ok = counts.get("SUCCESS", 0)
