@@ -28,7 +28,7 @@ import asyncpg
 import msgspec
 
 from faktura.archive import archive_document, entries_for_invoice, open_store
-from faktura.archive.deferred import read_object, write_job
+from faktura.archive.deferred import read_object, write_job, write_job_of_invoices
 from faktura.archive.ledger import ArchiveEntry, next_entry
 from faktura.domain.document import Document
 from faktura.domain.invoice import InvoiceInput, Party
@@ -110,13 +110,24 @@ def issue_jobs(
 ) -> list[tuple[str, dict[str, Any], str, int]]:
     """The jobs an issue queues (`enqueue_all`, one statement, before its number is taken:
     neither needs it): the PDF, and the write of the XML's archive object after commit."""
-    pdf = (
+    return [pdf_job(tenant_id, invoice_id), write_job(tenant_id, invoice_id, kind)]
+
+
+def pdf_job(tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> tuple[str, dict[str, Any], str, int]:
+    return (
         PDF_JOB,
         {"tenant_id": str(tenant_id), "invoice_id": str(invoice_id)},
         f"{PDF_JOB}:{invoice_id}",
         -1,  # after deliveries and bulk items: a PDF can wait, a send should not
     )
-    return [pdf, write_job(tenant_id, invoice_id, kind)]
+
+
+def chunk_issue_jobs(
+    tenant_id: uuid.UUID, invoice_ids: list[uuid.UUID]
+) -> list[tuple[str, dict[str, Any], str, int]]:
+    """`issue_jobs` of several invoices issued in one transaction: a PDF each, and one
+    archive write for all of their XML objects."""
+    return [pdf_job(tenant_id, i) for i in invoice_ids] + [write_job_of_invoices(tenant_id, invoice_ids)]
 
 
 def xml_entry(

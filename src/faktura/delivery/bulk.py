@@ -25,7 +25,7 @@ import msgspec
 
 from faktura.compliance.basic import Checks, check_numbers, shape_findings
 from faktura.compliance.findings import error_object
-from faktura.documents import issue_jobs
+from faktura.documents import chunk_issue_jobs
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.money import unreadable_decimal
 from faktura.issuing import INSERT_DRAFT, IssueRefused, Ready, draft_values, ready_to_issue, store_issued
@@ -127,10 +127,8 @@ async def process(ctx: JobContext, payload: dict[str, Any]) -> None:
                     errors=[error_object(f) for f in e.findings if f.fatal],
                     warnings=[error_object(f) for f in e.findings if not f.fatal],
                 )
-        if ready:  # the issued items' PDF and archive-write jobs, in one statement
-            await enqueue_all(
-                conn, [job for _, r in ready for job in issue_jobs(tenant_id, r.invoice_id, r.einvoice.kind)]
-            )
+        if ready:  # a PDF job per issued item and one archive write for the chunk, in one statement
+            await enqueue_all(conn, chunk_issue_jobs(tenant_id, [r.invoice_id for _, r in ready]))
         # From here to commit the chunk's series counters are locked: one `store_issued` (its
         # numbers and one statement) per series and period, in one order for every chunk.
         for _, group in groupby(sorted(ready, key=_number_key), key=_number_key):
