@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import multiprocessing
 import os
 import uuid
@@ -30,6 +31,7 @@ import msgspec
 from faktura.archive import archive_document, entries_for_invoice, open_store
 from faktura.archive.deferred import read_object, write_job, write_job_of_invoices
 from faktura.archive.ledger import ArchiveEntry, next_entry
+from faktura.db.availability import database_unavailable
 from faktura.domain.document import Document
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.syntax import facturx_level
@@ -40,6 +42,8 @@ from faktura.render.pdf.facturx import XMP_LEVELS
 from faktura.settings import Settings
 from faktura.supervisor import die_with_parent
 from faktura.turns import TenantTurns
+
+log = logging.getLogger("faktura.documents")
 
 PDF_JOB = "pdf.render"
 UBL_KIND = "ubl"
@@ -122,12 +126,22 @@ def pdf_job(tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> tuple[str, dict[str,
     )
 
 
+def pdf_job_of_invoices(
+    tenant_id: uuid.UUID, invoice_ids: list[uuid.UUID]
+) -> tuple[str, dict[str, Any], str, int]:
+    """One `pdf.render` job for several invoices (a bulk chunk's), rendered one after the
+    other, each at its own turn: one pick, one heartbeat and one log entry instead of one per
+    invoice."""
+    payload = {"tenant_id": str(tenant_id), "invoice_ids": [str(i) for i in invoice_ids]}
+    return PDF_JOB, payload, f"{PDF_JOB}:{invoice_ids[0]}:invoices", -1
+
+
 def chunk_issue_jobs(
     tenant_id: uuid.UUID, invoice_ids: list[uuid.UUID]
 ) -> list[tuple[str, dict[str, Any], str, int]]:
-    """`issue_jobs` of several invoices issued in one transaction: a PDF each, and one
-    archive write for all of their XML objects."""
-    return [pdf_job(tenant_id, i) for i in invoice_ids] + [write_job_of_invoices(tenant_id, invoice_ids)]
+    """`issue_jobs` of several invoices issued in one transaction: one PDF job and one
+    archive write for all of them."""
+    return [pdf_job_of_invoices(tenant_id, invoice_ids), write_job_of_invoices(tenant_id, invoice_ids)]
 
 
 def xml_entry(
@@ -203,15 +217,30 @@ def _render_in_child(
 
 
 async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """The `pdf.render` job: render once, archive. Safe to run twice."""
+    """The `pdf.render` job, of one invoice (`invoice_id`) or of several (`invoice_ids`, one
+    after the other; one that fails does not stop the others, the job fails after them):
+    render once, archive. Safe to run twice."""
     tenant_id = uuid.UUID(payload["tenant_id"])
-    invoice_id = uuid.UUID(payload["invoice_id"])
+    failed: Exception | None = None
+    for invoice_id in payload.get("invoice_ids") or [payload["invoice_id"]]:
+        try:
+            await _render_one(ctx, tenant_id, uuid.UUID(invoice_id))
+        except Exception as exc:
+            if "invoice_ids" not in payload or database_unavailable(exc):
+                raise
+            log.exception("PDF of invoice %s not rendered", invoice_id)
+            failed = failed or exc
+    if failed is not None:
+        raise failed
+
+
+async def _render_one(ctx: JobContext, tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> None:
     store = open_store(ctx.settings)
     # WeasyPrint is CPU-bound pure Python: in a thread it would hold the GIL and starve this
     # worker's event loop (and with it every delivery and issue job it runs). A child process
     # keeps the loop responsive. Tenants take turns at that process (`_RENDER_TURNS`), and a
-    # job reads its inputs only once it has its turn: a bulk's thousands of waiting PDF jobs
-    # read nothing while the batch is being issued.
+    # job reads its inputs only once it has its turn: a bulk's waiting PDF jobs read nothing
+    # while the batch is being issued.
     async with _RENDER_TURNS.turn(tenant_id):
         async with ctx.tenant(tenant_id) as conn:
             entries = {e.kind: e for e in await entries_for_invoice(conn, tenant_id, invoice_id)}

@@ -79,6 +79,10 @@ def _register(
         qm.entrypoint(name)(bind(handler))
 
 
+#: How often a worker that holds all the bulk chunks it may looks for more without being notified.
+BULK_POLL = dt.timedelta(seconds=1)
+
+
 def bulk_prefetch(settings: Settings) -> int:
     """Bulk chunks a worker holds at once: the ones it runs (`FAKTURA_BULK_CHUNKS`) and one
     more, ready when a chunk ends (pgqueuer's floor is two)."""
@@ -157,6 +161,9 @@ async def _run_connected(settings: Settings, *, drain: bool) -> bool:
         if not drain:
             bulk = QueueManager(Queries(AsyncpgDriver(await connect())))
             bulk.shutdown = pgq.shutdown
+            # Holding its chunks, it would look for more ten times a second while a batch is
+            # queued; a finished chunk's job is deleted, and that notifies it at once.
+            bulk.min_dequeue_poll_interval = BULK_POLL
             _register(bulk, ctx, {BULK_JOB: HANDLERS[BULK_JOB]}, running)
         lost = asyncio.Event()
 

@@ -182,6 +182,7 @@ class BulkController(Controller):
                 raise conflict("A concurrent batch is using one of these idempotency keys; retry.") from None
             fresh = [i for i, it in enumerate(body.items) if it.idempotency_key not in prior]
             if fresh:  # one statement for all the chunks' jobs
+                assert scope.tenant_id is not None  # a tenant route
                 await enqueue_all(conn, chunk_jobs(scope.tenant_id, batch_id, fresh))
             view = await _batch_view(conn, scope.tenant_id, batch_id)
         return json_response({"model": view, "warnings": [], "errors": []}, 202)
