@@ -143,7 +143,7 @@ async def process(ctx: JobContext, payload: dict[str, Any]) -> None:
                 )
         if drafts:
             await conn.executemany(INSERT_DRAFT, drafts)
-        if ready:  # a PDF job per issued item and one archive write for the chunk, in one statement
+        if ready:  # the chunk's PDF job and archive write, in one statement
             await enqueue_all(conn, chunk_issue_jobs(tenant_id, [r.invoice_id for _, r in ready]))
         # From here to commit the chunk's series counters are locked: one `store_issued` (its
         # numbers and one statement) per series and period, in one order for every chunk.
@@ -152,14 +152,25 @@ async def process(ctx: JobContext, payload: dict[str, Any]) -> None:
             await store_issued(conn, ctx.settings, tenant_id, [r for _, r in members])
             for idx, r in members:
                 results[idx].warnings = [error_object(f) for f in r.warnings]
-        await conn.executemany(
-            "UPDATE bulk_items SET status = $4, invoice_id = $5, errors = $6, warnings = $7,"
-            " modified_at = clock_timestamp() WHERE tenant_id = $1 AND batch_id = $2 AND idx = $3",
-            [
-                (tenant_id, batch_id, idx, r.status, r.invoice_id, r.errors, r.warnings)
-                for idx, r in results.items()
-            ],
+        done = list(results.items())
+        await conn.execute(  # every item's result in one statement
+            "UPDATE bulk_items i SET status = r.status, invoice_id = r.invoice_id, errors = r.errors,"
+            " warnings = r.warnings, modified_at = clock_timestamp()"
+            " FROM unnest($3::int[], $4::text[], $5::uuid[], $6::text[]::jsonb[], $7::text[]::jsonb[])"
+            " AS r (idx, status, invoice_id, errors, warnings)"
+            " WHERE i.tenant_id = $1 AND i.batch_id = $2 AND i.idx = r.idx",
+            tenant_id,
+            batch_id,
+            [idx for idx, _ in done],
+            [r.status for _, r in done],
+            [r.invoice_id for _, r in done],
+            [_json(r.errors) for _, r in done],
+            [_json(r.warnings) for _, r in done],
         )
+
+
+def _json(value: list[dict[str, Any]] | None) -> str | None:
+    return None if value is None else msgspec.json.encode(value).decode()
 
 
 def _number_key(item: tuple[int, Ready]) -> tuple[str, int]:
