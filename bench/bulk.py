@@ -11,6 +11,11 @@ rate measured), PDFs/s, and PDFs/s per core (the rate over the cores the PDF ren
 could use: min(workers, cores)). The workers run with `FAKTURA_PDF_NICENESS=10` unless the
 environment says otherwise. The load average is printed before and after.
 
+The workers are started and listening before the POST (their start-up is not timed). From
+the POST to the last item the CPU time per item is printed for the workers, their PDF
+renderers and the database's server processes of this run, beside the machine time per
+item (wall time × cores: what the rest of a shared machine took shows as the difference).
+
     .venv/bin/python bench/bulk.py [--items 10000] [--workers 2] [--no-issue] [--pdf-seconds 120]
 """
 
@@ -49,6 +54,61 @@ def stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a live process has used, 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pids: list[int]) -> list[int]:
+    """The live child processes of `pids` (the workers' PDF renderers)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid in pids:
+                found.append(int(d.name))
+    return found
+
+
+async def cpu_split(admin: asyncpg.Connection, name: str, workers: list[int]) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far, per process: the workers, their renderers, and the database's
+    server processes of this run's database (a backend that ended meanwhile is not counted)."""
+    backends = [
+        r["pid"] for r in await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", name)
+    ]
+    return {
+        "workers": {p: cpu_seconds(p) for p in workers},
+        "renderers": {p: cpu_seconds(p) for p in children(workers)},
+        "postgres": {p: cpu_seconds(p) for p in backends},
+    }
+
+
+def cpu_since(now: dict[str, dict[int, float]], before: dict[str, dict[int, float]]) -> dict[str, float]:
+    return {k: sum(t - before[k].get(p, 0.0) for p, t in pids.items()) for k, pids in now.items()}
+
+
+async def workers_listening(admin: asyncpg.Connection, name: str, workers: int) -> None:
+    """Wait (up to 60 s) until there are `workers` connections listening for jobs, then two
+    seconds more (a worker of this code listens on two)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listening = await admin.fetchval(
+            "SELECT count(DISTINCT client_port) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+            name,
+        )
+        if listening >= workers:
+            break
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(2)
 
 
 def loadavg() -> str:
@@ -92,26 +152,36 @@ async def main(items: int, workers: int, issue: bool, pdf_seconds: float, max_se
                 # the PDFs render with the CPU that issuing leaves (override in the environment)
                 "FAKTURA_PDF_NICENESS": os.environ.get("FAKTURA_PDF_NICENESS", "10"),
             }
-            started = time.monotonic()
-            r = await c.post("/v1/invoices/bulk", json=body, headers=h)
-            assert r.status_code == 202, r.text
-            batch = r.json()["model"]["id"]
-            posted = time.monotonic() - started
+            # the workers start first and wait for the batch: their start-up is not timed
             procs = [
                 subprocess.Popen(
                     [sys.executable, "-m", "faktura.cli", "worker"], env=env, stderr=subprocess.DEVNULL
                 )
                 for _ in range(workers)
             ]
+            await workers_listening(admin, name, workers)
+            cpu0 = await cpu_split(admin, name, [p.pid for p in procs])
+            commits0 = await admin.fetchval(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = $1", name
+            )
             print(
                 f"# bench/bulk.py: {items} items, {workers} workers, issue={issue}; load average before: {loadavg()}"
             )
+            started = time.monotonic()
+            r = await c.post("/v1/invoices/bulk", json=body, headers=h)
+            assert r.status_code == 202, r.text
+            batch = r.json()["model"]["id"]
+            posted = time.monotonic() - started
             while True:
                 got = (await c.get(f"/v1/invoices/bulk/{batch}", headers=h)).json()["model"]
                 if got["counts"]["PENDING"] == 0 or time.monotonic() - started > max_seconds:
                     break
                 await asyncio.sleep(0.5)
             wall = time.monotonic() - started
+            cpu = cpu_since(await cpu_split(admin, name, [p.pid for p in procs]), cpu0)
+            commits = await admin.fetchval(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = $1", name
+            )
             total, items = items, items - got["counts"]["PENDING"]  # all, unless --max-seconds cut the wait
             issued = got["counts"]["SUCCESS"] if issue else 0
             pdfs_then = await _pdfs(owner)
@@ -128,6 +198,13 @@ async def main(items: int, workers: int, issue: bool, pdf_seconds: float, max_se
                 + f"  ({items / wall:.1f} items/s,"
                 f" goal 250/s: {'met' if items / wall >= 250 else 'missed'}); PDFs archived by then: {pdfs_then}"
             )
+            if items:
+                print(
+                    "CPU per item done, POST → last item: "
+                    + ", ".join(f"{k} {v / items * 1000:.1f} ms" for k, v in cpu.items())
+                    + f"; {wall * (os.cpu_count() or 1) / items * 1000:.1f} ms of the machine's {os.cpu_count()} cores;"
+                    f" {(commits - commits0) / items:.1f} database transactions per item"
+                )
             if issued:
                 cores = min(workers, os.cpu_count() or 1)
                 pdf_deadline = time.monotonic() + pdf_seconds

@@ -1,8 +1,8 @@
 """Where a bulk chunk's time goes: one worker's `bulk.process` run in-process on N items, one
 chunk after the other, with each phase timed (wall clock and this process's CPU).
 
-A profiling aid for `bench/bulk.py`, not a goal figure: the phases are the item's draft
-(`_create`), everything before the number (`ready_to_issue`: checks, totals, the XML with a
+A profiling aid for `bench/bulk.py`, not a goal figure: the phases are the chunk's contact
+lookup (`_known_contacts`), everything before the number (`ready_to_issue`: checks, totals, the XML with a
 placeholder), its jobs (`enqueue_all`: PDF, archive write) and the chunk's numbers and store
 (`store_issued`, one per series: numbers, one statement), then, after the chunks, the
 `archive.write` jobs they queued (`write_pending`, an fsync'd object each). The series' counter is locked
@@ -93,7 +93,7 @@ async def main(n: int) -> None:
                 "id"
             ]
         acc: dict[str, list[float]] = {}
-        for phase in ("_create", "ready_to_issue", "enqueue_all", "store_issued"):
+        for phase in ("_known_contacts", "ready_to_issue", "enqueue_all", "store_issued"):
             timed(bulk, phase, acc)
         for step in ("prepare",):
             timed(issuing, step, acc)

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 from tests.conftest import Tenant, invoice_body, make_contact
 from tests.delivery_support import start_worker, stop_worker, wait_for, worker_env
 
@@ -118,3 +119,45 @@ async def test_worker_start_requeues_a_pending_write_whose_job_was_lost(
         "SELECT count(*) FROM pgqueuer WHERE dedupe_key = $1 AND status = 'queued'", key
     )
     assert jobs == 1
+
+
+async def test_a_bulk_chunk_writes_its_objects_in_one_job(
+    client: httpx.AsyncClient, tenant: Tenant, owner: asyncpg.Connection, settings: Settings, app: Any
+) -> None:
+    from faktura.archive.deferred import write_pending
+    from faktura.delivery import bulk
+    from faktura.jobs import JobContext
+
+    cid = await make_contact(client, tenant)
+    items = [{"idempotency_key": f"w-{i}", "model": invoice_body(cid)["model"]} for i in range(bulk.CHUNK)]
+    r = await client.post("/v1/invoices/bulk", json={"items": items}, headers=tenant.headers)
+    assert r.status_code in (200, 201, 202), r.text
+    (chunk,) = await owner.fetch(
+        "SELECT payload FROM pgqueuer WHERE entrypoint = $1 AND convert_from(payload, 'UTF8') LIKE $2",
+        bulk.BULK_JOB,
+        f"%{tenant.id}%",
+    )
+    ctx = JobContext(app.state.pool, settings)
+    await bulk.process(ctx, msgspec.json.decode(chunk["payload"]))
+
+    writes = await owner.fetch(
+        "SELECT payload FROM pgqueuer WHERE entrypoint = $1 AND convert_from(payload, 'UTF8') LIKE $2",
+        WRITE_JOB,
+        f"%{tenant.id}%",
+    )
+    assert len(writes) == 1  # one job for the chunk's 25 objects, not one each
+    payload = msgspec.json.decode(writes[0]["payload"])
+    assert len(payload["invoice_ids"]) == bulk.CHUNK
+    before = _verify(settings, tenant)
+    assert f"0 problem(s), {bulk.CHUNK} object(s) pending" in before.stderr, before.stderr
+
+    await write_pending(ctx, payload)
+    await write_pending(ctx, payload)  # run again (a job picked twice): nothing left to do, no error
+    store = FilesystemStore(settings.data_dir / "archive")
+    for invoice_id in payload["invoice_ids"]:
+        entry, pending = await _ubl(owner, tenant, invoice_id)
+        path = store.path(entry["storage_key"])
+        assert not pending and hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+    after = _verify(settings, tenant)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "0 problem(s), 0 object(s) pending" in after.stderr

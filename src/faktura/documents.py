@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import multiprocessing
 import os
 import uuid
@@ -28,8 +29,9 @@ import asyncpg
 import msgspec
 
 from faktura.archive import archive_document, entries_for_invoice, open_store
-from faktura.archive.deferred import read_object, write_job
+from faktura.archive.deferred import read_object, write_job, write_job_of_invoices
 from faktura.archive.ledger import ArchiveEntry, next_entry
+from faktura.db.availability import database_unavailable
 from faktura.domain.document import Document
 from faktura.domain.invoice import InvoiceInput, Party
 from faktura.domain.syntax import facturx_level
@@ -40,6 +42,8 @@ from faktura.render.pdf.facturx import XMP_LEVELS
 from faktura.settings import Settings
 from faktura.supervisor import die_with_parent
 from faktura.turns import TenantTurns
+
+log = logging.getLogger("faktura.documents")
 
 PDF_JOB = "pdf.render"
 UBL_KIND = "ubl"
@@ -110,13 +114,34 @@ def issue_jobs(
 ) -> list[tuple[str, dict[str, Any], str, int]]:
     """The jobs an issue queues: the PDF, and the write of the XML's archive object after
     commit (by `enqueue_all`, or in the issue's store statement: `store_issued(queue_jobs=True)`)."""
-    pdf = (
+    return [pdf_job(tenant_id, invoice_id), write_job(tenant_id, invoice_id, kind)]
+
+
+def pdf_job(tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> tuple[str, dict[str, Any], str, int]:
+    return (
         PDF_JOB,
         {"tenant_id": str(tenant_id), "invoice_id": str(invoice_id)},
         f"{PDF_JOB}:{invoice_id}",
         -1,  # after deliveries and bulk items: a PDF can wait, a send should not
     )
-    return [pdf, write_job(tenant_id, invoice_id, kind)]
+
+
+def pdf_job_of_invoices(
+    tenant_id: uuid.UUID, invoice_ids: list[uuid.UUID]
+) -> tuple[str, dict[str, Any], str, int]:
+    """One `pdf.render` job for several invoices (a bulk chunk's), rendered one after the
+    other, each at its own turn: one pick, one heartbeat and one log entry instead of one per
+    invoice."""
+    payload = {"tenant_id": str(tenant_id), "invoice_ids": [str(i) for i in invoice_ids]}
+    return PDF_JOB, payload, f"{PDF_JOB}:{invoice_ids[0]}:invoices", -1
+
+
+def chunk_issue_jobs(
+    tenant_id: uuid.UUID, invoice_ids: list[uuid.UUID]
+) -> list[tuple[str, dict[str, Any], str, int]]:
+    """`issue_jobs` of several invoices issued in one transaction: one PDF job and one
+    archive write for all of them."""
+    return [pdf_job_of_invoices(tenant_id, invoice_ids), write_job_of_invoices(tenant_id, invoice_ids)]
 
 
 def xml_entry(
@@ -193,35 +218,51 @@ def _render_in_child(
 
 
 async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """The `pdf.render` job: render once, archive. Safe to run twice."""
+    """The `pdf.render` job, of one invoice (`invoice_id`) or of several (`invoice_ids`, one
+    after the other; one that fails does not stop the others, the job fails after them):
+    render once, archive. Safe to run twice."""
     tenant_id = uuid.UUID(payload["tenant_id"])
-    invoice_id = uuid.UUID(payload["invoice_id"])
+    failed: Exception | None = None
+    for invoice_id in payload.get("invoice_ids") or [payload["invoice_id"]]:
+        try:
+            await _render_one(ctx, tenant_id, uuid.UUID(invoice_id))
+        except Exception as exc:
+            if "invoice_ids" not in payload or database_unavailable(exc):
+                raise
+            log.exception("PDF of invoice %s not rendered", invoice_id)
+            failed = failed or exc
+    if failed is not None:
+        raise failed
+
+
+async def _render_one(ctx: JobContext, tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> None:
     store = open_store(ctx.settings)
-    async with ctx.tenant(tenant_id) as conn:
-        entries = {e.kind: e for e in await entries_for_invoice(conn, tenant_id, invoice_id)}
-        if PDF_KIND in entries:
-            return
-        ubl = next((entries[k] for k in XML_KINDS if k in entries), None)  # the issued XML, UBL or CII
-        if ubl is None:
-            raise LookupError(f"invoice {invoice_id} has no issued XML in the archive")
-        row = await conn.fetchrow(
-            "SELECT number, issue_date, currency, model, issued FROM invoices WHERE tenant_id = $1 AND id = $2",
-            tenant_id,
-            invoice_id,
-        )
-        version = ubl.meta.get("branding_version")
-        branding = await branding_version(conn, tenant_id, int(version) if version else None)
-        xml = await read_object(conn, store, ubl)
-    if hashlib.sha256(xml).hexdigest() != ubl.sha256:
-        raise RuntimeError(f"archived UBL of invoice {invoice_id} does not match its archive entry")
-    doc = issued_document(row)
-    language = ubl.meta.get("language", "en")
     # WeasyPrint is CPU-bound pure Python: in a thread it would hold the GIL and starve this
     # worker's event loop (and with it every delivery and issue job it runs). A child process
-    # keeps the loop responsive. Tenants take turns at that process (`_RENDER_TURNS`).
-    loop = asyncio.get_running_loop()
+    # keeps the loop responsive. Tenants take turns at that process (`_RENDER_TURNS`), and a
+    # job reads its inputs only once it has its turn: a bulk's waiting PDF jobs read nothing
+    # while the batch is being issued.
     async with _RENDER_TURNS.turn(tenant_id):
-        rendered = await loop.run_in_executor(
+        async with ctx.tenant(tenant_id) as conn:
+            entries = {e.kind: e for e in await entries_for_invoice(conn, tenant_id, invoice_id)}
+            if PDF_KIND in entries:
+                return
+            ubl = next((entries[k] for k in XML_KINDS if k in entries), None)  # the issued XML, UBL or CII
+            if ubl is None:
+                raise LookupError(f"invoice {invoice_id} has no issued XML in the archive")
+            row = await conn.fetchrow(
+                "SELECT number, issue_date, currency, model, issued FROM invoices WHERE tenant_id = $1 AND id = $2",
+                tenant_id,
+                invoice_id,
+            )
+            version = ubl.meta.get("branding_version")
+            branding = await branding_version(conn, tenant_id, int(version) if version else None)
+            xml = await read_object(conn, store, ubl)
+        if hashlib.sha256(xml).hexdigest() != ubl.sha256:
+            raise RuntimeError(f"archived UBL of invoice {invoice_id} does not match its archive entry")
+        doc = issued_document(row)
+        language = ubl.meta.get("language", "en")
+        rendered = await asyncio.get_running_loop().run_in_executor(
             _render_pool(), _render_in_child, ctx.settings.templates_dir, doc, branding, language, xml
         )
     meta = {

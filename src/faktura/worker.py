@@ -1,5 +1,11 @@
 """`faktura worker`: runs queued jobs. Several worker processes can share one queue;
-pgqueuer dequeues with `FOR UPDATE SKIP LOCKED`, so each job is picked by one worker."""
+pgqueuer dequeues with `FOR UPDATE SKIP LOCKED`, so each job is picked by one worker.
+
+A worker takes every queued job it can see (the tenants' turns at its renderer rely on
+that, `faktura.turns`), except bulk chunks: those it takes at most `bulk_prefetch()` at a
+time, through a second queue on a connection of its own. A worker that took all of a
+10,000-item batch's 400 chunks would run them one after the other while the other workers
+had none (measured: one worker issued every chunk, the second only rendered and archived)."""
 
 from __future__ import annotations
 
@@ -16,10 +22,13 @@ from pgqueuer import PgQueuer
 from pgqueuer.db import AsyncpgDriver
 from pgqueuer.errors import FailingListenerError
 from pgqueuer.models import Job
+from pgqueuer.qm import QueueManager
+from pgqueuer.queries import Queries
 
 from faktura.api.app import create_pool
 from faktura.archive.deferred import WRITE_JOB, requeue_pending, write_pending
 from faktura.db.availability import Backoff, database_unavailable
+from faktura.delivery.bulk import BULK_JOB
 from faktura.delivery.jobs import HANDLERS as DELIVERY_HANDLERS
 from faktura.documents import PDF_JOB, render_pdf
 from faktura.jobs import JobContext
@@ -45,7 +54,13 @@ def build_queue(
 ) -> PgQueuer:
     """A queue on `conn` running `handlers`; the tasks of running jobs are kept in `running`."""
     pgq = PgQueuer(AsyncpgDriver(conn))
-    tasks: set[asyncio.Task[Any]] = set() if running is None else running
+    _register(pgq.qm, ctx, handlers, set() if running is None else running)
+    return pgq
+
+
+def _register(
+    qm: QueueManager, ctx: JobContext, handlers: dict[str, Handler], tasks: set[asyncio.Task[Any]]
+) -> None:
     for name, handler in handlers.items():
 
         def bind(h: Handler) -> Callable[[Job], Awaitable[None]]:
@@ -61,8 +76,17 @@ def build_queue(
 
             return run
 
-        pgq.entrypoint(name)(bind(handler))
-    return pgq
+        qm.entrypoint(name)(bind(handler))
+
+
+#: How often a worker that holds all the bulk chunks it may looks for more without being notified.
+BULK_POLL = dt.timedelta(seconds=1)
+
+
+def bulk_prefetch(settings: Settings) -> int:
+    """Bulk chunks a worker holds at once: the ones it runs (`FAKTURA_BULK_CHUNKS`) and one
+    more, ready when a chunk ends (pgqueuer's floor is two)."""
+    return max(2, settings.bulk_chunks + 1)
 
 
 #: How long a job keeps retrying while the database is unreachable before it fails.
@@ -121,11 +145,26 @@ async def _run_connected(settings: Settings, *, drain: bool) -> bool:
     from pgqueuer.types import QueueExecutionMode
 
     pool = await create_pool(settings)
-    conn: asyncpg.Connection | None = None
+    conns: list[asyncpg.Connection] = []
     try:
-        conn = await asyncpg.connect(settings.queue_database_url or settings.app_dsn())
+
+        async def connect() -> asyncpg.Connection:
+            conns.append(await asyncpg.connect(settings.queue_database_url or settings.app_dsn()))
+            return conns[-1]
+
+        conn = await connect()
         running: set[asyncio.Task[Any]] = set()
-        pgq = build_queue(conn, JobContext(pool, settings), HANDLERS, running)
+        ctx = JobContext(pool, settings)
+        # A drain (tests, one-off runs) takes every job, bulk chunks too, on one queue.
+        pgq = build_queue(conn, ctx, HANDLERS if drain else _without_bulk(HANDLERS), running)
+        bulk: QueueManager | None = None
+        if not drain:
+            bulk = QueueManager(Queries(AsyncpgDriver(await connect())))
+            bulk.shutdown = pgq.shutdown
+            # Holding its chunks, it would look for more ten times a second while a batch is
+            # queued; a finished chunk's job is deleted, and that notifies it at once.
+            bulk.min_dequeue_poll_interval = BULK_POLL
+            _register(bulk, ctx, {BULK_JOB: HANDLERS[BULK_JOB]}, running)
         lost = asyncio.Event()
 
         def on_lost(_: object) -> None:
@@ -137,27 +176,59 @@ async def _run_connected(settings: Settings, *, drain: bool) -> bool:
             for task in list(running):
                 task.cancel()
 
-        conn.add_termination_listener(on_lost)
+        for c in conns:
+            c.add_termination_listener(on_lost)
         if pending := await requeue_pending(conn):  # heal writes whose job failed or was lost
             log.info("%d archive object(s) pending; their writes are queued", pending)
         log.info("connected to the database; running jobs")
         mode = QueueExecutionMode.drain if drain else QueueExecutionMode.continuous
         heartbeat = dt.timedelta(seconds=settings.delivery.job_heartbeat_timeout)
         # A listener that stops answering (a half-open connection) ends the run too.
-        await pgq.run(mode=mode, heartbeat_timeout=heartbeat, shutdown_on_listener_failure=True)
-        conn.remove_termination_listener(on_lost)
+        queues = [pgq.run(mode=mode, heartbeat_timeout=heartbeat, shutdown_on_listener_failure=True)]
+        if bulk is not None:
+            queues.append(
+                bulk.run(
+                    mode=mode,
+                    batch_size=1,
+                    max_concurrent_tasks=bulk_prefetch(settings),
+                    heartbeat_timeout=heartbeat,
+                    shutdown_on_listener_failure=True,
+                    log_aggregation_interval=dt.timedelta(0),
+                )
+            )
+        try:
+            async with asyncio.TaskGroup() as group:
+                for q in queues:
+                    group.create_task(_ending_all(q, pgq.shutdown))
+        except BaseExceptionGroup as eg:
+            raise eg.exceptions[0] from None
+        for c in conns:
+            c.remove_termination_listener(on_lost)
         # Only a drain ends by itself; a continuous run that returns has lost its connection.
         return lost.is_set() or not drain
     finally:
-        if conn is not None:
+        for c in conns:
             try:
-                await conn.close(timeout=5)
+                await c.close(timeout=5)
             except Exception:
-                conn.terminate()
+                c.terminate()
         try:
             await asyncio.wait_for(pool.close(), 10)
         except Exception:
             pool.terminate()
+
+
+async def _ending_all(queue: Awaitable[None], shutdown: asyncio.Event) -> None:
+    """Run one of the worker's queues; when it ends (its connection lost, its listener
+    silent), the others end too."""
+    try:
+        await queue
+    finally:
+        shutdown.set()
+
+
+def _without_bulk(handlers: dict[str, Handler]) -> dict[str, Handler]:
+    return {name: h for name, h in handlers.items() if name != BULK_JOB}
 
 
 async def wait_for_database(connect: Callable[[], Awaitable[T]]) -> T:

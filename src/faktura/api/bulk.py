@@ -16,9 +16,9 @@ from faktura.api.common import parse_id
 from faktura.api.context import tenant_scope
 from faktura.api.errors import ApiError, conflict, not_found, problem
 from faktura.api.wire import convert, decode_json, json_response, read_body
-from faktura.delivery.bulk import BULK_JOB, CHUNK, MAX_ITEMS, batch_status
+from faktura.delivery.bulk import MAX_ITEMS, batch_status, chunk_jobs
 from faktura.domain.invoice import MAX_LINE_ITEMS, Model
-from faktura.jobs import enqueue
+from faktura.jobs import enqueue_all
 
 #: A batch's body: room for `MAX_ITEMS` invoices of a few lines each (the other routes keep
 #: `FAKTURA_MAX_BODY_BYTES`).
@@ -181,13 +181,9 @@ class BulkController(Controller):
             except asyncpg.UniqueViolationError:
                 raise conflict("A concurrent batch is using one of these idempotency keys; retry.") from None
             fresh = [i for i, it in enumerate(body.items) if it.idempotency_key not in prior]
-            for start in range(0, len(fresh), CHUNK):
-                chunk = fresh[start : start + CHUNK]
-                await enqueue(
-                    conn,
-                    BULK_JOB,
-                    {"tenant_id": str(scope.tenant_id), "batch_id": str(batch_id), "indexes": chunk},
-                )
+            if fresh:  # one statement for all the chunks' jobs
+                assert scope.tenant_id is not None  # a tenant route
+                await enqueue_all(conn, chunk_jobs(scope.tenant_id, batch_id, fresh))
             view = await _batch_view(conn, scope.tenant_id, batch_id)
         return json_response({"model": view, "warnings": [], "errors": []}, 202)
 

@@ -12,6 +12,7 @@ counts the entry as pending, not missing.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import signal
@@ -29,12 +30,12 @@ WRITE_JOB = "archive.write"
 #: itself (SIGKILL) right before it writes an archive object.
 CRASH_BEFORE_WRITE_ENV = "FAKTURA_FAULT_CRASH_BEFORE_ARCHIVE_WRITE"
 
-#: The bytes of a pending entry, from the row they were issued in.
-_SOURCE = (
-    "SELECT e.storage_key, e.sha256, e.media_type, d.content FROM archive_pending p"
+#: The bytes of pending entries, from the rows they were issued in.
+_SOURCES = (
+    "SELECT e.seq, e.storage_key, e.sha256, e.media_type, d.content FROM archive_pending p"
     " JOIN archive_entries e ON e.tenant_id = p.tenant_id AND e.seq = p.seq"
     " JOIN invoice_documents d ON d.tenant_id = e.tenant_id AND d.invoice_id = e.invoice_id AND d.kind = e.kind"
-    " WHERE p.tenant_id = $1 AND p.seq = $2"
+    " WHERE p.tenant_id = $1 AND p.seq = ANY($2::bigint[]) ORDER BY e.seq"
 )
 
 
@@ -49,48 +50,78 @@ def write_job(tenant_id: uuid.UUID, invoice_id: uuid.UUID, kind: str) -> tuple[s
     return WRITE_JOB, payload, f"{WRITE_JOB}:{tenant_id}:{invoice_id}:{kind}", 1
 
 
-async def _source(conn: asyncpg.Connection, tenant_id: uuid.UUID, seq: int) -> tuple[Any, bytes] | None:
-    row = await conn.fetchrow(_SOURCE, tenant_id, seq)
-    if row is None:
-        return None
-    data = bytes(row["content"])
-    if hashlib.sha256(data).hexdigest() != row["sha256"]:
-        raise RuntimeError(f"issued bytes of archive entry {tenant_id}/{seq} do not match the entry")
-    return row, data
+def write_job_of_invoices(
+    tenant_id: uuid.UUID, invoice_ids: list[uuid.UUID]
+) -> tuple[str, dict[str, Any], str, int]:
+    """One `archive.write` job for every pending object of several invoices (a bulk chunk's):
+    one transaction and one pick instead of one per invoice."""
+    payload = {"tenant_id": str(tenant_id), "invoice_ids": [str(i) for i in invoice_ids]}
+    return WRITE_JOB, payload, f"{WRITE_JOB}:{tenant_id}:{invoice_ids[0]}:invoices", 1
 
 
-async def write_object(conn: asyncpg.Connection, store: ObjectStore, tenant_id: uuid.UUID, seq: int) -> bool:
-    """Write one pending object and clear its pending row (in `conn`'s transaction, scoped
-    to the tenant). False if it was not pending. Safe to run twice: objects are
-    content-addressed and written exclusively."""
-    found = await _source(conn, tenant_id, seq)
-    if found is None:
-        return False
-    row, data = found
+async def _sources(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, seqs: list[int]
+) -> list[tuple[Any, bytes]]:
+    found = []
+    for row in await conn.fetch(_SOURCES, tenant_id, seqs):
+        data = bytes(row["content"])
+        if hashlib.sha256(data).hexdigest() != row["sha256"]:
+            raise RuntimeError(
+                f"issued bytes of archive entry {tenant_id}/{row['seq']} do not match the entry"
+            )
+        found.append((row, data))
+    return found
+
+
+async def write_objects(
+    conn: asyncpg.Connection, store: ObjectStore, tenant_id: uuid.UUID, seqs: list[int]
+) -> int:
+    """Write those of `seqs`' objects that are pending, at once (their syncs overlap), and
+    clear their pending rows (in `conn`'s transaction, scoped to the tenant); how many were
+    pending. Safe to run twice, and to crash midway: objects are content-addressed and
+    written exclusively, and the pending rows go only with the transaction's commit."""
+    found = await _sources(conn, tenant_id, seqs)
+    if not found:
+        return 0
     if os.environ.get(CRASH_BEFORE_WRITE_ENV) == "1":
         os.kill(os.getpid(), signal.SIGKILL)
-    await store.put(row["storage_key"], data, row["media_type"])
-    await conn.execute("DELETE FROM archive_pending WHERE tenant_id = $1 AND seq = $2", tenant_id, seq)
-    return True
+    await asyncio.gather(*(store.put(row["storage_key"], data, row["media_type"]) for row, data in found))
+    await conn.execute(
+        "DELETE FROM archive_pending WHERE tenant_id = $1 AND seq = ANY($2::bigint[])",
+        tenant_id,
+        [row["seq"] for row, _ in found],
+    )
+    return len(found)
+
+
+_PENDING_OF = (
+    "SELECT e.seq FROM archive_entries e JOIN archive_pending p ON p.tenant_id = e.tenant_id"
+    " AND p.seq = e.seq WHERE e.tenant_id = $1 AND e.invoice_id = ANY($2::uuid[])"
+)
 
 
 async def write_pending(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """The `archive.write` job: of one entry (`seq`), or of an invoice's artefact (`kind`)."""
+    """The `archive.write` job: of one entry (`seq`), of an invoice's artefact (`kind`), or
+    of every pending object of several invoices (`invoice_ids`)."""
     tenant_id = uuid.UUID(payload["tenant_id"])
     async with ctx.tenant(tenant_id) as conn:
         if "seq" in payload:
-            seq = int(payload["seq"])
+            seqs = [int(payload["seq"])]
+        elif "invoice_ids" in payload:
+            invoice_ids = [uuid.UUID(i) for i in payload["invoice_ids"]]
+            seqs = [r["seq"] for r in await conn.fetch(_PENDING_OF, tenant_id, invoice_ids)]
         else:
-            seq = await conn.fetchval(
-                "SELECT e.seq FROM archive_entries e JOIN archive_pending p ON p.tenant_id = e.tenant_id"
-                " AND p.seq = e.seq WHERE e.tenant_id = $1 AND e.invoice_id = $2 AND e.kind = $3",
-                tenant_id,
-                uuid.UUID(payload["invoice_id"]),
-                payload["kind"],
-            )
-            if seq is None:  # written already
-                return
-        await write_object(conn, open_store(ctx.settings), tenant_id, seq)
+            seqs = [
+                r["seq"]
+                for r in await conn.fetch(
+                    _PENDING_OF + " AND e.kind = $3",
+                    tenant_id,
+                    [uuid.UUID(payload["invoice_id"])],
+                    payload["kind"],
+                )
+            ]
+        if seqs:  # none: written already
+            await write_objects(conn, open_store(ctx.settings), tenant_id, seqs)
 
 
 async def write_now(
@@ -98,13 +129,7 @@ async def write_now(
 ) -> None:
     """Write the objects of those `entries` that are still pending, without waiting for the
     worker (before an export reads them from the store)."""
-    seqs = [e.seq for e in entries]
-    for seq in await conn.fetch(
-        "SELECT seq FROM archive_pending WHERE tenant_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq",
-        tenant_id,
-        seqs,
-    ):
-        await write_object(conn, store, tenant_id, seq["seq"])
+    await write_objects(conn, store, tenant_id, [e.seq for e in entries])
 
 
 async def requeue_pending(conn: asyncpg.Connection, *, batch: int = 1000) -> int:
@@ -137,8 +162,8 @@ async def read_object(conn: asyncpg.Connection, store: ObjectStore, entry: Archi
     try:
         return await store.get(entry.storage_key)
     except ObjectMissing:
-        found = await _source(conn, entry.tenant_id, entry.seq)
-        if found is None:
+        found = await _sources(conn, entry.tenant_id, [entry.seq])
+        if not found:
             # no longer pending: `archive.write` stored it between the two reads
             return await store.get(entry.storage_key)
-        return found[1]
+        return found[0][1]
