@@ -53,11 +53,22 @@ LIST_COLUMNS = COLUMNS
 #: JSON `invoice_view(row, lines=False)` encodes, kept by a trigger on every write), with the
 #: payment ids put in: nothing is decoded or encoded per row. The documents are read only
 #: for a row without an entry (a draft), which is listed through `invoice_view`.
-LIST_ENTRY_COLUMNS = (
-    f"{ROW_COLUMNS}, convert_to(replace(list_entry, chr(1), array_to_json({PAYMENTS})::text), 'UTF8') AS entry,"
-    " CASE WHEN list_entry IS NULL THEN model END AS model,"
-    " CASE WHEN list_entry IS NULL THEN issued END AS issued,"
-    f" CASE WHEN list_entry IS NULL THEN {PAYMENTS} END AS payments"
+#: A row with an entry brings only what the cursor needs besides it (the other columns are
+#: NULL: 15 fewer values to decode per row).
+LIST_ENTRY_COLUMNS = ", ".join(
+    [
+        "id, created_at",
+        f"convert_to(replace(list_entry, chr(1), array_to_json({PAYMENTS})::text), 'UTF8') AS entry",
+        *(
+            f"CASE WHEN list_entry IS NULL THEN {expression} END AS {name}"
+            for expression, name in [
+                *((c, c) for c in ROW_COLUMNS.replace(" ", "").split(",") if c not in ("id", "created_at")),
+                ("model", "model"),
+                ("issued", "issued"),
+                (PAYMENTS, "payments"),
+            ]
+        ),
+    ]
 )
 #: An issued invoice's row as issuing returns it: `model` and `issued` are the values it wrote.
 ISSUED_COLUMNS = COLUMNS.replace(" model, issued,", "")
