@@ -8,7 +8,7 @@ it (`& < >` and CR), attribute values also with `"`, tab, LF and CR as reference
 other character as UTF-8. Text XML 1.0 cannot carry raises ValueError, as lxml does.
 
 Why not lxml itself: it resolves the `{namespace}name` of every element it makes (a few
-microseconds each), and a ten-line invoice has about 330 elements, so building the tree
+microseconds each), and a ten-line invoice has about 270 elements, so building the tree
 was most of an issue's rendering time. Here the namespaces are declared once, on the root,
 and every element is written under its prefix, which is all a renderer with a fixed
 namespace map needs. `tests/test_render_tree.py` holds the serialization to lxml's on
