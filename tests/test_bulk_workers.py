@@ -21,7 +21,7 @@ from faktura.jobs import JobContext
 from faktura.settings import Settings
 from faktura.worker import HANDLERS, bulk_prefetch
 
-ITEMS = 12 * CHUNK
+ITEMS = 5 * CHUNK
 
 
 async def test_each_worker_holds_only_the_chunks_it_runs_and_one_more(
