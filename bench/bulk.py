@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -126,11 +127,13 @@ async def main(items: int, workers: int, issue: bool, pdf_seconds: float, max_se
     await admin.execute(f'CREATE DATABASE "{name}"')
     dsn = ADMIN_DSN.rpartition("/")[0] + f"/{name}"
     procs: list[subprocess.Popen[bytes]] = []
+    dirs: list[Path] = []
     try:
         await migrate(dsn)
         owner = await asyncpg.connect(dsn)
         _, key = await create_platform(owner, "bench")
         data_dir = Path(tempfile.mkdtemp(prefix="faktura-bench-"))  # the archive, shared with the workers
+        dirs.append(data_dir)
         settings = Settings(database_url=dsn, data_dir=data_dir)
         app = create_app(settings)
         app.state.pool = await create_pool(settings)
@@ -224,6 +227,8 @@ async def main(items: int, workers: int, issue: bool, pdf_seconds: float, max_se
     finally:
         stop_processes(procs)
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
         await admin.close()
 
 

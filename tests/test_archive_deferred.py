@@ -145,7 +145,7 @@ async def test_a_bulk_chunk_writes_its_objects_in_one_job(
         WRITE_JOB,
         f"%{tenant.id}%",
     )
-    assert len(writes) == 1  # one job for the chunk's 25 objects, not one each
+    assert len(writes) == 1  # one job for the chunk's objects, not one each
     payload = msgspec.json.decode(writes[0]["payload"])
     assert len(payload["invoice_ids"]) == bulk.CHUNK
     before = _verify(settings, tenant)

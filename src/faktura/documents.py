@@ -136,12 +136,20 @@ def pdf_job_of_invoices(
     return PDF_JOB, payload, f"{PDF_JOB}:{invoice_ids[0]}:invoices", -1
 
 
+#: Invoices per `pdf.render` job of a bulk chunk: at the end of a batch, the last jobs are
+#: shared by the workers' renderers rather than left to one of them.
+PDF_GROUP = 25
+
+
 def chunk_issue_jobs(
     tenant_id: uuid.UUID, invoice_ids: list[uuid.UUID]
 ) -> list[tuple[str, dict[str, Any], str, int]]:
-    """`issue_jobs` of several invoices issued in one transaction: one PDF job and one
-    archive write for all of them."""
-    return [pdf_job_of_invoices(tenant_id, invoice_ids), write_job_of_invoices(tenant_id, invoice_ids)]
+    """`issue_jobs` of several invoices issued in one transaction: one PDF job per
+    `PDF_GROUP` of them and one archive write for all of them."""
+    return [
+        pdf_job_of_invoices(tenant_id, invoice_ids[start : start + PDF_GROUP])
+        for start in range(0, len(invoice_ids), PDF_GROUP)
+    ] + [write_job_of_invoices(tenant_id, invoice_ids)]
 
 
 def xml_entry(

@@ -14,7 +14,10 @@ The turns are per worker process (like the resources they guard); jobs that are 
 CPU-bound (sends, webhooks, receipts) do not wait for a turn at all. They rely on the worker
 taking every queued job (pgqueuer without `max_concurrent_tasks`): a worker that took only a
 few at a time would take them in queue order, and the turns would have to move into that
-order (`tests/test_fairness.py` would say so).
+order (`tests/test_fairness.py` would say so). Bulk chunks are that case: a worker takes
+only the chunks it runs and one more (`faktura.worker`), so between workers their order is
+the queue's, which interleaves the chunks of batches queued together
+(`faktura.delivery.bulk.chunk_jobs`); the turns still order the chunks a worker holds.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ pgqueuer dequeues with `FOR UPDATE SKIP LOCKED`, so each job is picked by one wo
 
 A worker takes every queued job it can see (the tenants' turns at its renderer rely on
 that, `faktura.turns`), except bulk chunks: those it takes at most `bulk_prefetch()` at a
-time, through a second queue on a connection of its own. A worker that took all of a
-10,000-item batch's 400 chunks would run them one after the other while the other workers
+time, through a second queue on a connection of its own. A worker that took all the
+chunks of a 10,000-item batch would run them one after the other while the other workers
 had none (measured: one worker issued every chunk, the second only rendered and archived)."""
 
 from __future__ import annotations
