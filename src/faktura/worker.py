@@ -30,6 +30,7 @@ from faktura.archive.deferred import WRITE_JOB, requeue_pending, write_pending
 from faktura.db.availability import Backoff, database_unavailable
 from faktura.delivery.bulk import BULK_JOB
 from faktura.delivery.jobs import HANDLERS as DELIVERY_HANDLERS
+from faktura.delivery.service import SEND_JOB
 from faktura.documents import PDF_JOB, render_pdf
 from faktura.jobs import JobContext
 from faktura.settings import Settings
@@ -76,7 +77,15 @@ def _register(
 
             return run
 
-        qm.entrypoint(name)(bind(handler))
+        qm.entrypoint(name, concurrency_limit=CONCURRENCY_LIMITS.get(name, 0))(bind(handler))
+
+
+#: Jobs taken up at most this many at once across all workers (pgqueuer enforces it in the
+#: dequeue statement); the others are taken as they come. Sends are queued in turns across
+#: tenants (`delivery.service.request_send`), but a worker taking every waiting send at once
+#: would run a bulk's hundreds beside another tenant's one: with a limit, the queue's order
+#: decides which send runs next.
+CONCURRENCY_LIMITS = {SEND_JOB: 16}
 
 
 #: How often a worker that holds all the bulk chunks it may looks for more without being notified.
