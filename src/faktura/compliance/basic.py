@@ -19,6 +19,7 @@ import re
 import types
 import typing
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, NamedTuple
 
@@ -273,28 +274,20 @@ def check_invoice(
     return examined.run(rules or get_profile(profile or invoice.profile or "peppol-bis-3")), examined.totals
 
 
+@dataclass(frozen=True)
 class Examined:
     """A request as every rule set sees it: the findings on its shape and numbers (no rule
     set's own), its totals, its JSON. Examined once, it can be run under several profiles
     (today's rule-set versions and the upcoming ones of `rulebook.check_on`)."""
 
-    def __init__(
-        self,
-        invoice: InvoiceInput,
-        *,
-        seller: Party | None,
-        buyer: Party | None,
-        buyer_pointer: str,
-        base: str,
-        findings: list[Finding],
-        totals: Totals | None,
-        encoded: tuple[bytes | None, bytes | None, bytes | None],
-    ) -> None:
-        self.invoice, self.seller, self.buyer = invoice, seller, buyer
-        self.buyer_pointer, self.base = buyer_pointer, base
-        self.findings = findings
-        self.totals = totals
-        self.encoded = encoded
+    invoice: InvoiceInput
+    seller: Party | None
+    buyer: Party | None
+    buyer_pointer: str
+    base: str
+    findings: list[Finding]
+    totals: Totals | None
+    encoded: tuple[bytes | None, bytes | None, bytes | None]
 
     def run(self, rules: Profile) -> list[Finding]:
         """The shape findings and those of every rule of `rules` (in a context of its own:
