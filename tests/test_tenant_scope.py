@@ -41,6 +41,10 @@ ALLOWED: dict[tuple[str, str], str] = {
         "Runs the text of Query.sql through tenant_fetch: the tenant clause of each Query is checked"
         " where it is built."
     ),
+    ("src/faktura/api/pagination.py", "fetch_tenant_joined_page"): (
+        "Runs the text of Query.sql, joined into one row, through tenant_fetch: the tenant clause of"
+        " each Query is checked where it is built."
+    ),
     ("src/faktura/archive/deferred.py", "requeue_pending"): (
         "A worker's start-up sweep for archive writes whose job was lost, across every tenant (ids"
         " only, keyset-paged): on Citus one multi-shard read per worker start."
