@@ -16,7 +16,8 @@ measures; `--client python` uses the built-in asyncio client instead. The sides 
 for `--rounds` rounds (baseline, one series, many tenants, baseline, ...), so the machine's
 drifting speed affects them alike; the headline is the median of the rounds' ratios to
 their round's baseline. Prints requests/s, p50/p99 latency and the server's CPU time per
-request (all its processes, from /proc) per round, and the load average before and after.
+request (all its processes, from /proc) and its database's PostgreSQL backends' CPU time
+per request ("pg") per round, and the load average before and after.
 
     .venv/bin/python bench/issue.py [--seconds 15] [--concurrency 32] [--workers 2] [--rounds 3]
                                     [--tenants 16] [--client wrk|python]
@@ -285,6 +286,7 @@ class Stack:
     port: int
     key: str
     pid: int
+    database: str
 
     async def call(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         return await Client(self.port).request(method, path, body, headers)
@@ -358,7 +360,7 @@ async def stack(workers: int, *, job_worker: bool = False, pool: int = 10) -> As
         else:
             server_log.seek(0)
             sys.exit(f"bench: the server did not start:\n{server_log.read().decode()[-3000:]}")
-        yield Stack(port, key, server.pid)
+        yield Stack(port, key, server.pid, db)
     finally:
         if server is not None:
             server.terminate()
@@ -370,6 +372,29 @@ async def stack(workers: int, *, job_worker: bool = False, pool: int = 10) -> As
         server_log.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
+
+
+def postgres_cpu_seconds(database: str) -> float:
+    """User + system CPU seconds of the PostgreSQL backends serving `database` (found by their
+    process titles, `postgres: [<cluster>:] <user> <database> ...`); a backend that ended is not counted."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().split(b"\0")[0].split()
+            if title[:1] != [b"postgres:"]:
+                continue
+            words = title[2:] if title[1].endswith(b":") else title[1:]  # after a cluster name
+            if words[1:2] != [database.encode()]:
+                continue
+            stat = (entry / "stat").read_text()
+        except (OSError, IndexError):
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def load_average() -> str:
@@ -384,7 +409,7 @@ async def alternate(
     side's figures per round."""
 
     async def side(requests: list[Request], seconds: float) -> dict[str, float]:
-        cpu = cpu_seconds(s.pid)
+        cpu, pg = cpu_seconds(s.pid), postgres_cpu_seconds(s.database)
         if wrk is not None:
             r = await asyncio.to_thread(drive_wrk, wrk, s.port, requests, seconds, args.concurrency)
         else:
@@ -392,6 +417,7 @@ async def alternate(
         if not r["requests"]:
             sys.exit(f"bench: no request on {requests[0].path} was answered (did the server stop?)")
         r["cpu_ms"] = (cpu_seconds(s.pid) - cpu) / max(1.0, r["requests"]) * 1000
+        r["pg_ms"] = (postgres_cpu_seconds(s.database) - pg) / max(1.0, r["requests"]) * 1000
         return r
 
     for requests in sides.values():  # warm-up
@@ -405,18 +431,21 @@ async def alternate(
             results[name].append(r)
             print(
                 f"round {n} {name:28s} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms"
-                f"  p99 {r['p99_ms']:7.1f} ms  cpu {r['cpu_ms']:5.2f} ms/req"
+                f"  p99 {r['p99_ms']:7.1f} ms  cpu {r['cpu_ms']:5.2f} + pg {r['pg_ms']:5.2f} ms/req"
                 f"  ({r['requests']:.0f} requests, {r['errors']:.0f} errors)"
                 + (f"  ratio {r['ratio']:.3f}" if name != baseline else ""),
                 flush=True,
             )
     print(f"summary over {args.rounds} rounds (medians); load average after: {load_average()}")
     for name, rs in results.items():
-        med = {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_ms", "p99_ms", "cpu_ms", "ratio")}
+        med = {
+            k: statistics.median(r[k] for r in rs)
+            for k in ("rps", "p50_ms", "p99_ms", "cpu_ms", "pg_ms", "ratio")
+        }
         ratios = ", ".join(f"{r['ratio']:.3f}" for r in rs)
         print(
             f"  {name:28s} {med['rps']:8.1f} req/s  p50 {med['p50_ms']:7.1f} ms  p99 {med['p99_ms']:7.1f} ms"
-            f"  cpu {med['cpu_ms']:5.2f} ms/req"
+            f"  cpu {med['cpu_ms']:5.2f} + pg {med['pg_ms']:5.2f} ms/req"
             + (f"  ratio {med['ratio']:.3f} (rounds: {ratios})" if name != baseline else "")
         )
     return results
