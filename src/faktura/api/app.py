@@ -43,6 +43,7 @@ from faktura.api.tenants import TenantController
 from faktura.api.webhook_endpoints import WebhookEndpointController
 from faktura.logs import configure_logging
 from faktura.settings import Settings
+from faktura.startup import freeze_startup_objects
 
 CONTROLLERS = [
     TenantController,
@@ -120,6 +121,7 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
+        freeze_startup_objects()
         try:
             yield
         finally:
