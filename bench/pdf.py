@@ -1,6 +1,7 @@
-"""PDF rendering cost: ours (template + Babel formatting + WeasyPrint + PDF/A-3b with the
-UBL attached) against plain WeasyPrint rendering the same HTML to a plain PDF, measured in
-the same run; the ratio is our overhead.
+"""PDF rendering cost per design and size: ours (template + Babel formatting + WeasyPrint +
+PDF/A-3b with the UBL attached) against plain WeasyPrint rendering the same HTML to a plain
+PDF, measured in the same run; the ratio is our overhead. "PDFs/s/core" is 1000 / our median
+ms: one process renders on one core, so the month-end throughput is that times the cores.
 
     .venv/bin/python bench/pdf.py [--runs 15]
 """
@@ -21,7 +22,7 @@ import weasyprint
 
 from faktura.domain.document import Document, build_document
 from faktura.domain.invoice import InvoiceInput, Item, LineItem, Party
-from faktura.render.pdf import Branding, PdfRenderer
+from faktura.render.pdf import TEMPLATES, Branding, PdfRenderer
 from faktura.render.ubl import render_ubl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,18 +77,26 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     renderer = PdfRenderer()
-    print(f"{'invoice':<10} {'pages':>5} {'faktura ms':>11} {'weasyprint ms':>14} {'ratio':>6}")
+    print(
+        f"{'invoice':<10} {'design':<8} {'pages':>5} {'faktura ms':>11} {'PDFs/s/core':>12}"
+        f" {'weasyprint ms':>14} {'ratio':>6}"
+    )
     for label, lines in (("1-page", 4), ("5-page", 85)):
         doc = document(lines)
         xml = render_ubl(doc)
-        branding = Branding(footer_text="Bench")
-        pages = renderer.render(doc, branding=branding, language="de", xml=xml).pages
-        html = renderer.html(doc, branding=branding, language="de")
-        ours = median_ms(
-            lambda d=doc, x=xml, b=branding: renderer.render(d, branding=b, language="de", xml=x), args.runs
-        )
-        plain = median_ms(lambda h=html: weasyprint.HTML(string=h).write_pdf(), args.runs)
-        print(f"{label:<10} {pages:>5} {ours:>11.1f} {plain:>14.1f} {ours / plain:>6.2f}")
+        for design in TEMPLATES:
+            branding = Branding(template=design, footer_text="Bench")
+            pages = renderer.render(doc, branding=branding, language="de", xml=xml).pages
+            html = renderer.html(doc, branding=branding, language="de")
+            ours = median_ms(
+                lambda d=doc, x=xml, b=branding: renderer.render(d, branding=b, language="de", xml=x),
+                args.runs,
+            )
+            plain = median_ms(lambda h=html: weasyprint.HTML(string=h).write_pdf(), args.runs)
+            print(
+                f"{label:<10} {design:<8} {pages:>5} {ours:>11.1f} {1000 / ours:>12.2f}"
+                f" {plain:>14.1f} {ours / plain:>6.2f}"
+            )
 
 
 if __name__ == "__main__":
