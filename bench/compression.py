@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -35,11 +37,7 @@ METHODS = ("pglz", "lz4")
 
 async def main(count: int, rounds: int) -> None:
     xml = render_ubl(document(10))
-    name = f"faktura_bench_compression_{uuid.uuid4().hex[:6]}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        conn = await asyncpg.connect(ADMIN_DSN.rpartition("/")[0] + "/" + name)
+    async with scratch_database() as (name, conn):
         for method in METHODS:
             await conn.execute(
                 f"CREATE TABLE docs_{method} (id bigserial PRIMARY KEY, content bytea COMPRESSION {method})"
@@ -65,15 +63,27 @@ async def main(count: int, rounds: int) -> None:
             )
         ratios = [p / z for p, z in zip(per_insert["pglz"], per_insert["lz4"], strict=True)]
         print(f"median ratio pglz / lz4 over {rounds} rounds: {statistics.median(ratios):.2f}")
-        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def scratch_database() -> AsyncIterator[tuple[str, asyncpg.Connection]]:
+    """A database of its own for the run, and a connection to it; dropped afterwards."""
+    name = f"faktura_bench_compression_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    conn = await asyncpg.connect(ADMIN_DSN.rpartition("/")[0] + "/" + name)
+    try:
+        yield name, conn
     finally:
+        await conn.close()
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=2000)
-    ap.add_argument("--rounds", type=int, default=5)
-    a = ap.parse_args()
-    asyncio.run(main(a.count, a.rounds))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    asyncio.run(main(**vars(parser.parse_args())))
