@@ -1,6 +1,6 @@
 """PDF rendering cost per design and size: ours (template + Babel formatting + WeasyPrint +
-PDF/A-3b with the UBL attached) against plain WeasyPrint rendering the same HTML to a plain
-PDF, measured in the same run; the ratio is our overhead. "PDFs/s/core" is 1000 / our median
+PDF/A-3b with the UBL attached) against plain WeasyPrint rendering the same HTML with the
+design's CSS to a plain PDF, measured in the same run; the ratio is our overhead. "PDFs/s/core" is 1000 / our median
 ms: one process renders on one core, so the month-end throughput is that times the cores.
 
     .venv/bin/python bench/pdf.py [--runs 15]
