@@ -129,14 +129,24 @@ async def test_two_apis_and_two_workers_share_one_series(
     while (done := await pdfs()) < ISSUES and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
     assert done == ISSUES, f"{done} of {ISSUES} PDFs archived after {time.monotonic() - started:.0f} s"
+
     # every PDF job ran once: one outcome logged per job, and it is a success (the workers may
     # also work off PDF jobs that earlier tests on this session's database left queued, so
     # there can be more jobs than ours; a job of ours run twice would show twice under its id,
     # and its second PDF in the archive count above)
-    outcomes = await owner.fetch(
-        "SELECT job_id, array_agg(status::text ORDER BY id) AS statuses FROM pgqueuer_log"
-        " WHERE id > $1 AND entrypoint = 'pdf.render' AND status NOT IN ('queued', 'picked') GROUP BY job_id",
-        logged_before,
-    )
+    async def pdf_outcomes() -> list[asyncpg.Record]:
+        return list(
+            await owner.fetch(
+                "SELECT job_id, array_agg(status::text ORDER BY id) AS statuses FROM pgqueuer_log"
+                " WHERE id > $1 AND entrypoint = 'pdf.render' AND status NOT IN ('queued', 'picked')"
+                " GROUP BY job_id",
+                logged_before,
+            )
+        )
+
+    # a job's outcome is logged a moment after its PDF is archived (pgqueuer writes its log
+    # in batches): wait for the last one too
+    while len(outcomes := await pdf_outcomes()) < ISSUES and time.monotonic() < deadline + 10:
+        await asyncio.sleep(0.5)
     assert len(outcomes) >= ISSUES
     assert all(r["statuses"] == ["successful"] for r in outcomes), [tuple(r) for r in outcomes]
