@@ -183,6 +183,16 @@ async def make_contact(client: httpx.AsyncClient, t: Tenant, **overrides: Any) -
     return r.json()["model"]["id"]  # type: ignore[no-any-return]
 
 
+async def two_tenants_with_contacts(
+    client: httpx.AsyncClient, owner: asyncpg.Connection
+) -> tuple[Tenant, str, Tenant, str]:
+    """Two tenants of one new platform, each with a contact: (a, a's contact, b, b's contact)."""
+    platform = await make_platform(owner)
+    a = await make_tenant(client, platform)
+    b = await make_tenant(client, platform, vat_id=unique_vat_id())
+    return a, await make_contact(client, a), b, await make_contact(client, b)
+
+
 def invoice_body(contact_id: str, **overrides: Any) -> dict[str, Any]:
     body = example("invoice")
     body["model"]["contact"] = contact_id

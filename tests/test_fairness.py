@@ -10,7 +10,11 @@ import uuid
 
 import asyncpg
 import httpx
-from tests.conftest import Tenant, invoice_body, make_contact, make_platform, make_tenant, unique_vat_id
+from tests.conftest import (
+    Tenant,
+    invoice_body,
+    two_tenants_with_contacts,
+)
 from tests.delivery_support import start_worker, stop_worker, wait_for, worker_env
 
 from faktura.delivery.bulk import MAX_ITEMS
@@ -36,10 +40,7 @@ async def _bulk(client: httpx.AsyncClient, t: Tenant, contact: str, total: int) 
 async def test_single_send_of_b_is_not_delayed_by_the_bulk_of_a(
     client: httpx.AsyncClient, owner: asyncpg.Connection, settings: Settings
 ) -> None:
-    platform = await make_platform(owner)
-    a = await make_tenant(client, platform)
-    b = await make_tenant(client, platform, vat_id=unique_vat_id())
-    a_contact, b_contact = await make_contact(client, a), await make_contact(client, b)
+    a, a_contact, b, b_contact = await two_tenants_with_contacts(client, owner)
     batches = await _bulk(client, a, a_contact, BULK_ITEMS)
     worker = start_worker(worker_env(settings))
     try:

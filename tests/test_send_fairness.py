@@ -7,7 +7,10 @@ import uuid
 
 import asyncpg
 import httpx
-from tests.conftest import invoice_body, make_contact, make_platform, make_tenant, unique_vat_id
+from tests.conftest import (
+    invoice_body,
+    two_tenants_with_contacts,
+)
 from tests.delivery_support import start_worker, stop_worker, wait_for, worker_env
 
 from faktura.settings import Settings
@@ -18,10 +21,7 @@ BACKLOG = 60
 async def test_a_single_send_goes_before_another_tenants_backlog(
     client: httpx.AsyncClient, owner: asyncpg.Connection, settings: Settings
 ) -> None:
-    platform = await make_platform(owner)
-    a = await make_tenant(client, platform)
-    b = await make_tenant(client, platform, vat_id=unique_vat_id())
-    a_contact, b_contact = await make_contact(client, a), await make_contact(client, b)
+    a, a_contact, b, b_contact = await two_tenants_with_contacts(client, owner)
     # A queues its sends first, with no worker running: B's send comes last in time.
     for _ in range(BACKLOG):
         r = await client.post("/v1/invoices?issue=true", json=invoice_body(a_contact), headers=a.headers)
