@@ -44,3 +44,44 @@ async def test_enqueue_is_transactional_and_deduplicated(app: Any, settings: Set
         (1, "00000000-0000-0000-0000-000000000001"),
         (2, "00000000-0000-0000-0000-000000000001"),
     ]
+
+
+async def test_a_burst_of_notifications_wakes_a_queue_once(app: Any, settings: Settings) -> None:
+    """Notifications that arrive while a queue is busy or idle are one "look again", not one
+    dequeue each: after 300 at once, an idle queue looks for jobs a few times, not 300."""
+    conn = await asyncpg.connect(settings.app_dsn())
+    notifier = await asyncpg.connect(settings.app_dsn())
+    try:
+
+        async def never(ctx: JobContext, payload: dict[str, Any]) -> None:
+            raise AssertionError("no job of this kind is queued")
+
+        pgq = build_queue(conn, JobContext(app.state.pool, settings), {"test.never": never})
+        dequeues = 0
+        dequeue = pgq.qm.queries.dequeue
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal dequeues
+            dequeues += 1
+            return await dequeue(*args, **kwargs)
+
+        pgq.qm.queries.dequeue = counted  # type: ignore[method-assign]
+        run = asyncio.create_task(pgq.run())
+        await asyncio.sleep(1.0)  # started, looked once, waiting
+        before = dequeues
+        assert before >= 1
+        # 300 distinct notices (PostgreSQL folds identical ones in a transaction), as
+        # pgqueuer's trigger sends them
+        await notifier.execute(
+            "SELECT pg_notify('ch_pgqueuer', json_build_object('channel', 'ch_pgqueuer', 'operation', 'insert',"
+            " 'sent_at', now() + i * interval '1 microsecond', 'table', 'pgqueuer',"
+            " 'type', 'table_changed_event')::text) FROM generate_series(1, 300) AS i"
+        )
+        await asyncio.sleep(2.0)
+        woken = dequeues - before
+        pgq.shutdown.set()
+        await asyncio.wait_for(run, 30)
+    finally:
+        await notifier.close()
+        await conn.close()
+    assert 1 <= woken <= 5, f"{woken} dequeues after one burst of 300 notifications"

@@ -2,10 +2,17 @@
 pgqueuer dequeues with `FOR UPDATE SKIP LOCKED`, so each job is picked by one worker.
 
 A worker takes every queued job it can see (the tenants' turns at its renderer rely on
-that, `faktura.turns`), except bulk chunks: those it takes at most `bulk_prefetch()` at a
-time, through a second queue on a connection of its own. A worker that took all the
+that, `faktura.turns`), except bulk chunks and sends: those it takes a few at a time, each
+kind through a queue on a connection of its own (`CAPPED`). A worker that took all the
 chunks of a 10,000-item batch would run them one after the other while the other workers
-had none (measured: one worker issued every chunk, the second only rendered and archived)."""
+had none (measured: one worker issued every chunk, the second only rendered and archived);
+one that took every waiting send would run a bulk's hundreds beside another tenant's one,
+where with a few at a time the queue's order (tenants in turns) decides which runs next.
+
+A cap per worker rather than pgqueuer's per-entrypoint limit across workers: that limit is
+checked in every dequeue by counting all picked jobs, of every kind, and at month-end the
+workers hold thousands of picked PDF jobs waiting for their renderer: 7 ms per dequeue at
+500 held, and all queues dequeue on every change to the table (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
@@ -33,6 +41,7 @@ from faktura.delivery.jobs import HANDLERS as DELIVERY_HANDLERS
 from faktura.delivery.service import SEND_JOB
 from faktura.documents import PDF_JOB, render_pdf
 from faktura.jobs import JobContext
+from faktura.queue_wakeups import coalesce_queue_notifications
 from faktura.settings import Settings
 
 log = logging.getLogger("faktura.worker")
@@ -54,6 +63,7 @@ def build_queue(
     running: set[asyncio.Task[Any]] | None = None,
 ) -> PgQueuer:
     """A queue on `conn` running `handlers`; the tasks of running jobs are kept in `running`."""
+    coalesce_queue_notifications()
     pgq = PgQueuer(AsyncpgDriver(conn))
     _register(pgq.qm, ctx, handlers, set() if running is None else running)
     return pgq
@@ -77,18 +87,12 @@ def _register(
 
             return run
 
-        qm.entrypoint(name, concurrency_limit=CONCURRENCY_LIMITS.get(name, 0))(bind(handler))
+        qm.entrypoint(name)(bind(handler))
 
 
-#: Jobs taken up at most this many at once across all workers (pgqueuer enforces it in the
-#: dequeue statement); the others are taken as they come. Sends are queued in turns across
-#: tenants (`delivery.service.request_send`), but a worker taking every waiting send at once
-#: would run a bulk's hundreds beside another tenant's one: with a limit, the queue's order
-#: decides which send runs next.
-CONCURRENCY_LIMITS = {SEND_JOB: 16}
-
-
-#: How often a worker that holds all the bulk chunks it may looks for more without being notified.
+#: How often a worker that holds all the bulk chunks it may looks for more without being
+#: notified. Holding its chunks, it would look ten times a second while a batch is queued; a
+#: finished chunk's job is deleted, and that notifies it at once.
 BULK_POLL = dt.timedelta(seconds=1)
 
 
@@ -96,6 +100,29 @@ def bulk_prefetch(settings: Settings) -> int:
     """Bulk chunks a worker holds at once: the ones it runs (`FAKTURA_BULK_CHUNKS`) and one
     more, ready when a chunk ends (pgqueuer's floor is two)."""
     return max(2, settings.bulk_chunks + 1)
+
+
+#: Sends a worker runs at once. They mostly wait (for the access point, for commits), so a
+#: few overlap well; two workers run 16, as many as the access point is asked to take.
+SENDS_PER_WORKER = 8
+
+
+@dataclass(frozen=True)
+class CappedQueue:
+    """Jobs of one kind that a worker holds at most `cap` of at a time, dequeued `batch` at a
+    time (pgqueuer wants the cap at least twice the batch)."""
+
+    entrypoint: str
+    cap: Callable[[Settings], int]
+    batch: int
+    #: without a notification, how often a worker that holds its cap looks again
+    poll: dt.timedelta | None = None
+
+
+CAPPED = (
+    CappedQueue(BULK_JOB, bulk_prefetch, batch=1, poll=BULK_POLL),
+    CappedQueue(SEND_JOB, lambda _: SENDS_PER_WORKER, batch=SENDS_PER_WORKER // 2),
+)
 
 
 #: How long a job keeps retrying while the database is unreachable before it fails.
@@ -164,16 +191,18 @@ async def _run_connected(settings: Settings, *, drain: bool) -> bool:
         conn = await connect()
         running: set[asyncio.Task[Any]] = set()
         ctx = JobContext(pool, settings)
-        # A drain (tests, one-off runs) takes every job, bulk chunks too, on one queue.
-        pgq = build_queue(conn, ctx, HANDLERS if drain else _without_bulk(HANDLERS), running)
-        bulk: QueueManager | None = None
-        if not drain:
-            bulk = QueueManager(Queries(AsyncpgDriver(await connect())))
-            bulk.shutdown = pgq.shutdown
-            # Holding its chunks, it would look for more ten times a second while a batch is
-            # queued; a finished chunk's job is deleted, and that notifies it at once.
-            bulk.min_dequeue_poll_interval = BULK_POLL
-            _register(bulk, ctx, {BULK_JOB: HANDLERS[BULK_JOB]}, running)
+        # A drain (tests, one-off runs) takes every job, bulk chunks and sends too, on one queue.
+        capped: tuple[CappedQueue, ...] = () if drain else CAPPED
+        main_handlers = {n: h for n, h in HANDLERS.items() if n not in {q.entrypoint for q in capped}}
+        pgq = build_queue(conn, ctx, main_handlers, running)
+        side: list[tuple[QueueManager, CappedQueue]] = []
+        for q in capped:
+            qm = QueueManager(Queries(AsyncpgDriver(await connect())))
+            qm.shutdown = pgq.shutdown
+            if q.poll is not None:
+                qm.min_dequeue_poll_interval = q.poll
+            _register(qm, ctx, {q.entrypoint: HANDLERS[q.entrypoint]}, running)
+            side.append((qm, q))
         lost = asyncio.Event()
 
         def on_lost(_: object) -> None:
@@ -194,12 +223,12 @@ async def _run_connected(settings: Settings, *, drain: bool) -> bool:
         heartbeat = dt.timedelta(seconds=settings.delivery.job_heartbeat_timeout)
         # A listener that stops answering (a half-open connection) ends the run too.
         queues = [pgq.run(mode=mode, heartbeat_timeout=heartbeat, shutdown_on_listener_failure=True)]
-        if bulk is not None:
+        for qm, q in side:
             queues.append(
-                bulk.run(
+                qm.run(
                     mode=mode,
-                    batch_size=1,
-                    max_concurrent_tasks=bulk_prefetch(settings),
+                    batch_size=q.batch,
+                    max_concurrent_tasks=q.cap(settings),
                     heartbeat_timeout=heartbeat,
                     shutdown_on_listener_failure=True,
                     log_aggregation_interval=dt.timedelta(0),
@@ -207,8 +236,8 @@ async def _run_connected(settings: Settings, *, drain: bool) -> bool:
             )
         try:
             async with asyncio.TaskGroup() as group:
-                for q in queues:
-                    group.create_task(_ending_all(q, pgq.shutdown))
+                for queue in queues:
+                    group.create_task(_ending_all(queue, pgq.shutdown))
         except BaseExceptionGroup as eg:
             raise eg.exceptions[0] from None
         for c in conns:
@@ -234,10 +263,6 @@ async def _ending_all(queue: Awaitable[None], shutdown: asyncio.Event) -> None:
         await queue
     finally:
         shutdown.set()
-
-
-def _without_bulk(handlers: dict[str, Handler]) -> dict[str, Handler]:
-    return {name: h for name, h in handlers.items() if name != BULK_JOB}
 
 
 async def wait_for_database(connect: Callable[[], Awaitable[T]]) -> T:
