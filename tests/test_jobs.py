@@ -4,6 +4,7 @@ keep a job from being queued twice; the worker runs each job in a tenant transac
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import asyncpg
@@ -11,6 +12,7 @@ import pytest
 from pgqueuer.types import QueueExecutionMode
 
 from faktura.jobs import JobContext, enqueue
+from faktura.queue_wakeups import MIN_GAP
 from faktura.settings import Settings
 from faktura.worker import build_queue
 
@@ -85,3 +87,49 @@ async def test_a_burst_of_notifications_wakes_a_queue_once(app: Any, settings: S
         await notifier.close()
         await conn.close()
     assert 1 <= woken <= 5, f"{woken} dequeues after one burst of 300 notifications"
+
+
+async def test_a_stream_of_notifications_wakes_a_queue_at_most_every_min_gap(
+    app: Any, settings: Settings
+) -> None:
+    """Under a steady stream of notifications (a busy queue table), a queue looks for jobs at
+    most every `MIN_GAP` seconds, not on every change."""
+    conn = await asyncpg.connect(settings.app_dsn())
+    notifier = await asyncpg.connect(settings.app_dsn())
+    try:
+
+        async def never(ctx: JobContext, payload: dict[str, Any]) -> None:
+            raise AssertionError("no job of this kind is queued")
+
+        pgq = build_queue(conn, JobContext(app.state.pool, settings), {"test.never": never})
+        dequeues = 0
+        dequeue = pgq.qm.queries.dequeue
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal dequeues
+            dequeues += 1
+            return await dequeue(*args, **kwargs)
+
+        pgq.qm.queries.dequeue = counted  # type: ignore[method-assign]
+        run = asyncio.create_task(pgq.run())
+        await asyncio.sleep(1.0)
+        before = dequeues
+        started = time.monotonic()
+        sent = 0
+        while time.monotonic() - started < 1.0:  # one notification every 2 ms for a second
+            await notifier.execute(
+                "SELECT pg_notify('ch_pgqueuer', json_build_object('channel', 'ch_pgqueuer', 'operation',"
+                " 'insert', 'sent_at', clock_timestamp(), 'table', 'pgqueuer', 'type', 'table_changed_event')::text)"
+            )
+            sent += 1
+            await asyncio.sleep(0.002)
+        elapsed = time.monotonic() - started
+        await asyncio.sleep(0.2)
+        woken = dequeues - before
+        pgq.shutdown.set()
+        await asyncio.wait_for(run, 30)
+    finally:
+        await notifier.close()
+        await conn.close()
+    assert sent > 2 * (elapsed + 0.2) / MIN_GAP, f"only {sent} notifications sent in {elapsed:.2f} s"
+    assert 1 <= woken <= (elapsed + 0.2) / MIN_GAP + 2, f"{woken} dequeues for {sent} notifications"

@@ -1,5 +1,7 @@
 """Tenants take turns at the send workers: one tenant's backlog of queued sends does not hold
-up another tenant's single send (`faktura.delivery.service._QUEUED_BEFORE`)."""
+up another tenant's single send (`faktura.delivery.service._QUEUED_BEFORE`), and a worker
+takes up only a few sends at a time (`faktura.worker.SENDS_PER_WORKER`), so that the queue's
+order decides which runs next."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from tests.conftest import (
 from tests.delivery_support import start_worker, stop_worker, wait_for, worker_env
 
 from faktura.settings import Settings
+from faktura.worker import SENDS_PER_WORKER
 
 BACKLOG = 60
 
@@ -44,12 +47,24 @@ async def test_a_single_send_goes_before_another_tenants_backlog(
 
     worker = start_worker(worker_env(settings))
     try:
+        held = 0  # the most sends the worker held at once
 
-        async def b_sent() -> bool:
-            status = (await client.get(f"/v1/invoices/{invoice}/status", headers=b.headers)).json()
-            return bool(status["deliveries"][0]["status"] in ("SENT", "DELIVERED", "ACCEPTED"))
+        async def sent(tenant_id: str, count: int) -> bool:
+            nonlocal held
+            held = max(
+                held,
+                await owner.fetchval(
+                    "SELECT count(*) FROM pgqueuer WHERE entrypoint = 'delivery.send' AND status = 'picked'"
+                ),
+            )
+            done = await owner.fetchval(
+                "SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND status IN ('SENT', 'DELIVERED', 'ACCEPTED')",
+                uuid.UUID(tenant_id),
+            )
+            return bool(done >= count)
 
-        await wait_for(b_sent, timeout=60, step=0.05)
+        await wait_for(lambda: sent(b.id, 1), timeout=60, step=0.02)
+        await wait_for(lambda: sent(a.id, BACKLOG), timeout=60, step=0.02)
     finally:
         stop_worker(worker)
         await owner.execute(
@@ -64,3 +79,4 @@ async def test_a_single_send_goes_before_another_tenants_backlog(
     )
     # in turn: B's one send went right after A's first ones, not after all of A's
     assert before_b < BACKLOG // 3, f"B's send was taken up after {before_b} of A's {BACKLOG}"
+    assert 1 <= held <= SENDS_PER_WORKER, f"the worker held {held} sends at once"
