@@ -1,6 +1,7 @@
 """How workers share a bulk batch: each holds only the chunks it runs and one more (so every
-worker issues, instead of the first one taking all the chunks), the chunks of batches
-queued together interleave, and a chunk's PDFs are one job that renders each of them."""
+worker issues, instead of the first one taking all the chunks), and only two of the chunks'
+PDF groups; the chunks of batches queued together interleave, and a chunk's PDFs are one job
+that renders each of them."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from tests.conftest import Tenant, invoice_body, make_contact
 from tests.delivery_support import start_worker, stop_worker, worker_env
 
 from faktura.delivery.bulk import BULK_JOB, CHUNK, chunk_jobs
-from faktura.documents import PDF_JOB, pdf_job_of_invoices
+from faktura.documents import PDF_GROUP_JOB, pdf_job_of_invoices
 from faktura.jobs import JobContext
 from faktura.settings import Settings
-from faktura.worker import HANDLERS, bulk_prefetch
+from faktura.worker import HANDLERS, PDF_GROUPS_PER_WORKER, bulk_prefetch
 
 ITEMS = 5 * CHUNK
 
@@ -35,6 +36,7 @@ async def test_each_worker_holds_only_the_chunks_it_runs_and_one_more(
     batch = r.json()["model"]["id"]
     workers = [start_worker(worker_env(settings)) for _ in range(2)]
     held: dict[uuid.UUID, int] = {}  # queue manager → most chunks it held at once
+    groups: dict[uuid.UUID, int] = {}  # queue manager → most PDF groups it held at once
     try:
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
@@ -45,6 +47,13 @@ async def test_each_worker_holds_only_the_chunks_it_runs_and_one_more(
                 batch,
             ):
                 held[row["queue_manager_id"]] = max(held.get(row["queue_manager_id"], 0), row["n"])
+            for row in await owner.fetch(
+                "SELECT queue_manager_id, count(*) AS n FROM pgqueuer WHERE entrypoint = $1 AND status = 'picked'"
+                " AND convert_from(payload, 'UTF8') LIKE '%' || $2 || '%' GROUP BY 1",
+                PDF_GROUP_JOB,
+                tenant.id,
+            ):
+                groups[row["queue_manager_id"]] = max(groups.get(row["queue_manager_id"], 0), row["n"])
             pending = await owner.fetchval(
                 "SELECT count(*) FROM bulk_items WHERE batch_id = $1 AND status = 'PENDING'", uuid.UUID(batch)
             )
@@ -58,6 +67,9 @@ async def test_each_worker_holds_only_the_chunks_it_runs_and_one_more(
     assert pending == 0, f"{pending} of {ITEMS} items still pending"
     assert held and max(held.values()) <= bulk_prefetch(settings), held
     assert len(held) == 2, f"only {len(held)} of 2 workers took chunks: {held}"
+    # the chunks' PDF groups (4 per chunk) were queued as the chunks were issued: the workers
+    # took them up two at a time, not all at once
+    assert groups and max(groups.values()) <= PDF_GROUPS_PER_WORKER, groups
 
 
 async def _drop_queued_jobs(owner: asyncpg.Connection, tenant: Tenant) -> None:
@@ -98,12 +110,14 @@ async def test_one_pdf_job_renders_each_invoice_of_a_chunk_and_one_that_fails_st
     _, payload, _, _ = pdf_job_of_invoices(uuid.UUID(tenant.id), [ids[0], missing, ids[1]])
     ctx = JobContext(app.state.pool, settings)
     with pytest.raises(LookupError):
-        await HANDLERS[PDF_JOB](ctx, payload)
+        await HANDLERS[PDF_GROUP_JOB](ctx, payload)
     pdfs = await owner.fetchval(
         "SELECT count(*) FROM archive_entries WHERE invoice_id = ANY($1::uuid[]) AND kind = 'pdf'", ids
     )
     assert pdfs == 2
-    await HANDLERS[PDF_JOB](ctx, {**payload, "invoice_ids": [str(i) for i in ids]})  # again: nothing new
+    await HANDLERS[PDF_GROUP_JOB](
+        ctx, {**payload, "invoice_ids": [str(i) for i in ids]}
+    )  # again: nothing new
     assert pdfs == await owner.fetchval(
         "SELECT count(*) FROM archive_entries WHERE invoice_id = ANY($1::uuid[]) AND kind = 'pdf'", ids
     )

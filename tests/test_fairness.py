@@ -80,7 +80,8 @@ async def test_single_send_of_b_is_not_delayed_by_the_bulk_of_a(
             batches,
         )
         queued = await owner.fetchval(
-            "SELECT count(*) FROM pgqueuer WHERE entrypoint = 'pdf.render' AND convert_from(payload, 'UTF8')"
+            "SELECT count(*) FROM pgqueuer WHERE entrypoint IN ('pdf.render', 'pdf.render_group')"
+            " AND convert_from(payload, 'UTF8')"
             " LIKE '%' || $1 || '%'",
             a.id,
         )

@@ -46,6 +46,11 @@ from faktura.turns import TenantTurns
 log = logging.getLogger("faktura.documents")
 
 PDF_JOB = "pdf.render"
+#: The PDFs of a bulk chunk's invoices, `PDF_GROUP` per job: a kind of its own, which a worker
+#: takes only a few of at a time (`faktura.worker.CAPPED`). A month-end's thousands of them,
+#: all held by the workers, cost the queue table a heartbeat each every 15 s and every
+#: dequeue a walk past the dead versions those left (docs/performance.md, "Month-end").
+PDF_GROUP_JOB = "pdf.render_group"
 UBL_KIND = "ubl"
 CII_KIND = "cii"
 #: archive kinds of the issued e-invoice XML, one per invoice
@@ -129,14 +134,14 @@ def pdf_job(tenant_id: uuid.UUID, invoice_id: uuid.UUID) -> tuple[str, dict[str,
 def pdf_job_of_invoices(
     tenant_id: uuid.UUID, invoice_ids: list[uuid.UUID]
 ) -> tuple[str, dict[str, Any], str, int]:
-    """One `pdf.render` job for several invoices (a bulk chunk's), rendered one after the
+    """One `pdf.render_group` job for several invoices (a bulk chunk's), rendered one after the
     other, each at its own turn: one pick, one heartbeat and one log entry instead of one per
     invoice."""
     payload = {"tenant_id": str(tenant_id), "invoice_ids": [str(i) for i in invoice_ids]}
-    return PDF_JOB, payload, f"{PDF_JOB}:{invoice_ids[0]}:invoices", -1
+    return PDF_GROUP_JOB, payload, f"{PDF_JOB}:{invoice_ids[0]}:invoices", -1
 
 
-#: Invoices per `pdf.render` job of a bulk chunk: at the end of a batch, the last jobs are
+#: Invoices per `pdf.render_group` job of a bulk chunk: at the end of a batch, the last jobs are
 #: shared by the workers' renderers rather than left to one of them.
 PDF_GROUP = 25
 
@@ -226,9 +231,9 @@ def _render_in_child(
 
 
 async def render_pdf(ctx: JobContext, payload: dict[str, Any]) -> None:
-    """The `pdf.render` job, of one invoice (`invoice_id`) or of several (`invoice_ids`, one
-    after the other; one that fails does not stop the others, the job fails after them):
-    render once, archive. Safe to run twice."""
+    """The `pdf.render` job, of one invoice (`invoice_id`), and the `pdf.render_group` job, of
+    several (`invoice_ids`, one after the other; one that fails does not stop the others, the
+    job fails after them): render once, archive. Safe to run twice."""
     tenant_id = uuid.UUID(payload["tenant_id"])
     failed: Exception | None = None
     for invoice_id in payload.get("invoice_ids") or [payload["invoice_id"]]:

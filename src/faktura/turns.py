@@ -17,7 +17,10 @@ few at a time would take them in queue order, and the turns would have to move i
 order (`tests/test_fairness.py` would say so). Bulk chunks are that case: a worker takes
 only the chunks it runs and one more (`faktura.worker`), so between workers their order is
 the queue's, which interleaves the chunks of batches queued together
-(`faktura.delivery.bulk.chunk_jobs`); the turns still order the chunks a worker holds.
+(`faktura.delivery.bulk.chunk_jobs`); the turns still order the chunks a worker holds. So
+are the PDF groups of bulk chunks (`faktura.documents.PDF_GROUP_JOB`): queued as chunks are
+issued, so in the chunks' interleaved order, and taken two at a time; a single invoice's PDF
+job is taken as it comes and gets the renderer's next turn.
 """
 
 from __future__ import annotations

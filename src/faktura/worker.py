@@ -2,12 +2,14 @@
 pgqueuer dequeues with `FOR UPDATE SKIP LOCKED`, so each job is picked by one worker.
 
 A worker takes every queued job it can see (the tenants' turns at its renderer rely on
-that, `faktura.turns`), except bulk chunks and sends: those it takes a few at a time, each
-kind through a queue on a connection of its own (`CAPPED`). A worker that took all the
+that, `faktura.turns`), except bulk chunks, sends and the PDF groups of bulk chunks: those it
+takes a few at a time, each kind through a queue on a connection of its own (`CAPPED`). A worker that took all the
 chunks of a 10,000-item batch would run them one after the other while the other workers
 had none (measured: one worker issued every chunk, the second only rendered and archived);
 one that took every waiting send would run a bulk's hundreds beside another tenant's one,
-where with a few at a time the queue's order (tenants in turns) decides which runs next.
+where with a few at a time the queue's order (tenants in turns) decides which runs next; and
+one that held every PDF group of a month-end (thousands, each waiting for its turn at the
+renderer) would heartbeat each of them every 15 s.
 
 A cap per worker rather than pgqueuer's per-entrypoint limit across workers: that limit is
 checked in every dequeue by counting all picked jobs, of every kind, and at month-end the
@@ -39,7 +41,7 @@ from faktura.db.availability import Backoff, database_unavailable
 from faktura.delivery.bulk import BULK_JOB
 from faktura.delivery.jobs import HANDLERS as DELIVERY_HANDLERS
 from faktura.delivery.service import SEND_JOB
-from faktura.documents import PDF_JOB, render_pdf
+from faktura.documents import PDF_GROUP_JOB, PDF_JOB, render_pdf
 from faktura.jobs import JobContext
 from faktura.queue_wakeups import coalesce_queue_notifications
 from faktura.settings import Settings
@@ -53,7 +55,12 @@ T = TypeVar("T")
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
 
 #: entrypoint → handler. Every background job Faktura runs is listed here.
-HANDLERS: dict[str, Handler] = {**DELIVERY_HANDLERS, PDF_JOB: render_pdf, WRITE_JOB: write_pending}
+HANDLERS: dict[str, Handler] = {
+    **DELIVERY_HANDLERS,
+    PDF_JOB: render_pdf,
+    PDF_GROUP_JOB: render_pdf,
+    WRITE_JOB: write_pending,
+}
 
 
 def build_queue(
@@ -106,6 +113,11 @@ def bulk_prefetch(settings: Settings) -> int:
 #: few overlap well; two workers run 16, as many as the access point is asked to take.
 SENDS_PER_WORKER = 8
 
+#: PDF groups of bulk chunks a worker holds at once: one rendering, one ready (pgqueuer's
+#: floor). They take turns at the renderer with the single invoices' PDFs, which a worker
+#: takes as they come: another tenant's invoice does not wait for a group to finish.
+PDF_GROUPS_PER_WORKER = 2
+
 
 @dataclass(frozen=True)
 class CappedQueue:
@@ -122,6 +134,7 @@ class CappedQueue:
 CAPPED = (
     CappedQueue(BULK_JOB, bulk_prefetch, batch=1, poll=BULK_POLL),
     CappedQueue(SEND_JOB, lambda _: SENDS_PER_WORKER, batch=SENDS_PER_WORKER // 2),
+    CappedQueue(PDF_GROUP_JOB, lambda _: PDF_GROUPS_PER_WORKER, batch=1),
 )
 
 
