@@ -4,17 +4,22 @@ keep a job from being queued twice; the worker runs each job in a tenant transac
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import pytest
+from pgqueuer.db import AsyncpgDriver
+from pgqueuer.qm import QueueManager
+from pgqueuer.queries import Queries
 from pgqueuer.types import QueueExecutionMode
 
 from faktura.jobs import JobContext, enqueue
-from faktura.queue_wakeups import MIN_GAP
+from faktura.queue_wakeups import MIN_GAP, Capacity, coalesce_queue_notifications, in_context_of
 from faktura.settings import Settings
-from faktura.worker import build_queue
+from faktura.worker import _register, build_queue
 
 
 async def test_enqueue_is_transactional_and_deduplicated(app: Any, settings: Settings) -> None:
@@ -133,3 +138,69 @@ async def test_a_stream_of_notifications_wakes_a_queue_at_most_every_min_gap(
         await conn.close()
     assert sent > 2 * (elapsed + 0.2) / MIN_GAP, f"only {sent} notifications sent in {elapsed:.2f} s"
     assert 1 <= woken <= (elapsed + 0.2) / MIN_GAP + 2, f"{woken} dequeues for {sent} notifications"
+
+
+async def test_a_full_capped_queue_ignores_notifications_and_looks_as_soon_as_a_job_ends(
+    app: Any, settings: Settings
+) -> None:
+    """A queue that holds as many jobs as it may could take none: a stream of notifications
+    does not wake it; one of its jobs ending does, at once (not at its next poll)."""
+    pool = app.state.pool
+    conn = await asyncpg.connect(settings.app_dsn())
+    notifier = await asyncpg.connect(settings.app_dsn())
+    started: list[int] = []
+    release = {n: asyncio.Event() for n in range(3)}
+
+    async def hold(ctx: JobContext, payload: dict[str, Any]) -> None:
+        started.append(payload["n"])
+        await release[payload["n"]].wait()
+
+    async def until(cond: Callable[[], bool], timeout: float) -> float:
+        t0 = time.monotonic()
+        while not cond():
+            assert time.monotonic() - t0 < timeout, "not within the timeout"
+            await asyncio.sleep(0.01)
+        return time.monotonic() - t0
+
+    try:
+        async with pool.acquire() as c, c.transaction():
+            for n in range(3):
+                await enqueue(c, "test.hold", {"n": n})
+        coalesce_queue_notifications()
+        qm = QueueManager(Queries(AsyncpgDriver(conn)))
+        qm.min_dequeue_poll_interval = dt.timedelta(seconds=30)  # no polling: wake-ups only
+        capacity = Capacity(2)
+        _register(qm, JobContext(pool, settings), {"test.hold": hold}, set(), capacity)
+        dequeues = 0
+        dequeue = qm.queries.dequeue
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal dequeues
+            dequeues += 1
+            return await dequeue(*args, **kwargs)
+
+        qm.queries.dequeue = counted  # type: ignore[method-assign]
+        async with asyncio.TaskGroup() as group:
+            run = qm.run(batch_size=1, max_concurrent_tasks=2, log_aggregation_interval=dt.timedelta(0))
+            in_context_of(capacity, group.create_task, run)
+            await until(lambda: len(started) == 2, 10)
+            await asyncio.sleep(0.5)
+            before = dequeues
+            for _ in range(200):  # a busy queue table: a notification every 2 ms
+                await notifier.execute(
+                    "SELECT pg_notify('ch_pgqueuer', json_build_object('channel', 'ch_pgqueuer', 'operation',"
+                    " 'insert', 'sent_at', clock_timestamp(), 'table', 'pgqueuer',"
+                    " 'type', 'table_changed_event')::text)"
+                )
+                await asyncio.sleep(0.002)
+            ignored = dequeues - before
+            release[started[0]].set()
+            took = await until(lambda: len(started) == 3, 10)
+            for event in release.values():
+                event.set()
+            qm.shutdown.set()
+    finally:
+        await notifier.close()
+        await conn.close()
+    assert ignored == 0, f"a full queue looked for jobs {ignored} times"
+    assert took < 2.0, f"the third job was taken {took:.2f} s after a place was free"

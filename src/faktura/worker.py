@@ -43,7 +43,7 @@ from faktura.delivery.jobs import HANDLERS as DELIVERY_HANDLERS
 from faktura.delivery.service import SEND_JOB
 from faktura.documents import PDF_GROUP_JOB, PDF_JOB, render_pdf
 from faktura.jobs import JobContext
-from faktura.queue_wakeups import coalesce_queue_notifications
+from faktura.queue_wakeups import Capacity, coalesce_queue_notifications, in_context_of
 from faktura.settings import Settings
 
 log = logging.getLogger("faktura.worker")
@@ -77,7 +77,11 @@ def build_queue(
 
 
 def _register(
-    qm: QueueManager, ctx: JobContext, handlers: dict[str, Handler], tasks: set[asyncio.Task[Any]]
+    qm: QueueManager,
+    ctx: JobContext,
+    handlers: dict[str, Handler],
+    tasks: set[asyncio.Task[Any]],
+    capacity: Capacity | None = None,
 ) -> None:
     for name, handler in handlers.items():
 
@@ -87,10 +91,14 @@ def _register(
                 task = asyncio.current_task()
                 assert task is not None
                 tasks.add(task)
+                if capacity is not None:
+                    capacity.taken()
                 try:
                     await _through_outages(h, ctx, payload)
                 finally:
                     tasks.discard(task)
+                    if capacity is not None:
+                        capacity.ended()
 
             return run
 
@@ -127,8 +135,8 @@ class CappedQueue:
     entrypoint: str
     cap: Callable[[Settings], int]
     batch: int
-    #: without a notification, how often a worker that holds its cap looks again
-    poll: dt.timedelta | None = None
+    #: how late it may see a job whose delay ran out (`QueueManager.min_dequeue_poll_interval`)
+    poll: dt.timedelta = dt.timedelta(seconds=1)
 
 
 CAPPED = (
@@ -208,14 +216,16 @@ async def _run_connected(settings: Settings, *, drain: bool) -> bool:
         capped: tuple[CappedQueue, ...] = () if drain else CAPPED
         main_handlers = {n: h for n, h in HANDLERS.items() if n not in {q.entrypoint for q in capped}}
         pgq = build_queue(conn, ctx, main_handlers, running)
-        side: list[tuple[QueueManager, CappedQueue]] = []
+        side: list[tuple[QueueManager, CappedQueue, Capacity]] = []
         for q in capped:
             qm = QueueManager(Queries(AsyncpgDriver(await connect())))
             qm.shutdown = pgq.shutdown
-            if q.poll is not None:
-                qm.min_dequeue_poll_interval = q.poll
-            _register(qm, ctx, {q.entrypoint: HANDLERS[q.entrypoint]}, running)
-            side.append((qm, q))
+            # Full, it is woken when one of its jobs ends (`faktura.queue_wakeups`); the
+            # poll only bounds how late it sees a job whose delay ran out.
+            qm.min_dequeue_poll_interval = q.poll
+            capacity = Capacity(q.cap(settings))
+            _register(qm, ctx, {q.entrypoint: HANDLERS[q.entrypoint]}, running, capacity)
+            side.append((qm, q, capacity))
         lost = asyncio.Event()
 
         def on_lost(_: object) -> None:
@@ -235,22 +245,28 @@ async def _run_connected(settings: Settings, *, drain: bool) -> bool:
         mode = QueueExecutionMode.drain if drain else QueueExecutionMode.continuous
         heartbeat = dt.timedelta(seconds=settings.delivery.job_heartbeat_timeout)
         # A listener that stops answering (a half-open connection) ends the run too.
-        queues = [pgq.run(mode=mode, heartbeat_timeout=heartbeat, shutdown_on_listener_failure=True)]
-        for qm, q in side:
+        queues: list[tuple[Awaitable[None], Capacity | None]] = [
+            (pgq.run(mode=mode, heartbeat_timeout=heartbeat, shutdown_on_listener_failure=True), None)
+        ]
+        for qm, q, capacity in side:
             queues.append(
-                qm.run(
-                    mode=mode,
-                    batch_size=q.batch,
-                    max_concurrent_tasks=q.cap(settings),
-                    heartbeat_timeout=heartbeat,
-                    shutdown_on_listener_failure=True,
-                    log_aggregation_interval=dt.timedelta(0),
+                (
+                    qm.run(
+                        mode=mode,
+                        batch_size=q.batch,
+                        max_concurrent_tasks=capacity.cap,
+                        heartbeat_timeout=heartbeat,
+                        shutdown_on_listener_failure=True,
+                        log_aggregation_interval=dt.timedelta(0),
+                    ),
+                    capacity,
                 )
             )
         try:
             async with asyncio.TaskGroup() as group:
-                for queue in queues:
-                    group.create_task(_ending_all(queue, pgq.shutdown))
+                for queue, cap in queues:
+                    # the queue's run finds its capacity in its task's context
+                    in_context_of(cap, group.create_task, _ending_all(queue, pgq.shutdown))
         except BaseExceptionGroup as eg:
             raise eg.exceptions[0] from None
         for c in conns:
