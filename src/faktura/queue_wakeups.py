@@ -26,8 +26,9 @@ from typing import Any, TypeVar
 from pgqueuer.core import listeners
 
 #: The least time between two looks for jobs prompted by notifications. A job waits at most
-#: this much longer to be picked; a queue makes at most 1 / MIN_GAP dequeues a second.
-MIN_GAP = 0.025
+#: this much longer to be picked; a queue makes at most 1 / MIN_GAP dequeues a second. At
+#: 25 ms, the queues of the full-size month-end still took most of a core after issuing.
+MIN_GAP = 0.1
 
 T = TypeVar("T")
 
@@ -75,6 +76,7 @@ class CoalescedNotices(listeners.PGNoticeEventListener):
     def __init__(self) -> None:
         super().__init__()
         self._last = 0.0
+        self._urgent = False
         self._capacity = _CAPACITY.get()
         if self._capacity is not None:
             self._capacity._notices = self
@@ -86,14 +88,17 @@ class CoalescedNotices(listeners.PGNoticeEventListener):
             super().put_nowait(item)
 
     def wake(self) -> None:
+        """A place is free: look now, not after the gap."""
+        self._urgent = True
         if self.empty():
             super().put_nowait(None)  # type: ignore[arg-type]  # the item is only a wake-up
 
     async def get(self) -> Any:
         item = await super().get()
         loop = asyncio.get_running_loop()
-        if (wait := self._last + MIN_GAP - loop.time()) > 0:
+        if not self._urgent and (wait := self._last + MIN_GAP - loop.time()) > 0:
             await asyncio.sleep(wait)  # notices arriving meanwhile fold into the next one
+        self._urgent = False
         self._last = loop.time()
         return item
 
