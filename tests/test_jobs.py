@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -53,44 +54,64 @@ async def test_enqueue_is_transactional_and_deduplicated(app: Any, settings: Set
     ]
 
 
-async def test_a_burst_of_notifications_wakes_a_queue_once(app: Any, settings: Settings) -> None:
-    """Notifications that arrive while a queue is busy or idle are one "look again", not one
-    dequeue each: after 300 at once, an idle queue looks for jobs a few times, not 300."""
+def count_dequeues(qm: QueueManager) -> Callable[[], int]:
+    """Count the queue's looks for jobs; the returned function says how many so far."""
+    made = 0
+    dequeue = qm.queries.dequeue
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal made
+        made += 1
+        return await dequeue(*args, **kwargs)
+
+    qm.queries.dequeue = counted  # type: ignore[method-assign]
+    return lambda: made
+
+
+def notices(count: int) -> str:
+    """SQL sending `count` notifications as pgqueuer's trigger does, each distinct
+    (PostgreSQL folds identical ones within a transaction)."""
+    return (
+        "SELECT pg_notify('ch_pgqueuer', json_build_object('channel', 'ch_pgqueuer', 'operation', 'insert',"
+        " 'sent_at', clock_timestamp() + i * interval '1 microsecond', 'table', 'pgqueuer',"
+        f" 'type', 'table_changed_event')::text) FROM generate_series(1, {count}) AS i"
+    )
+
+
+async def never(ctx: JobContext, payload: dict[str, Any]) -> None:
+    raise AssertionError("no job of this kind is queued")
+
+
+@asynccontextmanager
+async def idle_queue(
+    app: Any, settings: Settings
+) -> AsyncIterator[tuple[Callable[[], int], asyncpg.Connection]]:
+    """A running queue with no job to find, its looks for jobs counted, and a connection to
+    notify it from."""
     conn = await asyncpg.connect(settings.app_dsn())
     notifier = await asyncpg.connect(settings.app_dsn())
     try:
-
-        async def never(ctx: JobContext, payload: dict[str, Any]) -> None:
-            raise AssertionError("no job of this kind is queued")
-
         pgq = build_queue(conn, JobContext(app.state.pool, settings), {"test.never": never})
-        dequeues = 0
-        dequeue = pgq.qm.queries.dequeue
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            nonlocal dequeues
-            dequeues += 1
-            return await dequeue(*args, **kwargs)
-
-        pgq.qm.queries.dequeue = counted  # type: ignore[method-assign]
+        dequeues = count_dequeues(pgq.qm)
         run = asyncio.create_task(pgq.run())
         await asyncio.sleep(1.0)  # started, looked once, waiting
-        before = dequeues
-        assert before >= 1
-        # 300 distinct notices (PostgreSQL folds identical ones in a transaction), as
-        # pgqueuer's trigger sends them
-        await notifier.execute(
-            "SELECT pg_notify('ch_pgqueuer', json_build_object('channel', 'ch_pgqueuer', 'operation', 'insert',"
-            " 'sent_at', now() + i * interval '1 microsecond', 'table', 'pgqueuer',"
-            " 'type', 'table_changed_event')::text) FROM generate_series(1, 300) AS i"
-        )
-        await asyncio.sleep(2.0)
-        woken = dequeues - before
+        assert dequeues() >= 1
+        yield dequeues, notifier
         pgq.shutdown.set()
         await asyncio.wait_for(run, 30)
     finally:
         await notifier.close()
         await conn.close()
+
+
+async def test_a_burst_of_notifications_wakes_a_queue_once(app: Any, settings: Settings) -> None:
+    """Notifications that arrive while a queue is busy or idle are one "look again", not one
+    dequeue each: after 300 at once, an idle queue looks for jobs a few times, not 300."""
+    async with idle_queue(app, settings) as (dequeues, notifier):
+        before = dequeues()
+        await notifier.execute(notices(300))
+        await asyncio.sleep(2.0)
+        woken = dequeues() - before
     assert 1 <= woken <= 5, f"{woken} dequeues after one burst of 300 notifications"
 
 
@@ -99,43 +120,17 @@ async def test_a_stream_of_notifications_wakes_a_queue_at_most_every_min_gap(
 ) -> None:
     """Under a steady stream of notifications (a busy queue table), a queue looks for jobs at
     most every `MIN_GAP` seconds, not on every change."""
-    conn = await asyncpg.connect(settings.app_dsn())
-    notifier = await asyncpg.connect(settings.app_dsn())
-    try:
-
-        async def never(ctx: JobContext, payload: dict[str, Any]) -> None:
-            raise AssertionError("no job of this kind is queued")
-
-        pgq = build_queue(conn, JobContext(app.state.pool, settings), {"test.never": never})
-        dequeues = 0
-        dequeue = pgq.qm.queries.dequeue
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            nonlocal dequeues
-            dequeues += 1
-            return await dequeue(*args, **kwargs)
-
-        pgq.qm.queries.dequeue = counted  # type: ignore[method-assign]
-        run = asyncio.create_task(pgq.run())
-        await asyncio.sleep(1.0)
-        before = dequeues
+    async with idle_queue(app, settings) as (dequeues, notifier):
+        before = dequeues()
         started = time.monotonic()
         sent = 0
         while time.monotonic() - started < 1.0:  # one notification every 2 ms for a second
-            await notifier.execute(
-                "SELECT pg_notify('ch_pgqueuer', json_build_object('channel', 'ch_pgqueuer', 'operation',"
-                " 'insert', 'sent_at', clock_timestamp(), 'table', 'pgqueuer', 'type', 'table_changed_event')::text)"
-            )
+            await notifier.execute(notices(1))
             sent += 1
             await asyncio.sleep(0.002)
         elapsed = time.monotonic() - started
         await asyncio.sleep(0.2)
-        woken = dequeues - before
-        pgq.shutdown.set()
-        await asyncio.wait_for(run, 30)
-    finally:
-        await notifier.close()
-        await conn.close()
+        woken = dequeues() - before
     assert sent > 2 * (elapsed + 0.2) / MIN_GAP, f"only {sent} notifications sent in {elapsed:.2f} s"
     assert 1 <= woken <= (elapsed + 0.2) / MIN_GAP + 2, f"{woken} dequeues for {sent} notifications"
 
@@ -171,29 +166,17 @@ async def test_a_full_capped_queue_ignores_notifications_and_looks_as_soon_as_a_
         qm.min_dequeue_poll_interval = dt.timedelta(seconds=30)  # no polling: wake-ups only
         capacity = Capacity(2)
         _register(qm, JobContext(pool, settings), {"test.hold": hold}, set(), capacity)
-        dequeues = 0
-        dequeue = qm.queries.dequeue
-
-        async def counted(*args: Any, **kwargs: Any) -> Any:
-            nonlocal dequeues
-            dequeues += 1
-            return await dequeue(*args, **kwargs)
-
-        qm.queries.dequeue = counted  # type: ignore[method-assign]
+        dequeues = count_dequeues(qm)
         async with asyncio.TaskGroup() as group:
             run = qm.run(batch_size=1, max_concurrent_tasks=2, log_aggregation_interval=dt.timedelta(0))
             in_context_of(capacity, group.create_task, run)
             await until(lambda: len(started) == 2, 10)
             await asyncio.sleep(0.5)
-            before = dequeues
+            before = dequeues()
             for _ in range(200):  # a busy queue table: a notification every 2 ms
-                await notifier.execute(
-                    "SELECT pg_notify('ch_pgqueuer', json_build_object('channel', 'ch_pgqueuer', 'operation',"
-                    " 'insert', 'sent_at', clock_timestamp(), 'table', 'pgqueuer',"
-                    " 'type', 'table_changed_event')::text)"
-                )
+                await notifier.execute(notices(1))
                 await asyncio.sleep(0.002)
-            ignored = dequeues - before
+            ignored = dequeues() - before
             release[started[0]].set()
             took = await until(lambda: len(started) == 3, 10)
             for event in release.values():
