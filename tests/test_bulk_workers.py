@@ -57,7 +57,7 @@ async def test_each_worker_holds_only_the_chunks_it_runs_and_one_more(
             pending = await owner.fetchval(
                 "SELECT count(*) FROM bulk_items WHERE batch_id = $1 AND status = 'PENDING'", uuid.UUID(batch)
             )
-            if pending == 0:
+            if pending == 0 and groups:  # issued, and the PDF groups being taken up
                 break
             await asyncio.sleep(0.05)
     finally:
