@@ -16,8 +16,9 @@ package, an external client in C, installed with apt-get when missing; see bench
      contact, number, remote id, type), once matching many rows and once few or none, the
      first page and a deep cursor page (half-way through the filter's own result; half-way
      through the tenant for fewer than two matches), in the small and in the big tenant:
-     `--case-seconds` of `wrk` at `--case-concurrency` connections each, twice per tenant in
-     the order small, big, big, small; p99 big / small of the two runs' means.
+     `--case-seconds` of `wrk` at `--case-concurrency` connections each, `--case-runs` times
+     per tenant in the order small, big, big, small, small, big...; p99 big / small of the
+     runs' medians.
 
 `--sql` adds the query-level table (the query exactly as `GET /v1/invoices` builds it, as
 the application role with row-level security, median of `--repeat` runs) and `--explain`
@@ -25,7 +26,7 @@ prints every plan (EXPLAIN ANALYZE, BUFFERS).
 
     .venv/bin/python bench/lists.py [--small 10000] [--rows 1000000] [--others 1000000]
         [--tenants 1000] [--seconds 10] [--rounds 3] [--case-seconds 3] [--concurrency 32]
-        [--case-concurrency 8] [--workers 2] [--keep] [--reuse] [--sql] [--explain]
+        [--case-concurrency 8] [--case-runs 3] [--workers 2] [--keep] [--reuse] [--sql] [--explain]
         [--upto 0006_rule_versions]  # without the list indexes
 """
 
@@ -405,9 +406,11 @@ async def flatness(bench: Bench, wrk: str) -> None:
         for page in ("first", "deep"):
             runs: dict[str, list[dict[str, float]]] = {"small": [], "big": []}
             matches: dict[str, int] = {}
-            # small, big, big, small: a drift of the machine's speed during the case weighs
-            # on both sides alike; each side's figures are the means of its two runs
-            for size_name in ("small", "big", "big", "small"):
+            # small, big, big, small, small, big...: a drift of the machine's speed during the
+            # case weighs on both sides alike; each side's figures are the medians of its
+            # runs, so that one run's scheduling hiccup (a p99 is its run's ~1 % slowest
+            # requests) is not taken for the tenant's size
+            for size_name in alternating(a.case_runs):
                 flt, headers = (small_filters, small[1]) if size_name == "small" else (filters, big[1])
                 _, cursor, matches[size_name] = plans[size_name][i]
                 path = list_path(flt, cursor if page == "deep" else None, a.page_size)
@@ -416,7 +419,9 @@ async def flatness(bench: Bench, wrk: str) -> None:
                         wrk_get, wrk, bench.port, path, headers, a.case_seconds, a.case_concurrency
                     )
                 )
-            s, b = ({k: statistics.mean(r[k] for r in runs[n]) for k in runs[n][0]} for n in ("small", "big"))
+            s, b = (
+                {k: statistics.median(r[k] for r in runs[n]) for k in runs[n][0]} for n in ("small", "big")
+            )
             m_s, m_b = matches["small"], matches["big"]
             ratios.append(b["p99_ms"] / s["p99_ms"])
             p50_ratios.append(b["p50_ms"] / s["p50_ms"])
@@ -434,6 +439,12 @@ async def flatness(bench: Bench, wrk: str) -> None:
         f"p50 ratio over the same cases: median {statistics.median(p50_ratios):.2f}, worst {max(p50_ratios):.2f},"
         f" {sum(r > 1.5 for r in p50_ratios)} above 1.5"
     )
+
+
+def alternating(runs: int) -> list[str]:
+    """`runs` runs per side, in pairs that alternate their order: small, big, big, small, ..."""
+    pairs = [("small", "big") if i % 2 == 0 else ("big", "small") for i in range(runs)]
+    return [side for pair in pairs for side in pair]
 
 
 def loadavg() -> str:
@@ -564,6 +575,9 @@ async def main() -> None:
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--case-seconds", type=float, default=3, help="per case, page and tenant")
     ap.add_argument("--case-concurrency", type=int, default=8)
+    ap.add_argument(
+        "--case-runs", type=int, default=3, help="runs per case, page and tenant (the median counts)"
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-cases", action="store_true", help="only the ratio rounds")
     ap.add_argument("--sql", action="store_true", help="also the query-level table")

@@ -8,24 +8,23 @@ period, the issues that arrive while a batch of theirs is being committed, and c
 them as the next batch: one call for all their numbers, one statement that creates all
 their invoices issued and queues their jobs, one commit. The lock window is the same
 three round trips for the whole group. An issue with nothing else of its series in flight
-in this process is stored in its request's own transaction instead (`alone`): a batch of
-one would only cost a second transaction.
+is a batch of one, committed at once.
 
 Everything that can fail on the request's content (checks, totals, rendering) happened
-before, in the request (`faktura.issuing.ready_to_issue`); a batch that fails anyway (the
-database) is tried again member by member, so one member's failure is its own.
+before, in the request (`faktura.issuing.ready_from`), which only read the database; a
+batch that fails anyway (the database) is tried again member by member, so one member's
+failure is its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
 
+from faktura.db.tenancy import as_tenant
 from faktura.domain.document import Document
 from faktura.issuing import Ready, store_issued
 from faktura.settings import Settings
@@ -48,28 +47,6 @@ class IssueBatcher:
         #: the keys a batch task runs for, and the tasks (referenced until done)
         self._running: set[Key] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        #: issues of a key being stored in their own request's transaction (`alone`)
-        self._alone: dict[Key, int] = {}
-
-    @contextmanager
-    def alone(self) -> Iterator[Claim]:
-        """Claim the issue's series for the request's own transaction when nothing else of it
-        is in flight in this process (`Claim.take`); held until the block ends, so enter it
-        outside the transaction. Alone, an issue needs no second transaction; two at once
-        on one series are better batched."""
-        claim = Claim(self)
-        try:
-            yield claim
-        finally:
-            if claim.key is not None:
-                left = self._alone[claim.key] - 1
-                if left:
-                    self._alone[claim.key] = left
-                else:
-                    del self._alone[claim.key]
-
-    def busy(self, key: Key) -> bool:
-        return key in self._running or key in self._alone
 
     async def issue(self, tenant_id: uuid.UUID, ready: Ready) -> Issued:
         """Number and store `ready` (created with it, if it has a draft) in the next batch of
@@ -115,26 +92,10 @@ class IssueBatcher:
                 settle(done, result)
 
     async def _commit(self, tenant_id: uuid.UUID, batch: list[Ready]) -> list[Issued]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+        async with as_tenant(self.pool, tenant_id) as conn:
             return await store_issued(
                 conn, self.settings, tenant_id, batch, returning=self.returning, queue_jobs=True
             )
-
-
-class Claim:
-    def __init__(self, batcher: IssueBatcher):
-        self.batcher = batcher
-        self.key: Key | None = None
-
-    def take(self, tenant_id: uuid.UUID, ready: Ready) -> bool:
-        """True (and the series is claimed) if no other issue of it is in flight here."""
-        key = (tenant_id, ready.series, ready.period)
-        if self.batcher.busy(key):
-            return False
-        self.key = key
-        self.batcher._alone[key] = 1
-        return True
 
 
 def settle(done: asyncio.Future[Issued], result: Issued) -> None:

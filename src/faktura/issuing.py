@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from xml.sax.saxutils import escape as xml_escape
@@ -73,16 +74,19 @@ class Prepared(msgspec.Struct, kw_only=True):
     contact_language: str | None = None
 
 
-#: Everything an issue reads about its tenant, in one statement: the tenant, the buyer
-#: (a contact), the number series and the branding version.
-_CONTEXT = (
-    "SELECT t.data AS tenant,"
-    " (SELECT c.data FROM contacts c WHERE c.tenant_id = t.id AND c.id = $2) AS contact,"
-    " (SELECT s.format FROM number_series s WHERE s.tenant_id = t.id AND s.code = $3) AS series_format,"
-    " (SELECT s.yearly_reset FROM number_series s WHERE s.tenant_id = t.id AND s.code = $3) AS yearly_reset,"
+#: Everything an issue reads about its tenant `t`, beside its data: the buyer (a contact,
+#: `$1`), the number series (`$2`) and the branding version.
+_CONTEXT_READS = (
+    " (SELECT c.data FROM contacts c WHERE c.tenant_id = t.id AND c.id = $1) AS contact,"
+    " (SELECT s.format FROM number_series s WHERE s.tenant_id = t.id AND s.code = $2) AS series_format,"
+    " (SELECT s.yearly_reset FROM number_series s WHERE s.tenant_id = t.id AND s.code = $2) AS yearly_reset,"
     " (SELECT max(b.version) FROM tenant_branding b WHERE b.tenant_id = t.id) AS branding_version"
-    " FROM tenants t WHERE t.id = $1"
 )
+#: The issuing context in one statement, the tenant's id as `$3`.
+_CONTEXT = f"SELECT t.data AS tenant,{_CONTEXT_READS} FROM tenants t WHERE t.id = $3"
+#: The same for the tenant a credentials check names (`faktura.api.context.tenant_fetch`):
+#: the check and the read in one statement, outside any transaction.
+SCOPED_CONTEXT = f"SELECT t.data AS tenant,{_CONTEXT_READS} FROM tenants t WHERE t.id = scope.tenant_id"
 
 
 def check_day(settings: Settings | None) -> dt.date:
@@ -107,12 +111,27 @@ async def prepare(
     """Resolve the buyer and the tenant's defaults, then run every check of the rule-set
     versions in force on the day of the check (`check_day`), with the preview of versions
     that take effect soon as warnings. With `series`, also read that number series."""
-    day = check_day(settings)
-    contact_id = None
+    context = await conn.fetchrow(_CONTEXT, contact_uuid(invoice), series, tenant_id)
+    return prepare_from(context, invoice, today=today, settings=settings)
+
+
+def contact_uuid(invoice: InvoiceInput) -> uuid.UUID | None:
+    """The contact's id, for the lookup: a malformed one is simply not found."""
     if invoice.contact is not None:
-        with contextlib.suppress(ValueError):  # a malformed id is simply not found
-            contact_id = uuid.UUID(invoice.contact)
-    context = await conn.fetchrow(_CONTEXT, tenant_id, contact_id, series)
+        with contextlib.suppress(ValueError):
+            return uuid.UUID(invoice.contact)
+    return None
+
+
+def prepare_from(
+    context: Mapping[str, Any],
+    invoice: InvoiceInput,
+    *,
+    today: dt.date | None = None,
+    settings: Settings | None = None,
+) -> Prepared:
+    """`prepare` on a row of the issuing context (`_CONTEXT`, `SCOPED_CONTEXT`) already read."""
+    day = check_day(settings)
     tenant = msgspec.convert(context["tenant"], TenantInput)
     currency = invoice.currency or tenant.default_currency
     invoice = msgspec.structs.replace(
@@ -363,17 +382,34 @@ async def ready_to_issue(
 ) -> Ready:
     """Everything of an issue that does not need its number: checks, totals, the XML with a
     placeholder for the number. Raises IssueRefused on any fatal finding."""
-    series = invoice.series or DEFAULT_SERIES[invoice.document_type]
-    prepared = await prepare(conn, tenant_id, invoice, settings=settings, series=series)
+    series = series_of(invoice)
+    prepared = refuse_fatal(await prepare(conn, tenant_id, invoice, settings=settings, series=series))
+    spec = prepared.series or await default_series(conn, settings, tenant_id, prepared.invoice, series)
+    return ready_from(prepared, series, spec, invoice_id, draft=draft)
+
+
+def series_of(invoice: InvoiceInput) -> str:
+    """The number series an invoice is issued on: the one it names, else its type's default."""
+    return invoice.series or DEFAULT_SERIES[invoice.document_type]
+
+
+def refuse_fatal(prepared: Prepared) -> Prepared:
+    """Raises IssueRefused if a finding is fatal (or there is no buyer)."""
     if any(f.fatal for f in prepared.findings) or prepared.buyer is None:
         raise IssueRefused(prepared.findings)
-    inv = prepared.invoice
-    assert inv.issue_date is not None and inv.currency is not None
-    spec = prepared.series
-    if spec is None and inv.series is None:
+    return prepared
+
+
+async def default_series(
+    conn: asyncpg.Connection, settings: Settings, tenant_id: uuid.UUID, invoice: InvoiceInput, series: str
+) -> SeriesSpec:
+    """The series `prepare` found missing: the type's default series is created on its first
+    use (in `conn`'s transaction, scoped to the tenant); a series the invoice names is refused."""
+    spec = None
+    if invoice.series is None:
         fmt = (
             settings.default_credit_note_series_format
-            if inv.document_type == "CREDIT_NOTE"
+            if invoice.document_type == "CREDIT_NOTE"
             else settings.default_invoice_series_format
         )
         await ensure_default_series(conn, tenant_id, series, fmt)
@@ -391,6 +427,16 @@ async def ready_to_issue(
                 )
             ]
         )
+    return spec
+
+
+def ready_from(
+    prepared: Prepared, series: str, spec: SeriesSpec, invoice_id: uuid.UUID, *, draft: Draft | None = None
+) -> Ready:
+    """`ready_to_issue` once the checks passed (`refuse_fatal`) and the series is known:
+    totals, and the XML with a placeholder for the number. No database."""
+    inv = prepared.invoice
+    assert inv.issue_date is not None and inv.currency is not None and prepared.buyer is not None
     placeholder = f"FAKTURA-NUMBER-{uuid.uuid4().hex}"
     doc = build_document(
         inv,

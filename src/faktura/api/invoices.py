@@ -11,7 +11,7 @@ from litestar import Controller, MediaType, Request, Response, delete, get, patc
 
 from faktura.api.common import merge_patch, parse_id
 from faktura.api.contacts import contact_view
-from faktura.api.context import Scope, tenant_fetch, tenant_scope
+from faktura.api.context import Scope, pool, tenant_fetch, tenant_scope
 from faktura.api.errors import ApiError, conflict, findings_error, not_found, problem
 from faktura.api.pagination import (
     Query,
@@ -26,17 +26,23 @@ from faktura.api.pagination import (
 from faktura.api.wire import idempotent, json_response, read_model
 from faktura.compliance.basic import Checks, anchored, check_numbers
 from faktura.compliance.findings import error_object
+from faktura.db.tenancy import as_tenant
 from faktura.domain.invoice import InvoiceInput
 from faktura.domain.totals import compute
 from faktura.issue_batch import IssueBatcher
 from faktura.issuing import (
     INSERT_DRAFT,
+    SCOPED_CONTEXT,
     IssueRefused,
+    contact_uuid,
+    default_series,
     draft_values,
     issue_row,
     prepare,
-    ready_to_issue,
-    store_issued,
+    prepare_from,
+    ready_from,
+    refuse_fatal,
+    series_of,
 )
 from faktura.render.einvoice import file_suffix
 
@@ -372,42 +378,27 @@ def issue_batcher(request: Request[Any, Any, Any]) -> IssueBatcher:
 
 
 async def _create_and_issue(request: Request[Any, Any, Any], model: InvoiceInput) -> Response[bytes]:
-    """`POST /v1/invoices?issue=true`: checked and rendered in the request's transaction, then
-    created, numbered and stored in it if nothing else of its series is in flight in this
-    process, else in the next batch of its series (`faktura.issue_batch`), which commits it.
-    (With an `Idempotency-Key`, all of it happens in the request's transaction.)"""
-    batcher = issue_batcher(request)
-    row = None
+    """`POST /v1/invoices?issue=true`: the credentials check and the issuing context in one
+    statement (no transaction: the request only reads), the checks and the XML in the
+    request, then created, numbered and stored in the next batch of its series
+    (`faktura.issue_batch`), which commits it. (With an `Idempotency-Key`, all of it happens
+    in the request's transaction.)"""
+    series, contact_id = series_of(model), contact_uuid(model)
+    [context] = await tenant_fetch(request, SCOPED_CONTEXT, contact_id, series)
+    tenant_id, settings = context["scope_tenant_id"], request.app.state.settings
+    invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
     try:
-        with batcher.alone() as claim:  # released after the commit
-            async with tenant_scope(request) as scope:
-                assert scope.tenant_id is not None
-                tenant_id, contact_id = scope.tenant_id, _contact_uuid(model)
-                invoice_id, sent = uuid.uuid4(), msgspec.to_builtins(model)
-                draft = draft_values(tenant_id, invoice_id, contact_id, model, sent)
-                try:
-                    ready = await ready_to_issue(
-                        scope.conn, scope.settings, tenant_id, invoice_id, model, draft=draft
-                    )
-                except IssueRefused as refused:
-                    if any(
-                        f.problem_type == "NOT_FOUND" and f.pointer == "/model/contact"
-                        for f in refused.findings
-                    ):
-                        raise _no_such_contact() from None  # as a draft's create says it
-                    raise findings_error(anchored(refused.findings, sent)) from None
-                if claim.take(tenant_id, ready):
-                    [(_, row)] = await store_issued(
-                        scope.conn,
-                        scope.settings,
-                        tenant_id,
-                        [ready],
-                        returning=ISSUED_COLUMNS,
-                        queue_jobs=True,
-                    )
-        if row is None:
-            _, row = await batcher.issue(tenant_id, ready)
-    except IssueRefused as refused:  # on the number its series gave (BR-FR-01/02): given back
+        prepared = refuse_fatal(prepare_from(context, model, settings=settings))
+        spec = prepared.series
+        if spec is None:  # the type's default series, on its first use
+            async with as_tenant(pool(request), tenant_id) as conn:
+                spec = await default_series(conn, settings, tenant_id, prepared.invoice, series)
+        draft = draft_values(tenant_id, invoice_id, contact_id, model, sent)
+        ready = ready_from(prepared, series, spec, invoice_id, draft=draft)
+        _, row = await issue_batcher(request).issue(tenant_id, ready)
+    except IssueRefused as refused:  # by the checks, or on the number its series gave (BR-FR-01/02)
+        if any(f.problem_type == "NOT_FOUND" and f.pointer == "/model/contact" for f in refused.findings):
+            raise _no_such_contact() from None  # as a draft's create says it
         raise findings_error(anchored(refused.findings, sent)) from None
     warnings = [error_object(f) for f in anchored(ready.warnings, sent)]
     return json_response({"model": invoice_view(row), "warnings": warnings, "errors": []}, 201)
