@@ -6,7 +6,8 @@ Runs the app in this process (ASGI, no network) against a fresh database and sen
 is wrapped here (not in the code under test) with a timer taking both wall time and this
 process's CPU time; requests are sequential, so a step's CPU time is its own (asyncpg's
 protocol work included), and wall minus CPU is time spent waiting for PostgreSQL.
-Steps nest (indented); "statements" counts the queries each request sends.
+Steps nest (indented); "statements" counts the queries each request sends, and the
+database's CPU per request is its one backend's (the pool has one connection), from /proc.
 
 A profiling aid, not a claim: the headline figures are `bench/issue.py`'s.
 
@@ -36,7 +37,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from issue import ADMIN_DSN, ten_line_invoice  # noqa: E402
+from issue import ADMIN_DSN, postgres_cpu_seconds, ten_line_invoice  # noqa: E402
 
 #: (label, module, attribute, depth). Missing attributes are skipped, so the list can name
 #: the steps of older and newer versions of the issuing path alike.
@@ -218,11 +219,12 @@ async def main() -> None:
             async with app.state.pool.acquire() as conn:
                 conn.add_query_logger(log_query)
             timer.on = True
-            w, c = time.perf_counter(), time.process_time()
+            w, c, pg = time.perf_counter(), time.process_time(), postgres_cpu_seconds(db)
             for _ in range(args.count):
                 r = await client.post("/v1/invoices?issue=true", content=body, headers=headers)
                 assert r.status_code == 201, r.text
             wall, cpu = time.perf_counter() - w, time.process_time() - c
+            pg = postgres_cpu_seconds(db) - pg
             timer.on = False
         await app.state.pool.close()
     finally:
@@ -246,6 +248,7 @@ async def main() -> None:
         f"{'whole request (incl. framework and test client)':52s} {wall / n * 1000:8.3f} {cpu / n * 1000:8.3f}"
     )
     print(f"statements per request: {statements / n:.1f}")
+    print(f"PostgreSQL's CPU per request (its backend, from /proc): {pg / n * 1000:.3f} ms")
 
 
 if __name__ == "__main__":
