@@ -17,7 +17,8 @@ for `--rounds` rounds (baseline, one series, many tenants, baseline, ...), so th
 drifting speed affects them alike; the headline is the median of the rounds' ratios to
 their round's baseline. Prints requests/s, p50/p99 latency and the server's CPU time per
 request (all its processes, from /proc) and its database's PostgreSQL backends' CPU time
-per request ("pg") per round, and the load average before and after.
+per request ("pg") per round, how many issues shared each numbering transaction, and the load
+average before and after.
 
     .venv/bin/python bench/issue.py [--seconds 15] [--concurrency 32] [--workers 2] [--rounds 3]
                                     [--tenants 16] [--client wrk|python]
@@ -408,7 +409,10 @@ async def alternate(
     rate, latency, server CPU per request and ratio to that round's baseline. Returns each
     side's figures per round."""
 
+    observer = await asyncpg.connect(ADMIN_DSN.rpartition("/")[0] + "/" + s.database)
+
     async def side(requests: list[Request], seconds: float) -> dict[str, float]:
+        since = await observer.fetchval("SELECT clock_timestamp()")
         cpu, pg = cpu_seconds(s.pid), postgres_cpu_seconds(s.database)
         if wrk is not None:
             r = await asyncio.to_thread(drive_wrk, wrk, s.port, requests, seconds, args.concurrency)
@@ -418,6 +422,7 @@ async def alternate(
             sys.exit(f"bench: no request on {requests[0].path} was answered (did the server stop?)")
         r["cpu_ms"] = (cpu_seconds(s.pid) - cpu) / max(1.0, r["requests"]) * 1000
         r["pg_ms"] = (postgres_cpu_seconds(s.database) - pg) / max(1.0, r["requests"]) * 1000
+        r["batch"] = await issue_batch_size(observer, since)
         return r
 
     for requests in sides.values():  # warm-up
@@ -433,22 +438,36 @@ async def alternate(
                 f"round {n} {name:28s} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.1f} ms"
                 f"  p99 {r['p99_ms']:7.1f} ms  cpu {r['cpu_ms']:5.2f} + pg {r['pg_ms']:5.2f} ms/req"
                 f"  ({r['requests']:.0f} requests, {r['errors']:.0f} errors)"
-                + (f"  ratio {r['ratio']:.3f}" if name != baseline else ""),
+                + (f"  ratio {r['ratio']:.3f}" if name != baseline else "")
+                + (f"  {r['batch']:.1f} issues per transaction" if name != baseline and r["batch"] else ""),
                 flush=True,
             )
     print(f"summary over {args.rounds} rounds (medians); load average after: {load_average()}")
     for name, rs in results.items():
         med = {
             k: statistics.median(r[k] for r in rs)
-            for k in ("rps", "p50_ms", "p99_ms", "cpu_ms", "pg_ms", "ratio")
+            for k in ("rps", "p50_ms", "p99_ms", "cpu_ms", "pg_ms", "ratio", "batch")
         }
         ratios = ", ".join(f"{r['ratio']:.3f}" for r in rs)
         print(
             f"  {name:28s} {med['rps']:8.1f} req/s  p50 {med['p50_ms']:7.1f} ms  p99 {med['p99_ms']:7.1f} ms"
             f"  cpu {med['cpu_ms']:5.2f} + pg {med['pg_ms']:5.2f} ms/req"
             + (f"  ratio {med['ratio']:.3f} (rounds: {ratios})" if name != baseline else "")
+            + (f"  {med['batch']:.1f} issues per transaction" if name != baseline and med["batch"] else "")
         )
+    await observer.close()
     return results
+
+
+async def issue_batch_size(conn: asyncpg.Connection, since: object) -> float:
+    """Invoices issued since `since` per transaction that issued them (their rows' `xmin`):
+    how many issues of a series shared one numbering transaction (`faktura.issue_batch`)."""
+    issued, transactions = await conn.fetchrow(
+        "SELECT count(*), count(DISTINCT xmin::text) FROM invoices"
+        " WHERE created_at >= $1 AND number IS NOT NULL",
+        since,
+    )
+    return issued / transactions if transactions else 0.0
 
 
 def parser(doc: str, seconds: float = 15) -> argparse.ArgumentParser:
