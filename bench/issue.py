@@ -21,7 +21,10 @@ per request ("pg") per round, how many issues shared each numbering transaction,
 average before and after.
 
     .venv/bin/python bench/issue.py [--seconds 15] [--concurrency 32] [--workers 2] [--rounds 3]
-                                    [--tenants 16] [--client wrk|python]
+                                    [--tenants 16] [--client wrk|python] [--table]
+
+`--table` adds the other rows of the table the scale work started from: create a draft,
+validate (the dry run), and a list page of 50 of the first tenant's invoices.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import asyncpg
+from pgmaint import autovacuum_stand_in
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_DSN = os.environ.get("FAKTURA_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -410,6 +414,9 @@ async def alternate(
     side's figures per round."""
 
     observer = await asyncpg.connect(ADMIN_DSN.rpartition("/")[0] + "/" + s.database)
+    maintainer = await asyncpg.connect(ADMIN_DSN.rpartition("/")[0] + "/" + s.database)
+    stop = asyncio.Event()
+    maintenance = asyncio.create_task(autovacuum_stand_in(maintainer, stop))
 
     async def side(requests: list[Request], seconds: float) -> dict[str, float]:
         since = await observer.fetchval("SELECT clock_timestamp()")
@@ -455,7 +462,10 @@ async def alternate(
             + (f"  ratio {med['ratio']:.3f} (rounds: {ratios})" if name != baseline else "")
             + (f"  {med['batch']:.1f} issues per transaction" if name != baseline and med["batch"] else "")
         )
+    stop.set()
+    await maintenance
     await observer.close()
+    await maintainer.close()
     return results
 
 
@@ -499,6 +509,11 @@ def load_generator(args: argparse.Namespace) -> str | None:
 async def main() -> None:
     ap = parser(__doc__ or "")
     ap.add_argument("--tenants", type=int, default=16, help="tenants of the many-tenant side")
+    ap.add_argument(
+        "--table",
+        action="store_true",
+        help="also the other paths of the scale issue's table: create draft, validate (dry run), list page of 50",
+    )
     args = ap.parse_args()
     wrk = load_generator(args)
     async with stack(args.workers, job_worker=args.with_job_worker, pool=args.pool) as s:
@@ -511,16 +526,17 @@ async def main() -> None:
             f" load average before: {load_average()}"
         )
         issue = "/v1/invoices?issue=true"
-        await alternate(
-            s,
-            {
-                "baseline INSERT": [Request("POST", "/bench/baseline", headers, invoice)],
-                "create+issue, one series": [Request("POST", issue, headers, invoice)],
-                f"create+issue, {len(tenants)} tenants": [Request("POST", issue, h, b) for h, b in tenants],
-            },
-            args,
-            wrk,
-        )
+        sides = {
+            "baseline INSERT": [Request("POST", "/bench/baseline", headers, invoice)],
+            "create+issue, one series": [Request("POST", issue, headers, invoice)],
+            f"create+issue, {len(tenants)} tenants": [Request("POST", issue, h, b) for h, b in tenants],
+        }
+        if args.table:
+            sides["create draft"] = [Request("POST", "/v1/invoices", headers, invoice)]
+            sides["validate (dry run)"] = [Request("POST", "/v1/invoices/validate", headers, invoice)]
+            # the tenant's invoices by then: the warm-up's and the rounds' issues and drafts
+            sides["list, page of 50"] = [Request("GET", "/v1/invoices?page_size=50", headers)]
+        await alternate(s, sides, args, wrk)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ package, an external client in C, installed with apt-get when missing; see bench
      through the tenant for fewer than two matches), in the small and in the big tenant:
      `--case-seconds` of `wrk` at `--case-concurrency` connections each, `--case-runs` times
      per tenant in the order small, big, big, small, small, big...; p99 big / small of the
-     runs' medians.
+     runs' medians. `--together` drives both tenants at once instead, half the connections
+     each, `--case-runs` times: the two sides then share every moment of the machine's noise.
 
 `--sql` adds the query-level table (the query exactly as `GET /v1/invoices` builds it, as
 the application role with row-level security, median of `--repeat` runs) and `--explain`
@@ -406,19 +407,34 @@ async def flatness(bench: Bench, wrk: str) -> None:
         for page in ("first", "deep"):
             runs: dict[str, list[dict[str, float]]] = {"small": [], "big": []}
             matches: dict[str, int] = {}
-            # small, big, big, small, small, big...: a drift of the machine's speed during the
-            # case weighs on both sides alike; each side's figures are the medians of its
-            # runs, so that one run's scheduling hiccup (a p99 is its run's ~1 % slowest
-            # requests) is not taken for the tenant's size
-            for size_name in alternating(a.case_runs):
-                flt, headers = (small_filters, small[1]) if size_name == "small" else (filters, big[1])
+            target: dict[str, tuple[str, dict[str, str]]] = {}
+            for size_name, flt, headers in (("small", small_filters, small[1]), ("big", filters, big[1])):
                 _, cursor, matches[size_name] = plans[size_name][i]
-                path = list_path(flt, cursor if page == "deep" else None, a.page_size)
-                runs[size_name].append(
-                    await asyncio.to_thread(
-                        wrk_get, wrk, bench.port, path, headers, a.case_seconds, a.case_concurrency
+                target[size_name] = (list_path(flt, cursor if page == "deep" else None, a.page_size), headers)
+            if a.together:
+                # both tenants at once, half the connections each: whatever else the machine
+                # does in those seconds (a collection, another process) weighs on both alike
+                half = max(1, a.case_concurrency // 2)
+                for _ in range(a.case_runs):
+                    both = await asyncio.gather(
+                        *(
+                            asyncio.to_thread(wrk_get, wrk, bench.port, *target[n], a.case_seconds, half)
+                            for n in ("small", "big")
+                        )
                     )
-                )
+                    for n, r in zip(("small", "big"), both, strict=True):
+                        runs[n].append(r)
+            else:
+                # small, big, big, small, small, big...: a drift of the machine's speed during
+                # the case weighs on both sides alike; each side's figures are the medians of
+                # its runs, so that one run's scheduling hiccup (a p99 is its run's ~1 %
+                # slowest requests) is not taken for the tenant's size
+                for size_name in alternating(a.case_runs):
+                    runs[size_name].append(
+                        await asyncio.to_thread(
+                            wrk_get, wrk, bench.port, *target[size_name], a.case_seconds, a.case_concurrency
+                        )
+                    )
             s, b = (
                 {k: statistics.median(r[k] for r in runs[n]) for k in runs[n][0]} for n in ("small", "big")
             )
@@ -577,6 +593,11 @@ async def main() -> None:
     ap.add_argument("--case-concurrency", type=int, default=8)
     ap.add_argument(
         "--case-runs", type=int, default=3, help="runs per case, page and tenant (the median counts)"
+    )
+    ap.add_argument(
+        "--together",
+        action="store_true",
+        help="drive the small and the big tenant at the same time (half the connections each)",
     )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-cases", action="store_true", help="only the ratio rounds")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import os
 import signal
@@ -35,6 +34,7 @@ import asyncpg
 import httpx
 from bulk import ADMIN_DSN, example, loadavg, stop_processes
 from pdf import font_subsetter
+from pgmaint import autovacuum_stand_in
 
 PROBE_BUDGET_S = 5.0
 
@@ -229,30 +229,7 @@ async def main(invoices: int, tenant_count: int, workers: int, max_seconds: floa
                     await asyncio.sleep(1)
                 stop.set()
 
-            async def autovacuum_stand_in() -> None:
-                """Where the server runs with autovacuum off (this machine's PostgreSQL is set up
-                for test suites: conf.d/90-ci.conf), do what its launcher does by default: once
-                a minute (autovacuum_naptime), VACUUM ANALYZE a table with more than 50 + 20 % dead
-                rows, ANALYZE one with more than 50 + 10 % changed since its last analysis. Without
-                it the queue table kept every dead row and a stale row count, and each dequeue
-                sorted the whole backlog (240 ms at 40,000 queued sends)."""
-                if await db.fetchval("SHOW autovacuum") == "on":
-                    return
-                print(
-                    "# autovacuum is off on this server: the bench vacuums as its launcher would", flush=True
-                )
-                while not stop.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=60)
-                    for t in await db.fetch(
-                        "SELECT relname, n_live_tup, n_dead_tup, n_mod_since_analyze FROM pg_stat_user_tables"
-                    ):
-                        if t["n_dead_tup"] > 50 + 0.2 * t["n_live_tup"]:
-                            await db.execute(f'VACUUM (ANALYZE) "{t["relname"]}"')
-                        elif t["n_mod_since_analyze"] > 50 + 0.1 * t["n_live_tup"]:
-                            await db.execute(f'ANALYZE "{t["relname"]}"')
-
-            await asyncio.gather(watch(), prober(), sender(), autovacuum_stand_in())
+            await asyncio.gather(watch(), prober(), sender(), autovacuum_stand_in(db, stop))
             wall = time.monotonic() - started
         counts = await db.fetchrow(
             "SELECT (SELECT count(*) FROM invoices WHERE number IS NOT NULL) AS issued,"

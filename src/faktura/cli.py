@@ -64,7 +64,21 @@ async def _resolve_and_migrate(settings: Settings, *, to_stderr: bool) -> tuple[
     assert settings.database_url is not None
     applied = await migrate(settings.database_url, settings)
     _print_applied(list(applied), to_stderr=to_stderr)
+    for warning in await _server_warnings(settings.database_url):
+        _log(f"warning: {warning}")
     return settings, server
+
+
+async def _server_warnings(dsn: str) -> list[str]:
+    import asyncpg
+
+    from faktura.db.server_check import server_warnings
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await server_warnings(conn)
+    finally:
+        await conn.close()
 
 
 def _refuse_bad_config(settings: Settings) -> bool:
