@@ -19,7 +19,9 @@ package, an external client in C, installed with apt-get when missing; see bench
      `--case-seconds` of `wrk` at `--case-concurrency` connections each, `--case-runs` times
      per tenant in the order small, big, big, small, small, big...; p99 big / small of the
      runs' medians. `--together` drives both tenants at once instead, half the connections
-     each, `--case-runs` times: the two sides then share every moment of the machine's noise.
+     each, `--case-runs` times: the two sides then share every moment of the machine's noise,
+     but also the server's queue, which shrinks a real difference of cost between them (read
+     both: docs/performance.md, "Both tenants at once").
 
 `--sql` adds the query-level table (the query exactly as `GET /v1/invoices` builds it, as
 the application role with row-level security, median of `--repeat` runs) and `--explain`
