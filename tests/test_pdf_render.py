@@ -165,3 +165,36 @@ def test_logo_is_drawn_and_nothing_is_fetched(renderer: PdfRenderer) -> None:
         doc, branding=Branding(logo=svg, logo_media_type="image/svg+xml"), language="en"
     ).pdf
     assert pdf.startswith(b"%PDF")
+
+
+def test_epc_qr_is_drawn_module_for_module(renderer: PdfRenderer) -> None:
+    """The PDF carries the EPC QR of the invoice's transfer as an image of one pixel a module,
+    drawn without smoothing, so a banking app reads the same symbol segno encoded."""
+    import io
+
+    import pikepdf
+    import segno
+
+    doc = corpus_document(Path(__file__).parent / "corpus" / "de-de-line-allowances-and-charges.json")
+    pm = next(p for p in doc.invoice.payment_means if p.account is not None)
+    assert pm.account is not None
+    payload = epc_payload(
+        name=doc.seller.name,
+        iban=pm.account.iban,
+        amount=doc.totals.payable_amount,
+        bic=pm.account.bic,
+        remittance=pm.payment_id or doc.number,
+    )
+    assert payload is not None
+    expected = [
+        list(row) for row in segno.make_qr(payload, error="m", encoding="utf-8", boost_error=False).matrix
+    ]
+
+    pdf = renderer.render(doc, branding=Branding(), language="de", xml=render_ubl(doc)).pdf
+    with pikepdf.open(io.BytesIO(pdf)) as p:
+        images = [pikepdf.PdfImage(x) for x in p.pages[0].get_images().values()]
+        (qr,) = [i for i in images if (i.width, i.height) == (len(expected), len(expected))]
+        assert bool(qr.obj.get("/Interpolate", True)) is False
+        pixels = qr.as_pil_image().convert("L")
+    drawn = [[1 if pixels.getpixel((x, y)) < 128 else 0 for x in range(qr.width)] for y in range(qr.height)]
+    assert drawn == expected

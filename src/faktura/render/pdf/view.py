@@ -20,7 +20,7 @@ from faktura.domain import france
 from faktura.domain.document import Document
 from faktura.domain.invoice import BIC, Address, Party, PaymentMeans, TaxRepresentative
 from faktura.render.pdf.labels import LABELS
-from faktura.render.pdf.qr import epc_payload, qr_svg_data_uri
+from faktura.render.pdf.qr import epc_payload, qr_png_data_uri
 
 #: Babel locale per printed language. English invoices in Europe use day-month-year dates.
 LOCALES = {"en": "en_GB", "de": "de_DE", "fr": "fr_FR", "nl": "nl_NL", "it": "it_IT", "es": "es_ES"}
@@ -150,7 +150,7 @@ def _payments(doc: Document, f: Formatter, labels: dict[str, str]) -> tuple[list
                 remittance=pm.payment_id or doc.number,
             )
             if payload is not None:
-                qr = qr_svg_data_uri(payload)
+                qr = qr_png_data_uri(payload)
     return out, qr
 
 
