@@ -13,6 +13,11 @@ over 20 here.
 
     .venv/bin/python bench/monthend.py [--invoices 100000] [--tenants 1000] [--scale 1.0] [--workers 2]
                                        [--max-seconds 3600]
+
+SIGINT (Ctrl-C, or `kill -INT`) ends a run early and still prints its summary, the numbering
+check included; SIGTERM abandons it. Once every send is ACCEPTED the summary also gives the
+rate at which PDFs were archived since, so a run stopped before its last PDF says how far off
+that was.
 """
 
 from __future__ import annotations
@@ -39,7 +44,9 @@ from pgmaint import autovacuum_stand_in
 PROBE_BUDGET_S = 5.0
 
 
-async def main(invoices: int, tenant_count: int, workers: int, max_seconds: float) -> None:
+async def main(
+    invoices: int, tenant_count: int, workers: int, max_seconds: float, early: asyncio.Event | None = None
+) -> None:
     from faktura.api.app import create_app, create_pool
     from faktura.db.migrate import migrate
     from faktura.db.platforms import create_platform
@@ -88,6 +95,7 @@ async def main(invoices: int, tenant_count: int, workers: int, max_seconds: floa
                 "FAKTURA_PDF_NICENESS": os.environ.get("FAKTURA_PDF_NICENESS", "10"),
             }
             marks: dict[str, float] = {}
+            pdfs_at_accepted: list[int] = []
             probes: list[float] = []
             stop = asyncio.Event()
 
@@ -180,7 +188,11 @@ async def main(invoices: int, tenant_count: int, workers: int, max_seconds: floa
 
             async def watch() -> None:
                 last_report = 0.0
-                while len(marks) < 3 and time.monotonic() - started < max_seconds:
+                while (
+                    len(marks) < 3
+                    and time.monotonic() - started < max_seconds
+                    and not (early and early.is_set())
+                ):
                     now = time.monotonic() - started
                     if now - last_report >= 10:
                         last_report = now
@@ -225,6 +237,9 @@ async def main(invoices: int, tenant_count: int, workers: int, max_seconds: floa
                         >= invoices
                     ):
                         marks["accepted"] = now
+                        pdfs_at_accepted.append(
+                            await db.fetchval("SELECT count(*) FROM archive_entries WHERE kind = 'pdf'")
+                        )
                         print(f"all sends ACCEPTED after {now:.1f} s", flush=True)
                     await asyncio.sleep(1)
                 stop.set()
@@ -241,6 +256,8 @@ async def main(invoices: int, tenant_count: int, workers: int, max_seconds: floa
             " max(right(number, 5)::int) AS top FROM invoices WHERE number IS NOT NULL GROUP BY 1, 2"
             " HAVING count(*) <> max(right(number, 5)::int) OR count(*) <> count(DISTINCT number)"
         )
+        if early and early.is_set():
+            print(f"stopped by SIGINT after {wall:.1f} s")
         print(f"POST of {tenant_count} batches: {posted:.1f} s")
         for key, label in (
             ("issued", "all issued"),
@@ -255,6 +272,16 @@ async def main(invoices: int, tenant_count: int, workers: int, max_seconds: floa
         print(
             f"at the end: {counts['issued']} issued, {counts['pdfs']} PDFs, {counts['accepted']} ACCEPTED (incl. the probe's)"
         )
+        if "accepted" in marks and "pdfs" not in marks and wall - marks["accepted"] >= 10:
+            rate = (counts["pdfs"] - pdfs_at_accepted[0]) / (wall - marks["accepted"])
+            left = counts["issued"] - counts["pdfs"]  # every issued invoice gets its PDF
+            print(
+                f"PDFs archived since all sends were ACCEPTED: {rate:.1f}/s over {wall - marks['accepted']:.0f} s;"
+                f" at that rate the last of them {left / rate:.0f} s after the end"
+                f" (at about {wall + left / rate:.0f} s; reasoned, not measured)"
+                if rate > 0
+                else "no PDF archived since all sends were ACCEPTED"
+            )
         if probes:
             over = sum(1 for p in probes if p > PROBE_BUDGET_S)
             print(
@@ -301,9 +328,15 @@ if __name__ == "__main__":
     async def run() -> None:
         task = asyncio.current_task()
         assert task is not None
+        early = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, early.set)
         await main(
-            max(1, round(a.invoices * a.scale)), max(1, round(a.tenants * a.scale)), a.workers, a.max_seconds
+            max(1, round(a.invoices * a.scale)),
+            max(1, round(a.tenants * a.scale)),
+            a.workers,
+            a.max_seconds,
+            early,
         )
 
     asyncio.run(run())
