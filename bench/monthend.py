@@ -244,7 +244,7 @@ async def main(
                     await asyncio.sleep(1)
                 stop.set()
 
-            await asyncio.gather(watch(), prober(), sender(), autovacuum_stand_in(db, stop))
+            await asyncio.gather(watch(), prober(), sender(), autovacuum_stand_in(db, stop, report=True))
             wall = time.monotonic() - started
         counts = await db.fetchrow(
             "SELECT (SELECT count(*) FROM invoices WHERE number IS NOT NULL) AS issued,"
