@@ -6,12 +6,15 @@ is rendered once (one test per case, so xdist spreads them)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import msgspec
+import pikepdf
 import pytest
+import segno
 from babel.dates import format_date
 from babel.numbers import format_currency, format_percent
 from tests.pdf_support import attachments, norm, page_texts, pdf_text, pdfa_identification
@@ -170,11 +173,6 @@ def test_logo_is_drawn_and_nothing_is_fetched(renderer: PdfRenderer) -> None:
 def test_epc_qr_is_drawn_module_for_module(renderer: PdfRenderer) -> None:
     """The PDF carries the EPC QR of the invoice's transfer as an image of one pixel a module,
     drawn without smoothing, so a banking app reads the same symbol segno encoded."""
-    import io
-
-    import pikepdf
-    import segno
-
     doc = corpus_document(Path(__file__).parent / "corpus" / "de-de-line-allowances-and-charges.json")
     pm = next(p for p in doc.invoice.payment_means if p.account is not None)
     assert pm.account is not None
