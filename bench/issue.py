@@ -479,7 +479,7 @@ async def issue_batch_size(conn: asyncpg.Connection, since: object, requests: fl
         " WHERE created_at >= $1 AND number IS NOT NULL",
         since,
     )
-    return issued / transactions if issued >= requests / 2 else 0.0
+    return issued / transactions if transactions and issued >= requests / 2 else 0.0
 
 
 def parser(doc: str, seconds: float = 15) -> argparse.ArgumentParser:
