@@ -135,6 +135,17 @@ def test_draft_is_marked_and_has_no_attachment(renderer: PdfRenderer) -> None:
     assert attachments(pdf) == {}
 
 
+def test_memo_is_private_and_notes_are_printed(renderer: PdfRenderer) -> None:
+    """`memo` is the seller's private note (the seed: "The invoice's private note"): the UBL
+    and CII never carry it, and neither may the PDF the customer receives."""
+    doc = corpus_document(CORPUS[0])
+    invoice = msgspec.structs.replace(doc.invoice, notes=["Thank you for your order."], memo="Upsell in Q1")
+    doc = msgspec.structs.replace(doc, invoice=invoice)
+    text = norm(pdf_text(renderer.render(doc, branding=Branding(), language="en", xml=render_ubl(doc)).pdf))
+    assert norm("Thank you for your order.") in text
+    assert norm("Upsell in Q1") not in text
+
+
 def test_every_language_has_every_label() -> None:
     keys = set(LABELS["en"])
     assert set(LANGUAGES) == set(LABELS)

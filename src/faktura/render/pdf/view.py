@@ -355,7 +355,7 @@ def build_view(
         "payments": payments,
         "payment_terms": inv.payment_terms,
         "qr": qr,
-        "notes": [*inv.notes, *([inv.memo] if inv.memo else [])],
+        "notes": inv.notes,  # not `memo`: the seller's private note, for no customer's eyes
     }
 
 
