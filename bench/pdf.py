@@ -4,6 +4,8 @@ design's CSS to a plain PDF, measured in the same run; the ratio is our overhead
 ms: one process renders on one core, so the month-end throughput is that times the cores.
 
     .venv/bin/python bench/pdf.py [--runs 15]
+
+"month-end" is the invoice bench/monthend.py issues 100,000 times.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import weasyprint
 
 from faktura.domain.document import Document, build_document
 from faktura.domain.invoice import InvoiceInput, Item, LineItem, Party
+from faktura.domain.parties import ContactInput, TenantInput, buyer_party, default_payment_means, seller_party
 from faktura.render.pdf import TEMPLATES, Branding, PdfRenderer
 from faktura.render.ubl import render_ubl
 
@@ -48,6 +51,27 @@ def document(lines: int) -> Document:
         issue_date=dt.date(2026, 1, 15),
         seller=msgspec.convert(c["seller"], Party, strict=False),
         buyer=msgspec.convert(c["buyer"], Party, strict=False),
+        currency="EUR",
+    )
+
+
+def month_end_document() -> Document:
+    """The invoice bench/monthend.py and bench/bulk.py issue: docs/examples' invoice from its
+    tenant to its contact, paid by the tenant's bank account (so with the EPC QR code)."""
+    examples = ROOT / "docs" / "examples"
+
+    def example(name: str) -> dict:
+        return json.loads((examples / f"{name}.json").read_text())["model"]
+
+    tenant = msgspec.convert(example("tenant"), TenantInput, strict=False)
+    inv = msgspec.convert(example("invoice") | {"contact": None}, InvoiceInput, strict=False)
+    inv = msgspec.structs.replace(inv, payment_means=default_payment_means(tenant, "EUR"))
+    return build_document(
+        inv,
+        number="RE-2026-000123",
+        issue_date=dt.date(2026, 11, 30),
+        seller=seller_party(tenant),
+        buyer=buyer_party(msgspec.convert(example("contact"), ContactInput, strict=False)),
         currency="EUR",
     )
 
@@ -81,8 +105,11 @@ def main() -> None:
         f"{'invoice':<10} {'design':<8} {'pages':>5} {'faktura ms':>11} {'PDFs/s/core':>12}"
         f" {'weasyprint ms':>14} {'ratio':>6}"
     )
-    for label, lines in (("1-page", 4), ("5-page", 85)):
-        doc = document(lines)
+    for label, doc in (
+        ("1-page", document(4)),
+        ("5-page", document(85)),
+        ("month-end", month_end_document()),
+    ):
         xml = render_ubl(doc)
         for design in TEMPLATES:
             branding = Branding(template=design, footer_text="Bench")
