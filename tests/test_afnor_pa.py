@@ -427,6 +427,19 @@ async def test_issue_to_cashed_end_to_end(
     PA is valid against the AFNOR documents (the fixture asserts no violation)."""
     hooks = http_server()
     hook_url, sink = hooks.__enter__()
+    announced = {
+        "invoice.received",
+        "invoice.approved",
+        "invoice.payment_sent",
+        "invoice.cashed",
+        "invoice.accepted",
+    }
+
+    async def all_announced() -> bool:
+        with sink.lock:
+            got = {json.loads(req.body)["type"] for req in sink.requests}
+        return announced <= got
+
     pa.outbox = []
     async with keyed_app(app, settings) as s:
         tenant, iid, did, invoice = await french_sale(client, owner, pa, hook_url, channel="auto")
@@ -475,6 +488,12 @@ async def test_issue_to_cashed_end_to_end(
             assert not await _has(client, tenant, iid, "pa.status_sent")
             pa.down = False
             await wait_for(lambda: _has(client, tenant, iid, "invoice.cashed"))
+            try:
+                # the tenant's webhooks, over HTTP: delivered by the worker, so waited for before
+                # it stops (the last of them is queued with "invoice.cashed")
+                await wait_for(all_announced)
+            finally:
+                hooks.__exit__(None, None, None)
     cdar_flows = [f for f in pa.out_flows() if f["flowSyntax"] == "CDAR"]
     assert len(cdar_flows) == 1 and cdar_flows[0]["trackingId"] == f"{iid}-212"
     assert pa.posts_by_tracking[f"{iid}-212"] == 1
@@ -499,23 +518,6 @@ async def test_issue_to_cashed_end_to_end(
     ):
         assert expected in kinds, (expected, kinds)
     assert kinds.count("invoice.received") == 2 and kinds.count("invoice.submitted") == 1  # 202 and 203; 200
-    announced = {
-        "invoice.received",
-        "invoice.approved",
-        "invoice.payment_sent",
-        "invoice.cashed",
-        "invoice.accepted",
-    }
-
-    async def all_announced() -> bool:
-        with sink.lock:
-            got = {json.loads(req.body)["type"] for req in sink.requests}
-        return announced <= got
-
-    try:
-        await wait_for(all_announced)  # the tenant's webhooks, over HTTP
-    finally:
-        hooks.__exit__(None, None, None)
     dv = await delivery(client, tenant, iid, did)
     assert dv["status"] == "ACCEPTED" and dv["evidence"]["pa_flow_id"] == flow["flowId"]
     seen = await owner.fetch(
