@@ -364,7 +364,13 @@ class InvoiceInput(Model, kw_only=True):
     issue_date: dt.date | None = None
     due_date: dt.date | None = None
     tax_point_date: dt.date | None = None
-    memo: LongText | None = None
+    memo: (
+        Annotated[
+            LongText,
+            Meta(description="the seller's private note: on the invoice's record, never on its PDF or XML"),
+        ]
+        | None
+    ) = None
     currency: CurrencyCode | None = None
     tax_currency: CurrencyCode | None = None
     exchange_rate: PositiveDecimal | None = None
